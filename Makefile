@@ -1,0 +1,28 @@
+# Two entry points, both self-installing on a fresh Debian 12 machine (as root).
+PORT ?= 8080
+export PORT
+
+.PHONY: setup demo serve test unit bench lint clean
+setup:
+	@bash scripts/setup.sh
+
+demo: setup
+	.venv/bin/shopcall demo --port $(PORT) --data-dir data/demo
+
+serve: setup
+	.venv/bin/shopcall serve --port $(PORT)
+
+test: setup
+	.venv/bin/pytest -q
+
+unit: setup
+	.venv/bin/pytest -q -m "not e2e"
+
+bench: setup
+	.venv/bin/python bench/call_setup.py --calls 10 --json bench/results/call_setup.json
+
+lint: setup
+	.venv/bin/ruff check src tests bench
+
+clean:
+	rm -rf data .pytest_cache test-artifacts

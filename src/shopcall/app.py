@@ -1,0 +1,78 @@
+"""ASGI application factory: wires database, media backend, signalling hub and routes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI
+
+from shopcall import __version__
+from shopcall.api import errors, health, rooms
+from shopcall.auth.secrets import load_signing_key
+from shopcall.config import Settings
+from shopcall.db.engine import Database
+from shopcall.media.backend import MediaBackend
+from shopcall.rooms.apps import app_exists
+from shopcall.rooms.store import RoomStore
+from shopcall.signalling import endpoint
+from shopcall.signalling.hub import Hub
+from shopcall.web import routes as web
+
+log = structlog.get_logger("shopcall")
+
+
+def default_media(settings: Settings) -> MediaBackend:
+    if settings.media_backend == "none":
+        from shopcall.media.null import NullMediaBackend
+
+        return NullMediaBackend()
+    from shopcall.media.janus_backend import JanusBackend
+
+    return JanusBackend(settings)
+
+
+def create_app(settings: Settings, *, media: MediaBackend | None = None, demo: bool = False) -> FastAPI:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.db_url)
+    media = media or default_media(settings)
+    key = load_signing_key(settings.data_dir)
+    store = RoomStore(db)
+    hub = Hub(store, media, key, app_exists=lambda app_id: app_exists(db, app_id))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db.migrate()
+        stale = store.end_stale()
+        if stale:
+            log.info("ended_stale_calls", count=stale)
+        if demo:
+            from shopcall.demo.seed import seed_demo
+
+            seed_demo(db)
+        await media.start()
+        log.info("shopcall_started", url=settings.base_url, version=__version__)
+        try:
+            yield
+        finally:
+            await hub.shutdown()
+            await media.stop()
+            db.dispose()
+
+    app = FastAPI(title="ShopCall API", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
+                  description="Video consultation for online shops. Authenticate with HTTP Basic: "
+                              "app id as user name, app secret as password.")
+    app.state.settings, app.state.db, app.state.media = settings, db, media
+    app.state.hub, app.state.signing_key, app.state.started = hub, key, time.monotonic()
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(rooms.router)
+    app.include_router(endpoint.router)
+    if demo:
+        from shopcall.demo import routes as demo_routes
+
+        app.include_router(demo_routes.router)
+    web.install(app)
+    return app

@@ -1,0 +1,1 @@
+"""Authentication: app secrets for merchant servers, short-lived JWTs for browsers."""

@@ -1,0 +1,116 @@
+"""Client tokens (JWT, HS256, signed by the server key).
+
+Claims: `iss`="shopcall", `aud`=app id, `sub`=identity, `name`, `role`, `rooms` (room ids,
+or ["*"] for agents/admins = any room of the app), `iat`, `exp`, optional `customer`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import jwt
+
+Role = Literal["shopper", "agent", "admin"]
+ROLES: tuple[str, ...] = ("shopper", "agent", "admin")
+ISSUER = "shopcall"
+MAX_TTL_S = 24 * 3600
+
+
+class TokenError(Exception):
+    """A token that must not be accepted; `code` is the stable API/signalling error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ClientClaims:
+    app_id: str
+    identity: str
+    name: str
+    role: Role
+    rooms: tuple[str, ...]
+    expires_at: int
+    customer: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def may_join(self, room_id: str) -> bool:
+        if "*" in self.rooms:
+            return self.role in ("agent", "admin")
+        return room_id in self.rooms
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in ("agent", "admin")
+
+
+def mint(
+    key: bytes,
+    *,
+    app_id: str,
+    identity: str,
+    role: str,
+    rooms: list[str] | tuple[str, ...] = (),
+    name: str | None = None,
+    ttl_s: int = 3600,
+    customer: str | None = None,
+    now: float | None = None,
+) -> tuple[str, int]:
+    """Return (token, expires_at)."""
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    if not identity or len(identity) > 200:
+        raise ValueError("identity must be 1-200 characters")
+    if not 1 <= ttl_s <= MAX_TTL_S:
+        raise ValueError(f"ttl_s must be between 1 and {MAX_TTL_S}")
+    if "*" in rooms and role == "shopper":
+        raise ValueError("shoppers cannot be granted every room ('*')")
+    iat = int(now if now is not None else time.time())
+    exp = iat + ttl_s
+    claims: dict[str, Any] = {
+        "iss": ISSUER, "aud": app_id, "sub": identity, "name": name or identity,
+        "role": role, "rooms": list(rooms), "iat": iat, "exp": exp,
+    }
+    if customer:
+        claims["customer"] = customer
+    return jwt.encode(claims, key, algorithm="HS256"), exp
+
+
+def verify(key: bytes, token: str, *, app_id: str | None = None, leeway_s: int = 0) -> ClientClaims:
+    """Check signature, expiry, issuer and (optionally) the app; raise TokenError otherwise."""
+    if not isinstance(token, str) or not token:
+        raise TokenError("token_invalid", "a token is required")
+    try:
+        unverified = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        raise TokenError("token_invalid", "the token is not a well-formed JWT") from None
+    aud = unverified.get("aud")
+    if not isinstance(aud, str):
+        raise TokenError("token_invalid", "the token names no app")
+    try:
+        claims = jwt.decode(
+            token, key, algorithms=["HS256"], audience=aud, issuer=ISSUER, leeway=leeway_s,
+            options={"require": ["exp", "iat", "sub", "aud", "iss"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise TokenError("token_expired", "the token has expired; ask the shop for a new one") from None
+    except jwt.InvalidSignatureError:
+        raise TokenError("token_invalid", "the token signature is not valid") from None
+    except jwt.PyJWTError as e:
+        raise TokenError("token_invalid", f"the token is not valid: {e}") from None
+    if app_id is not None and aud != app_id:
+        raise TokenError("token_wrong_app", "the token was issued for another app")
+    role = claims.get("role")
+    rooms = claims.get("rooms", [])
+    if role not in ROLES or not isinstance(rooms, list) or not all(isinstance(r, str) for r in rooms):
+        raise TokenError("token_invalid", "the token's role or room grants are malformed")
+    if "*" in rooms and role == "shopper":
+        raise TokenError("token_invalid", "a shopper token cannot grant every room")
+    return ClientClaims(
+        app_id=aud, identity=str(claims["sub"]), name=str(claims.get("name") or claims["sub"]),
+        role=role, rooms=tuple(rooms), expires_at=int(claims["exp"]), customer=claims.get("customer"),
+    )

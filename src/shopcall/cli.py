@@ -1,0 +1,140 @@
+"""`shopcall` command line: serve, demo, apps, token."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+
+from shopcall.config import Settings, load_settings
+
+app = typer.Typer(help="ShopCall: video consultation for online shops.", no_args_is_help=True,
+                  pretty_exceptions_show_locals=False)
+apps_cmd = typer.Typer(help="Manage apps (tenants).", no_args_is_help=True)
+app.add_typer(apps_cmd, name="apps")
+console = Console(stderr=True)
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data folder (env SHOPCALL_DATA_DIR)")]
+Port = Annotated[int | None, typer.Option("--port", "-p", help="HTTP port (env SHOPCALL_PORT)")]
+Host = Annotated[str | None, typer.Option("--host", help="Bind address (env SHOPCALL_HOST)")]
+
+
+def _settings(**kw: object) -> Settings:
+    try:
+        return load_settings(**kw)
+    except Exception as e:  # pydantic validation or a missing TOML file
+        console.print(f"[red]configuration error:[/red] {e}")
+        raise typer.Exit(2) from None
+
+
+def _run(settings: Settings, demo: bool) -> None:
+    import uvicorn
+
+    from shopcall.app import create_app
+    from shopcall.logs import configure
+
+    configure(settings.log_level)
+    application = create_app(settings, demo=demo)
+    if demo:
+        base = settings.base_url
+
+        @application.on_event("startup")  # runs after the lifespan has started Janus and seeded data
+        async def _banner() -> None:  # pragma: no cover - printed for humans
+            console.print(Panel.fit(
+                f"[bold]ShopCall demo is running[/bold]\n\n"
+                f"Shopper (product page):  [cyan]{base}/demo/shop[/cyan]\n"
+                f"Agent console:           [cyan]{base}/console[/cyan]  (one-click logins: Anna, Ben)\n"
+                f"API docs:                [cyan]{base}/docs[/cyan]\n"
+                f"Health:                  [cyan]{base}/healthz[/cyan]\n\n"
+                "Open the shop and the console in two windows, press 'Video call an expert',\n"
+                "answer in the console. Ctrl+C stops everything.", title="ShopCall"))
+
+    uvicorn.run(application, host=settings.host, port=settings.port, log_level=settings.log_level,
+                ws_ping_interval=20, ws_ping_timeout=20)
+
+
+@app.command()
+def serve(port: Port = None, host: Host = None, data_dir: DataDir = None) -> None:
+    """Start the API + signalling server and a supervised Janus."""
+    _run(_settings(port=port, host=host, data_dir=data_dir), demo=False)
+
+
+@app.command()
+def demo(port: Port = None, host: Host = None, data_dir: DataDir = None) -> None:
+    """`serve` plus a seeded demo shop; prints the URLs to open."""
+    _run(_settings(port=port, host=host, data_dir=data_dir), demo=True)
+
+
+def _db(settings: Settings):  # type: ignore[no-untyped-def]
+    from shopcall.db.engine import Database
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.db_url)
+    db.migrate()
+    return db
+
+
+@apps_cmd.command("create")
+def apps_create(name: str, data_dir: DataDir = None,
+                as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False) -> None:
+    """Create an app; prints its id and secret (the secret is shown only this once)."""
+    from shopcall.rooms.apps import create_app
+
+    try:
+        application, secret = create_app(_db(_settings(data_dir=data_dir)), name)
+    except ValueError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from None
+    if as_json:
+        print(json.dumps({"app_id": application.id, "name": application.name, "secret": secret}))
+        return
+    print(f"app_id: {application.id}\nsecret: {secret}")
+    console.print("[yellow]Store the secret now: it is not kept and cannot be shown again.[/yellow]")
+
+
+@apps_cmd.command("list")
+def apps_list(data_dir: DataDir = None) -> None:
+    """List apps."""
+    from sqlalchemy import select
+
+    from shopcall.db.models import App
+
+    with _db(_settings(data_dir=data_dir)).session() as s:
+        for a in s.scalars(select(App).order_by(App.created_at)):
+            print(f"{a.id}\t{a.name}\t{a.created_at:%Y-%m-%d %H:%M}")
+
+
+@app.command()
+def token(
+    app_id: Annotated[str, typer.Option("--app", help="App id")],
+    identity: Annotated[str, typer.Option("--identity", help="User identity")],
+    role: Annotated[str, typer.Option("--role", help="shopper, agent or admin")] = "shopper",
+    room: Annotated[list[str] | None, typer.Option("--room", help="Room id to grant (repeatable; * = any)")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Display name")] = None,
+    ttl: Annotated[int, typer.Option("--ttl", help="Lifetime in seconds")] = 3600,
+    data_dir: DataDir = None,
+) -> None:
+    """Mint a client token (signed with this server's key)."""
+    from shopcall.auth import tokens
+    from shopcall.auth.secrets import load_signing_key
+    from shopcall.rooms.apps import app_exists
+
+    settings = _settings(data_dir=data_dir)
+    if not app_exists(_db(settings), app_id):
+        console.print(f"[red]error:[/red] no app {app_id!r} (create one with `shopcall apps create NAME`)")
+        raise typer.Exit(2)
+    try:
+        tok, _exp = tokens.mint(load_signing_key(settings.data_dir), app_id=app_id, identity=identity,
+                                role=role, rooms=room or [], name=name, ttl_s=ttl)
+    except ValueError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from None
+    print(tok)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,87 @@
+"""Settings from environment variables (`SHOPCALL_*`) and an optional TOML file.
+
+Precedence: explicit arguments > environment > TOML file (`SHOPCALL_CONFIG` or
+`--config`) > defaults. Every default works on a single machine with no setup.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SHOPCALL_", extra="forbid")
+
+    data_dir: Path = Field(Path("./data"), description="Folder for the SQLite file, keys and Janus files")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default sqlite:///<data_dir>/shopcall.db")
+    host: str = Field("127.0.0.1", description="Address the HTTP/WebSocket server binds")
+    port: int = Field(8080, ge=1, le=65535, description="HTTP/WebSocket port")
+    public_url: str | None = Field(None, description="Base URL printed and used in links; default http://localhost:PORT")
+
+    janus_binary: str = Field("/usr/bin/janus", description="Janus executable")
+    janus_http_port: int = Field(0, ge=0, le=65535, description="Janus HTTP API port (loopback); 0 = pick a free one")
+    janus_ws_port: int = Field(0, ge=0, le=65535, description="Janus WebSocket API port (loopback); 0 = free")
+    janus_admin_port: int = Field(0, ge=0, le=65535, description="Janus admin API port (loopback); 0 = free")
+    rtp_port_min: int = Field(20000, ge=1024, le=65535, description="First UDP port for media")
+    rtp_port_max: int = Field(20999, ge=1024, le=65535, description="Last UDP port for media")
+    ice_interfaces: str | None = Field(None, description="Comma list of interfaces ICE may use (Janus ice_enforce_list)")
+    public_ip: str | None = Field(None, description="Public address advertised in ICE (Janus nat_1_1_mapping)")
+    stun_server: str | None = Field(None, description="host:port of a STUN server for Janus, if behind NAT")
+    media_backend: str = Field("janus", description="'janus' (real) or 'none' (API only, media reported down)")
+
+    token_ttl_s: int = Field(3600, ge=30, le=86400, description="Default lifetime of client tokens")
+    log_level: str = Field("info", description="debug, info, warning, error")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _TomlSource(settings_cls))
+
+    @field_validator("rtp_port_max")
+    @classmethod
+    def _range_ok(cls, v: int, info: Any) -> int:
+        lo = info.data.get("rtp_port_min", 20000)
+        if v <= lo:
+            raise ValueError(f"rtp_port_max ({v}) must be above rtp_port_min ({lo})")
+        return v
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'shopcall.db').resolve()}"
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://localhost:{self.port}").rstrip("/")
+
+
+class _TomlSource(PydanticBaseSettingsSource):
+    """Reads `[shopcall]` (or top-level keys) from the file named by SHOPCALL_CONFIG."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = os.environ.get("SHOPCALL_CONFIG")
+        if not path:
+            return {}
+        p = Path(path)
+        if not p.is_file():
+            raise FileNotFoundError(f"SHOPCALL_CONFIG points to {p}, which does not exist")
+        data = tomllib.loads(p.read_text())
+        return dict(data.get("shopcall", data))
+
+
+def load_settings(**overrides: Any) -> Settings:
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})

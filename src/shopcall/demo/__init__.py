@@ -1,0 +1,1 @@
+"""The seeded demo shop: a merchant app, agents, customers with orders, products."""

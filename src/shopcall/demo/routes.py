@@ -1,0 +1,56 @@
+"""The demo shop's own backend: what a merchant server would do (mint tokens, list products).
+
+Mounted only by `shopcall demo`. Agent logins here are one-click demo logins, not accounts.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from shopcall.api.errors import ApiError
+from shopcall.auth import tokens
+from shopcall.demo.seed import DEMO_APP_ID, demo_agents, demo_products
+
+router = APIRouter(prefix="/demo/api", tags=["demo"], include_in_schema=False)
+
+
+class ShopperIn(BaseModel):
+    name: str = Field("Guest", min_length=1, max_length=80)
+    sku: str | None = Field(None, max_length=100)
+
+
+class AgentLoginIn(BaseModel):
+    identity: str = Field(min_length=1, max_length=200)
+
+
+@router.get("/products")
+def products(request: Request) -> list[dict[str, object]]:
+    return [{"sku": p.sku, "title": p.title, "price": p.price_cents / 100, "currency": p.currency,
+             "image_url": p.image_url, "description": p.description, "category": p.category}
+            for p in demo_products(request.app.state.db)]
+
+
+@router.get("/agents")
+def agents(request: Request) -> list[dict[str, str]]:
+    return [{"identity": a.identity, "name": a.display_name} for a in demo_agents(request.app.state.db)]
+
+
+@router.post("/shopper-token")
+def shopper_token(body: ShopperIn, request: Request) -> dict[str, object]:
+    identity = "shopper-" + secrets.token_hex(4)
+    token, exp = tokens.mint(request.app.state.signing_key, app_id=DEMO_APP_ID, identity=identity,
+                             role="shopper", name=body.name.strip() or "Guest", ttl_s=3600)
+    return {"token": token, "app_id": DEMO_APP_ID, "identity": identity, "expires_at": exp}
+
+
+@router.post("/agent-login")
+def agent_login(body: AgentLoginIn, request: Request) -> dict[str, object]:
+    agent = next((a for a in demo_agents(request.app.state.db) if a.identity == body.identity), None)
+    if agent is None:
+        raise ApiError(404, "agent_not_found", f"no demo agent {body.identity!r}")
+    token, exp = tokens.mint(request.app.state.signing_key, app_id=DEMO_APP_ID, identity=agent.identity,
+                             role="agent", name=agent.display_name, rooms=["*"], ttl_s=8 * 3600)
+    return {"token": token, "expires_at": exp, "agent": {"identity": agent.identity, "name": agent.display_name}}

@@ -1,0 +1,67 @@
+"""Idempotent demo data. The demo app has a fixed id so URLs and tests stay stable."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from shopcall.db.engine import Database
+from shopcall.db.models import Agent, App, Customer, Order, Product, utcnow
+from shopcall.rooms.apps import create_app
+
+DEMO_APP_ID = "app_demo"
+
+PRODUCTS = [
+    ("NA-H1", "Aurora H1 Wireless Headphones", 34900, "headphones", "Headphones",
+     "Over-ear, adaptive noise cancelling, 40 h battery, hand-stitched leather headband."),
+    ("NA-S2", "Fjord S2 Bookshelf Speakers (pair)", 79900, "speaker", "Speakers",
+     "Two-way passive speakers with 6.5\" birch-cone woofers; warm, detailed and room-filling."),
+    ("NA-E3", "Polar E3 True Wireless Earbuds", 19900, "earbuds", "Headphones",
+     "Featherweight earbuds with spatial audio, IPX5 and wireless charging case."),
+    ("NA-T4", "Midnight T4 Turntable", 59900, "turntable", "Turntables",
+     "Belt-driven, carbon tonearm, built-in phono stage; plays 33 and 45 rpm."),
+    ("NA-A5", "Nordlys A5 Integrated Amplifier", 129900, "amp", "Amplifiers",
+     "2 x 80 W class A/B, MM phono, DAC with USB-C and optical inputs."),
+]
+AGENTS = [("anna", "Anna Lindqvist", "anna@nordlys.example"), ("ben", "Ben Okafor", "ben@nordlys.example")]
+CUSTOMERS = [
+    ("cus_1001", "Maja Berg", "maja@example.com", [("NA-E3", 1, 19900, 220), ("NA-H1", 1, 34900, 35)]),
+    ("cus_1002", "Tom Fischer", "tom@example.com", [("NA-S2", 1, 79900, 400)]),
+    ("cus_1003", "Lea Rossi", "lea@example.com", []),
+    ("cus_1004", "Jonas Weber", "jonas@example.com", [("NA-T4", 1, 59900, 90), ("NA-A5", 1, 129900, 60),
+                                                     ("NA-E3", 2, 19900, 10)]),
+]
+
+
+def seed_demo(db: Database) -> str:
+    """Create the demo shop if missing; return its app id."""
+    with db.session() as s:
+        if s.get(App, DEMO_APP_ID) is not None:
+            return DEMO_APP_ID
+    create_app(db, "Nordlys Audio (demo)", app_id=DEMO_APP_ID)
+    with db.session() as s:
+        for sku, title, price, img, cat, desc in PRODUCTS:
+            s.add(Product(app_id=DEMO_APP_ID, sku=sku, title=title, price_cents=price, currency="EUR",
+                          image_url=f"/static/demo/img/{img}.svg", description=desc, category=cat))
+        for identity, name, email in AGENTS:
+            s.add(Agent(app_id=DEMO_APP_ID, identity=identity, display_name=name, email=email))
+        now = utcnow()
+        for ext, name, email, orders in CUSTOMERS:
+            c = Customer(app_id=DEMO_APP_ID, external_id=ext, name=name, email=email)
+            s.add(c)
+            for i, (sku, qty, price, days_ago) in enumerate(orders):
+                c.orders.append(Order(external_id=f"{ext}-o{i + 1}", placed_at=now - timedelta(days=days_ago),
+                                      total_cents=qty * price, currency="EUR",
+                                      items=[{"sku": sku, "qty": qty, "price_cents": price}]))
+    return DEMO_APP_ID
+
+
+def demo_products(db: Database) -> list[Product]:
+    with db.session() as s:
+        return list(s.scalars(select(Product).where(Product.app_id == DEMO_APP_ID).order_by(Product.id)))
+
+
+def demo_agents(db: Database) -> list[Agent]:
+    with db.session() as s:
+        return list(s.scalars(select(Agent).where(Agent.app_id == DEMO_APP_ID).order_by(Agent.id)))

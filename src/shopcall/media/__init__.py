@@ -1,0 +1,1 @@
+"""Media plane: the SFU behind one interface, so nothing else speaks Janus's protocol."""

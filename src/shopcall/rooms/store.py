@@ -1,0 +1,95 @@
+"""Database operations on rooms, participants and calls (synchronous; called via threads)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+
+from shopcall.db.engine import Database
+from shopcall.db.ids import new_id
+from shopcall.db.models import Call, Participant, Room, utcnow
+
+
+class RoomStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def create_room(self, app_id: str, *, name: str = "", kind: str = "call", max_participants: int = 4) -> Room:
+        with self.db.session() as s:
+            room = Room(id=new_id("rm"), app_id=app_id, name=name, kind=kind, max_participants=max_participants)
+            s.add(room)
+        return room
+
+    def get_room(self, room_id: str) -> Room | None:
+        with self.db.session() as s:
+            return s.get(Room, room_id)
+
+    def end_room(self, room_id: str, reason: str) -> bool:
+        """Mark ended; True only for the caller that actually ended it."""
+        now = utcnow()
+        with self.db.session() as s:
+            res = s.execute(
+                update(Room).where(Room.id == room_id, Room.status == "open")
+                .values(status="ended", ended_at=now, end_reason=reason)
+            )
+            s.execute(update(Participant).where(Participant.room_id == room_id, Participant.left_at.is_(None))
+                      .values(left_at=now, leave_reason="room_ended"))
+            s.execute(update(Call).where(Call.room_id == room_id, Call.status.in_(["ringing", "answered"]))
+                      .values(status="ended", ended_at=now))
+            return bool(res.rowcount)
+
+    def add_participant(self, room_id: str, identity: str, name: str, role: str) -> str:
+        with self.db.session() as s:
+            p = Participant(id=new_id("p"), room_id=room_id, identity=identity, display_name=name, role=role)
+            s.add(p)
+        return p.id
+
+    def remove_participant(self, pid: str, reason: str) -> None:
+        with self.db.session() as s:
+            s.execute(update(Participant).where(Participant.id == pid, Participant.left_at.is_(None))
+                      .values(left_at=utcnow(), leave_reason=reason))
+
+    def create_call(self, app_id: str, room_id: str, identity: str, name: str, context: dict[str, Any]) -> Call:
+        with self.db.session() as s:
+            call = Call(id=new_id("cl"), app_id=app_id, room_id=room_id, shopper_identity=identity,
+                        shopper_name=name, context=context)
+            s.add(call)
+        return call
+
+    def get_call(self, call_id: str) -> Call | None:
+        with self.db.session() as s:
+            return s.get(Call, call_id)
+
+    def claim_call(self, call_id: str, agent_identity: str) -> bool:
+        """Atomically move a ringing call to answered; exactly one agent can win."""
+        with self.db.session() as s:
+            res = s.execute(
+                update(Call).where(Call.id == call_id, Call.status == "ringing")
+                .values(status="answered", agent_identity=agent_identity, answered_at=utcnow())
+            )
+            return res.rowcount == 1
+
+    def cancel_call(self, call_id: str, status: str = "cancelled") -> bool:
+        with self.db.session() as s:
+            res = s.execute(update(Call).where(Call.id == call_id, Call.status == "ringing")
+                            .values(status=status, ended_at=utcnow()))
+            return res.rowcount == 1
+
+    def ringing_calls(self, app_id: str) -> list[Call]:
+        with self.db.session() as s:
+            return list(s.scalars(select(Call).where(Call.app_id == app_id, Call.status == "ringing")
+                                  .order_by(Call.created_at)))
+
+    def end_stale(self) -> int:
+        """At start no client is connected: close what a previous process left open."""
+        now = utcnow()
+        with self.db.session() as s:
+            live_calls = select(Call.room_id).where(Call.status.in_(["ringing", "answered"]))
+            n = s.execute(update(Room).where(Room.status == "open", Room.id.in_(live_calls))
+                          .values(status="ended", ended_at=now, end_reason="server_restart")).rowcount
+            s.execute(update(Participant).where(Participant.left_at.is_(None))
+                      .values(left_at=now, leave_reason="server_restart"))
+            s.execute(update(Call).where(Call.status.in_(["ringing", "answered"]))
+                      .values(status="ended", ended_at=now))
+            return n

@@ -1,0 +1,1 @@
+"""WebSocket signalling: authorises every client message and drives the media backend."""

@@ -1,0 +1,458 @@
+"""The live side of rooms: who is connected where, and what each may do.
+
+Every client message goes through `Hub.handle`, which re-checks the token, the role and
+the room grant before touching the media backend. Messages of one connection are handled
+in order (per-connection lock); media calls never block other connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from shopcall.auth.tokens import ClientClaims, TokenError, verify
+from shopcall.media.backend import MediaBackend, MediaError, MediaEvent, RoomSpec
+from shopcall.rooms.store import RoomStore
+from shopcall.signalling import protocol as p
+from shopcall.signalling.connection import Connection, Socket
+
+log = structlog.get_logger("shopcall.signalling")
+
+CLOSE_ROOM_ENDED = 4000
+CLOSE_AUTH = 4401
+CLOSE_IDLE = 4408
+HEARTBEAT_S = 20
+EXPIRY_WARNING_S = 30
+
+
+@dataclass
+class LiveRoom:
+    room_id: str
+    app_id: str
+    spec: RoomSpec
+    max_participants: int
+    members: dict[str, Connection] = field(default_factory=dict)  # pid -> connection
+    ended: bool = False
+
+
+class Hub:
+    def __init__(self, store: RoomStore, media: MediaBackend, signing_key: bytes, *,
+                 app_exists: Any, heartbeat_s: int = HEARTBEAT_S) -> None:
+        self.store = store
+        self.media = media
+        self.key = signing_key
+        self.app_exists = app_exists
+        self.heartbeat_s = heartbeat_s
+        self.rooms: dict[str, LiveRoom] = {}
+        self.connections: set[Connection] = set()
+        self.ringing: dict[str, Connection] = {}  # call id -> shopper connection
+        self.declined: dict[str, set[str]] = {}  # call id -> conn ids that declined
+        media.on_reset(self._on_media_reset)
+
+    # ---- connection lifecycle -------------------------------------------------
+
+    async def authenticate(self, ws: Socket, hello: p.Hello) -> Connection:
+        claims = verify(self.key, hello.token)
+        if not await asyncio.to_thread(self.app_exists, claims.app_id):
+            raise TokenError("token_wrong_app", "the token names an app that does not exist")
+        conn = Connection(ws=ws, claims=claims, conn_id=secrets.token_hex(6))
+        self.connections.add(conn)
+        await conn.send({
+            "type": "welcome", "re": hello.id, "identity": claims.identity, "name": claims.name,
+            "role": claims.role, "app_id": claims.app_id, "rooms": list(claims.rooms),
+            "expires_at": claims.expires_at, "ice_servers": [], "heartbeat_s": self.heartbeat_s,
+        })
+        log.info("client_connected", conn=conn.conn_id, identity=claims.identity, role=claims.role,
+                 app=claims.app_id)
+        return conn
+
+    async def disconnect(self, conn: Connection, reason: str = "disconnected") -> None:
+        """Release everything the connection holds; safe to call more than once."""
+        self.connections.discard(conn)
+        conn.available = False
+        for call_id, shopper in list(self.ringing.items()):
+            if shopper is conn:
+                await self._stop_ringing(call_id, "call_cancelled", status="abandoned")
+        await self._leave_room(conn, reason)
+        await conn.close(1000)
+
+    async def watchdog(self, conn: Connection) -> None:
+        """Idle timeout and token-expiry handling, once a second."""
+        while not conn.closed:
+            await asyncio.sleep(1)
+            now = time.time()
+            if time.monotonic() - conn.last_seen > 3 * self.heartbeat_s:
+                await self._fatal(conn, "timeout", "no message for too long; reconnect", close=CLOSE_IDLE)
+                return
+            left = conn.claims.expires_at - now
+            if left <= 0:
+                await self._fatal(conn, "token_expired", "the token has expired; reconnect with a new one")
+                return
+            if left <= EXPIRY_WARNING_S and not conn.expiry_warned:
+                conn.expiry_warned = True
+                await conn.send({"type": "token_expiring", "expires_at": conn.claims.expires_at})
+
+    async def _fatal(self, conn: Connection, code: str, message: str, *, close: int = CLOSE_AUTH,
+                     ref: str | None = None) -> None:
+        await conn.send({"type": "error", "re": ref, "code": code, "message": message, "fatal": True})
+        await self.disconnect(conn, "disconnected")
+        await conn.close(close, code)
+
+    # ---- dispatch -------------------------------------------------------------
+
+    async def handle(self, conn: Connection, raw: Any) -> None:
+        conn.last_seen = time.monotonic()
+        ref = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
+        if time.time() >= conn.claims.expires_at:
+            await self._fatal(conn, "token_expired", "the token has expired; reconnect with a new one", ref=ref)
+            return
+        try:
+            msg = p.parse(raw)
+            async with conn.lock:
+                await self._dispatch(conn, msg)
+        except p.ProtocolError as e:
+            await conn.send({"type": "error", "re": e.ref or ref, "code": e.code, "message": e.message})
+        except TokenError as e:
+            await self._fatal(conn, e.code, e.message, ref=ref)
+        except MediaError as e:
+            log.warning("media_error", conn=conn.conn_id, error=str(e))
+            await conn.send({"type": "error", "re": ref, "code": e.code,
+                             "message": f"the media server failed: {e}"})
+        except Exception:
+            log.exception("signalling_internal_error", conn=conn.conn_id)
+            await conn.send({"type": "error", "re": ref, "code": "internal",
+                             "message": "internal error; the request was not carried out"})
+
+    async def _dispatch(self, conn: Connection, msg: Any) -> None:
+        handler = getattr(self, f"_on_{msg.type}")
+        reply = await handler(conn, msg)
+        if reply is not None:
+            reply["re"] = msg.id
+            await conn.send(reply)
+
+    # ---- handlers: session ----------------------------------------------------
+
+    async def _on_hello(self, conn: Connection, msg: p.Hello) -> dict[str, Any]:
+        raise p.ProtocolError("bad_request", "already authenticated; use refresh to renew the token", msg.id)
+
+    async def _on_refresh(self, conn: Connection, msg: p.Refresh) -> dict[str, Any]:
+        claims = verify(self.key, msg.token)
+        if claims.app_id != conn.claims.app_id or claims.identity != conn.claims.identity:
+            raise p.ProtocolError("forbidden", "a refreshed token must name the same app and identity", msg.id)
+        conn.claims, conn.expiry_warned = claims, False
+        return {"type": "refreshed", "expires_at": claims.expires_at}
+
+    async def _on_ping(self, conn: Connection, msg: p.Ping) -> dict[str, Any]:
+        return {"type": "pong"}
+
+    # ---- handlers: rooms ------------------------------------------------------
+
+    async def _on_join(self, conn: Connection, msg: p.Join) -> dict[str, Any]:
+        if conn.room_id is not None:
+            raise p.ProtocolError("bad_request", "already in a room; leave it first", msg.id)
+        room = await asyncio.to_thread(self.store.get_room, msg.room)
+        if room is None:
+            raise p.ProtocolError("room_not_found", f"no room {msg.room}", msg.id)
+        if room.app_id != conn.claims.app_id:
+            raise p.ProtocolError("token_wrong_app", "the token was issued for another app", msg.id)
+        if not conn.may_join(room.id):
+            raise p.ProtocolError("forbidden", "the token does not grant this room", msg.id)
+        if room.status != "open":
+            raise p.ProtocolError("room_ended", "this room has ended", msg.id)
+        live = self.rooms.get(room.id)
+        if live is None:
+            live = LiveRoom(room.id, room.app_id, RoomSpec(key=room.id, max_publishers=max(room.max_participants, 2)),
+                            room.max_participants)
+            self.rooms[room.id] = live
+        if len(live.members) >= live.max_participants:
+            raise p.ProtocolError("room_full", f"the room holds at most {live.max_participants} participants",
+                                  msg.id)
+        pid = await asyncio.to_thread(self.store.add_participant, room.id, conn.claims.identity,
+                                      conn.claims.name, conn.claims.role)
+        if live.ended:  # ended while we were writing
+            await asyncio.to_thread(self.store.remove_participant, pid, "room_ended")
+            raise p.ProtocolError("room_ended", "this room has ended", msg.id)
+        others = [c.public() for c in live.members.values()]
+        conn.room_id, conn.pid, conn.feed_id = room.id, pid, secrets.randbelow(2**50) + 1
+        live.members[pid] = conn
+        await self._broadcast(live, {"type": "participant_joined", "participant": conn.public()}, skip=conn)
+        log.info("participant_joined", room=room.id, pid=pid, identity=conn.claims.identity)
+        return {"type": "joined", "room": room.id, "pid": pid, "participants": others}
+
+    def _live(self, conn: Connection, ref: str | None) -> LiveRoom:
+        live = self.rooms.get(conn.room_id or "")
+        if live is None or conn.pid is None:
+            raise p.ProtocolError("not_in_room", "join a room first", ref)
+        return live
+
+    async def _session(self, conn: Connection):  # type: ignore[no-untyped-def]
+        if conn.media is None:
+            async def on_event(ev: MediaEvent, c: Connection = conn) -> None:
+                await self._on_media_event(c, ev)
+
+            conn.media = await self.media.open_session(f"{conn.claims.app_id}/{conn.pid}", on_event)
+        return conn.media
+
+    async def _on_publish(self, conn: Connection, msg: p.Publish) -> dict[str, Any]:
+        live = self._live(conn, msg.id)
+        media = await self._session(conn)
+        if not conn.publisher_joined:
+            assert conn.feed_id is not None
+            await media.join_publisher(live.spec, conn.feed_id, conn.claims.name)
+            conn.publisher_joined = True
+        answer = await media.publish(msg.sdp)
+        first = not conn.publishing
+        conn.publishing = True
+        if first:
+            await self._broadcast(live, {"type": "track_published", "pid": conn.pid}, skip=conn)
+        return {"type": "answer", "sdp": answer}
+
+    async def _on_unpublish(self, conn: Connection, msg: p.Unpublish) -> dict[str, Any]:
+        live = self._live(conn, msg.id)
+        if not conn.publishing or conn.media is None:
+            raise p.ProtocolError("not_publishing", "nothing is being published", msg.id)
+        await media_call(conn.media.unpublish())
+        conn.publishing = False
+        await self._drop_subscriptions_to(live, conn)
+        await self._broadcast(live, {"type": "track_unpublished", "pid": conn.pid}, skip=conn)
+        return {"type": "unpublished"}
+
+    async def _on_subscribe(self, conn: Connection, msg: p.Subscribe) -> dict[str, Any]:
+        live = self._live(conn, msg.id)
+        target = live.members.get(msg.pid)
+        if target is None or not target.publishing or target.feed_id is None:
+            raise p.ProtocolError("no_such_publisher", f"{msg.pid} is not publishing in this room", msg.id)
+        if target is conn:
+            raise p.ProtocolError("bad_request", "cannot subscribe to yourself", msg.id)
+        media = await self._session(conn)
+        sid, offer = await media.subscribe(live.spec, target.feed_id)
+        conn.subscriptions[sid] = msg.pid
+        return {"type": "offer", "sid": sid, "pid": msg.pid, "sdp": offer}
+
+    async def _on_start(self, conn: Connection, msg: p.Start) -> dict[str, Any]:
+        self._live(conn, msg.id)
+        if msg.sid not in conn.subscriptions or conn.media is None:
+            raise p.ProtocolError("no_such_subscription", f"no subscription {msg.sid}", msg.id)
+        await conn.media.start(msg.sid, msg.sdp)
+        return {"type": "started", "sid": msg.sid}
+
+    async def _on_unsubscribe(self, conn: Connection, msg: p.Unsubscribe) -> dict[str, Any]:
+        self._live(conn, msg.id)
+        if conn.subscriptions.pop(msg.sid, None) is None or conn.media is None:
+            raise p.ProtocolError("no_such_subscription", f"no subscription {msg.sid}", msg.id)
+        await media_call(conn.media.unsubscribe(msg.sid))
+        return {"type": "unsubscribed", "sid": msg.sid}
+
+    async def _on_trickle(self, conn: Connection, msg: p.Trickle) -> None:
+        self._live(conn, msg.id)
+        if conn.media is None or (msg.target != "publisher" and msg.target not in conn.subscriptions):
+            raise p.ProtocolError("no_such_subscription", f"no peer connection {msg.target!r} to trickle to",
+                                  msg.id)
+        await conn.media.trickle(msg.target, msg.candidate)
+        return None
+
+    async def _on_mute(self, conn: Connection, msg: p.Mute) -> dict[str, Any]:
+        live = self._live(conn, msg.id)
+        if msg.audio is not None:
+            conn.audio_muted = msg.audio
+        if msg.video is not None:
+            conn.video_muted = msg.video
+        await self._broadcast(live, {"type": "participant_updated", "participant": conn.public()}, skip=conn)
+        return {"type": "muted", "audio": conn.audio_muted, "video": conn.video_muted}
+
+    async def _on_leave(self, conn: Connection, msg: p.Leave) -> dict[str, Any]:
+        self._live(conn, msg.id)
+        await self._leave_room(conn, "left")
+        return {"type": "left"}
+
+    async def _on_end_room(self, conn: Connection, msg: p.EndRoom) -> None:
+        live = self._live(conn, msg.id)
+        if not conn.claims.is_staff:
+            raise p.ProtocolError("forbidden", "only agents and admins can end a room", msg.id)
+        await self.end_room(live.room_id, "ended_by_agent")
+        return None
+
+    # ---- handlers: calls --------------------------------------------------------
+
+    async def _on_call(self, conn: Connection, msg: p.CallRequest) -> dict[str, Any]:
+        if conn.claims.role != "shopper":
+            raise p.ProtocolError("forbidden", "only shoppers start calls", msg.id)
+        if any(c is conn for c in self.ringing.values()):
+            raise p.ProtocolError("bad_request", "a call is already ringing for this connection", msg.id)
+        context = {k: v for k, v in msg.context.items() if isinstance(k, str)}
+        if len(str(context)) > 4096:
+            raise p.ProtocolError("bad_request", "call context is too large (4 KB at most)", msg.id)
+        room = await asyncio.to_thread(self.store.create_room, conn.claims.app_id, name="call", kind="call",
+                                       max_participants=4)
+        call = await asyncio.to_thread(self.store.create_call, conn.claims.app_id, room.id,
+                                       conn.claims.identity, conn.claims.name, context)
+        conn.granted_rooms.add(room.id)
+        self.ringing[call.id] = conn
+        self.declined[call.id] = set()
+        event = self._incoming(call.id, room.id, conn, context, call.created_at.timestamp())
+        for agent in self._available_agents(conn.claims.app_id):
+            await agent.send(event)
+        log.info("call_ringing", call=call.id, room=room.id, app=conn.claims.app_id)
+        return {"type": "call_created", "call": call.id, "room": room.id}
+
+    def _incoming(self, call_id: str, room_id: str, shopper: Connection, context: dict[str, Any],
+                  created: float) -> dict[str, Any]:
+        return {"type": "incoming_call", "call": call_id, "room": room_id,
+                "shopper": {"identity": shopper.claims.identity, "name": shopper.claims.name},
+                "context": context, "created_at": created}
+
+    def _available_agents(self, app_id: str) -> list[Connection]:
+        return [c for c in self.connections
+                if c.available and c.claims.app_id == app_id and c.claims.is_staff and not c.closed]
+
+    async def _on_cancel_call(self, conn: Connection, msg: p.CancelCall) -> dict[str, Any]:
+        if self.ringing.get(msg.call) is not conn:
+            raise p.ProtocolError("call_not_found", f"no ringing call {msg.call} of yours", msg.id)
+        await self._stop_ringing(msg.call, "call_cancelled", status="cancelled")
+        return {"type": "call_cancelled", "call": msg.call}
+
+    async def _stop_ringing(self, call_id: str, event: str, *, status: str) -> None:
+        shopper = self.ringing.pop(call_id, None)
+        self.declined.pop(call_id, None)
+        if shopper is None:
+            return
+        await asyncio.to_thread(self.store.cancel_call, call_id, status)
+        for agent in self._available_agents(shopper.claims.app_id):
+            await agent.send({"type": event, "call": call_id})
+
+    async def _on_available(self, conn: Connection, msg: p.Available) -> dict[str, Any]:
+        if not conn.claims.is_staff:
+            raise p.ProtocolError("forbidden", "only agents take calls", msg.id)
+        conn.available = True
+        calls = []
+        for call_id, shopper in self.ringing.items():
+            if shopper.claims.app_id == conn.claims.app_id and conn.conn_id not in self.declined.get(call_id, ()):
+                call = await asyncio.to_thread(self.store.get_call, call_id)
+                if call is not None:
+                    calls.append(self._incoming(call.id, call.room_id, shopper, call.context,
+                                                call.created_at.timestamp()))
+        return {"type": "available", "calls": calls}
+
+    async def _on_accept_call(self, conn: Connection, msg: p.AcceptCall) -> dict[str, Any]:
+        if not conn.claims.is_staff:
+            raise p.ProtocolError("forbidden", "only agents take calls", msg.id)
+        call = await asyncio.to_thread(self.store.get_call, msg.call)
+        if call is None or call.app_id != conn.claims.app_id:
+            raise p.ProtocolError("call_not_found", f"no call {msg.call}", msg.id)
+        won = await asyncio.to_thread(self.store.claim_call, msg.call, conn.claims.identity)
+        if not won:
+            raise p.ProtocolError("call_taken", "another agent has already answered this call", msg.id)
+        shopper = self.ringing.pop(msg.call, None)
+        self.declined.pop(msg.call, None)
+        conn.granted_rooms.add(call.room_id)
+        for agent in self._available_agents(conn.claims.app_id):
+            if agent is not conn:
+                await agent.send({"type": "call_taken", "call": msg.call})
+        if shopper is not None:
+            await shopper.send({"type": "call_answered", "call": msg.call,
+                                "agent": {"identity": conn.claims.identity, "name": conn.claims.name}})
+        log.info("call_answered", call=msg.call, agent=conn.claims.identity)
+        return {"type": "call_accepted", "call": msg.call, "room": call.room_id}
+
+    async def _on_decline_call(self, conn: Connection, msg: p.DeclineCall) -> dict[str, Any]:
+        if not conn.claims.is_staff:
+            raise p.ProtocolError("forbidden", "only agents take calls", msg.id)
+        if msg.call not in self.ringing:
+            raise p.ProtocolError("call_not_found", f"no ringing call {msg.call}", msg.id)
+        self.declined[msg.call].add(conn.conn_id)
+        return {"type": "call_declined", "call": msg.call}
+
+    # ---- room lifecycle -----------------------------------------------------
+
+    async def _leave_room(self, conn: Connection, reason: str) -> None:
+        live = self.rooms.get(conn.room_id or "")
+        pid = conn.pid
+        conn.room_id, conn.pid = None, None
+        await self._release_media(conn)
+        if live is None or pid is None:
+            return
+        live.members.pop(pid, None)
+        await asyncio.to_thread(self.store.remove_participant, pid, reason)
+        was_publishing, conn.publishing = conn.publishing, False
+        if was_publishing:
+            await self._drop_subscriptions_to(live, conn, pid)
+            await self._broadcast(live, {"type": "track_unpublished", "pid": pid})
+        await self._broadcast(live, {"type": "participant_left", "pid": pid, "reason": reason})
+        log.info("participant_left", room=live.room_id, pid=pid, reason=reason)
+        if not live.members and not live.ended:
+            await self.end_room(live.room_id, "empty")
+
+    async def _drop_subscriptions_to(self, live: LiveRoom, publisher: Connection, pid: str | None = None) -> None:
+        """Free the subscriber handles that pointed at a publisher who stopped."""
+        pid = pid or publisher.pid
+        for member in list(live.members.values()):
+            for sid, target in list(member.subscriptions.items()):
+                if target == pid:
+                    member.subscriptions.pop(sid, None)
+                    if member.media is not None:
+                        await media_call(member.media.unsubscribe(sid))
+
+    async def _release_media(self, conn: Connection) -> None:
+        media, conn.media = conn.media, None
+        conn.publisher_joined, conn.subscriptions = False, {}
+        if media is not None:
+            await media_call(media.close())
+
+    async def end_room(self, room_id: str, reason: str) -> bool:
+        """End a room for everyone: tell them, close their sockets, free the media room."""
+        ended = await asyncio.to_thread(self.store.end_room, room_id, reason)
+        live = self.rooms.pop(room_id, None)
+        for call_id, shopper in list(self.ringing.items()):
+            if room_id in shopper.granted_rooms:
+                await self._stop_ringing(call_id, "call_cancelled", status="ended")
+        if live is not None:
+            live.ended = True
+            members = list(live.members.values())
+            live.members.clear()
+            for member in members:
+                await member.send({"type": "room_ended", "room": room_id, "reason": reason})
+                member.room_id, member.pid = None, None
+                await self._release_media(member)
+                await member.close(CLOSE_ROOM_ENDED, "room ended")
+                self.connections.discard(member)
+        await media_call(self.media.destroy_room(room_id))
+        if ended:
+            log.info("room_ended", room=room_id, reason=reason)
+        return ended
+
+    async def _broadcast(self, live: LiveRoom, msg: dict[str, Any], skip: Connection | None = None) -> None:
+        for member in list(live.members.values()):
+            if member is not skip:
+                await member.send(msg)
+
+    async def _on_media_event(self, conn: Connection, ev: MediaEvent) -> None:
+        if ev.kind in ("up", "down"):
+            await conn.send({"type": "media_state", "target": ev.target, "state": ev.kind})
+
+    async def _on_media_reset(self, reason: str) -> None:
+        """The media server restarted: its sessions are gone, so clients must re-publish."""
+        log.warning("media_reset", reason=reason)
+        for conn in list(self.connections):
+            conn.media, conn.publisher_joined, conn.subscriptions = None, False, {}
+            conn.publishing = False
+            if conn.room_id:
+                await conn.send({"type": "media_reset", "reason": reason})
+
+    async def shutdown(self) -> None:
+        for conn in list(self.connections):
+            await conn.send({"type": "error", "code": "server_shutdown", "message": "the server is restarting",
+                             "fatal": True})
+            await self.disconnect(conn, "server_shutdown")
+
+
+async def media_call(coro: Any) -> None:
+    """Run a release-type media operation; failure to release is logged, never raised."""
+    try:
+        await coro
+    except Exception as e:  # the media server may already be gone
+        log.warning("media_release_failed", error=str(e))

@@ -1,0 +1,1 @@
+"""Static front end: JS SDK, web components and the demo pages."""

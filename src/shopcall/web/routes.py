@@ -1,0 +1,50 @@
+"""Serves the pages and static assets (SDK, components, theme) and offline API docs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import swagger_ui_bundle
+from fastapi import APIRouter, FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+WEB = Path(__file__).parent
+PAGES = WEB / "pages"
+
+router = APIRouter(include_in_schema=False)
+
+
+def _page(name: str) -> FileResponse:
+    return FileResponse(PAGES / name, media_type="text/html", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/")
+def index() -> FileResponse:
+    return _page("index.html")
+
+
+@router.get("/demo/shop")
+def shop() -> FileResponse:
+    return _page("shop.html")
+
+
+@router.get("/console")
+def console() -> FileResponse:
+    return _page("console.html")
+
+
+@router.get("/docs")
+def docs() -> HTMLResponse:
+    """Swagger UI from the locally installed bundle: works with no internet."""
+    return get_swagger_ui_html(openapi_url="/openapi.json", title="ShopCall API",
+                               swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+                               swagger_css_url="/docs-assets/swagger-ui.css",
+                               swagger_favicon_url="/docs-assets/favicon-32x32.png")
+
+
+def install(app: FastAPI) -> None:
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")

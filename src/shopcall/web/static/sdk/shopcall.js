@@ -1,0 +1,1374 @@
+/**
+ * ShopCall browser SDK.
+ *
+ * Speaks the ShopCall signalling protocol v1 (docs/signalling.md) over one WebSocket
+ * (`ws(s)://<host>/v1/signal`) and manages the WebRTC peer connections to the media server:
+ * one send-only "publisher" connection for the local camera/microphone and one receive-only
+ * connection per subscription to a remote participant.
+ *
+ * Plain ES module, no dependencies.
+ *
+ * @example
+ *   import { ShopCallClient } from "/static/sdk/shopcall.js";
+ *   const client = new ShopCallClient();
+ *   client.addEventListener("track", (e) => { video.srcObject = e.detail.stream; });
+ *   await client.connect(token);
+ *   const { call, room } = await client.startCall({ product: "sku-1", page: location.href });
+ *   const { agent } = await client.waitForAnswer(call);
+ *   await client.join(room);
+ *   await client.publish(await navigator.mediaDevices.getUserMedia({ audio: true, video: true }));
+ *
+ * @module shopcall
+ */
+
+export const PROTOCOL_VERSION = 1;
+export const SDK_VERSION = "0.1.0";
+
+/**
+ * @typedef {Object} Participant
+ * @property {string} pid
+ * @property {string} identity
+ * @property {string} name
+ * @property {"shopper"|"agent"|"admin"|string} role
+ * @property {boolean} publishing
+ * @property {boolean} audio_muted
+ * @property {boolean} video_muted
+ */
+
+/**
+ * @typedef {Object} Welcome
+ * @property {string} identity
+ * @property {string} name
+ * @property {string} role
+ * @property {string} app_id
+ * @property {string[]} rooms
+ * @property {number} expires_at
+ * @property {RTCIceServer[]} ice_servers
+ * @property {number} heartbeat_s
+ */
+
+/**
+ * @typedef {Object} IncomingCall
+ * @property {string} call
+ * @property {string} room
+ * @property {{identity: string, name: string}} shopper
+ * @property {Object<string, any>} context
+ * @property {number} [created_at]
+ */
+
+/**
+ * @typedef {"idle"|"connecting"|"connected"|"reconnecting"|"closed"} ConnectionState
+ */
+
+/**
+ * @typedef {Object} ClientOptions
+ * @property {string} [url] WebSocket URL; default `ws(s)://<location.host>/v1/signal`.
+ * @property {number} [requestTimeoutMs=15000] how long a request waits for its reply.
+ * @property {boolean} [reconnect=true] reconnect automatically when the socket drops.
+ * @property {number} [maxReconnectAttempts=8]
+ * @property {() => Promise<string>|string} [tokenProvider] returns a fresh token; used on
+ *   `token_expiring` (sends `refresh`) and when reconnecting.
+ * @property {boolean} [simulcast=true] send three video layers when the camera is ≥ 640 wide.
+ * @property {boolean} [autoSubscribe=true] subscribe to every publishing participant.
+ * @property {boolean} [debug=false] log protocol traffic to the console.
+ */
+
+/** Error carrying a protocol error `code` (see docs/signalling.md "Error codes"). */
+export class ShopCallError extends Error {
+  /**
+   * @param {string} code
+   * @param {string} [message]
+   * @param {{fatal?: boolean, cause?: any, re?: string}} [extra]
+   */
+  constructor(code, message, extra = {}) {
+    super(message || code, extra.cause ? { cause: extra.cause } : undefined);
+    this.name = "ShopCallError";
+    /** @type {string} */
+    this.code = code;
+    /** @type {boolean} */
+    this.fatal = !!extra.fatal;
+    /** @type {string|undefined} */
+    this.re = extra.re;
+  }
+}
+
+/** Human sentences for the error codes a person may see. */
+export const ERROR_TEXT = {
+  token_invalid: "Your session is not valid — please reload the page.",
+  token_expired: "Your session expired — please reload the page.",
+  token_wrong_app: "This session belongs to another shop — please reload the page.",
+  forbidden: "You are not allowed to do that.",
+  not_in_room: "You are not in this call any more.",
+  room_not_found: "This call no longer exists.",
+  room_ended: "The call has ended.",
+  call_not_found: "This call is no longer ringing.",
+  call_taken: "Another agent already answered this call.",
+  media_unavailable: "The video service is unavailable right now — please try again shortly.",
+  timeout: "The server did not answer in time.",
+  disconnected: "Connection lost.",
+  connect_failed: "Could not reach the video service — check your connection.",
+  camera_blocked: "Camera blocked — allow camera access in your browser.",
+  microphone_blocked: "Microphone blocked — allow microphone access in your browser.",
+  media_blocked: "Camera and microphone blocked — allow access in your browser.",
+  no_camera: "No camera found — you can still talk by voice.",
+  no_microphone: "No microphone found.",
+  device_busy: "Your camera or microphone is used by another app.",
+  media_insecure: "Camera access needs a secure (https) page.",
+  webrtc_unsupported: "This browser does not support video calls.",
+  internal: "Something went wrong on our side.",
+};
+
+/**
+ * A sentence for a person, from an error (ShopCallError or anything else).
+ * @param {any} err
+ * @returns {string}
+ */
+export function describeError(err) {
+  if (!err) return "";
+  const code = err.code || "";
+  if (ERROR_TEXT[code]) return ERROR_TEXT[code];
+  return err.message || String(err);
+}
+
+const SIMULCAST_ENCODINGS = [
+  { rid: "h", active: true, maxBitrate: 900_000, scaleResolutionDownBy: 1 },
+  { rid: "m", active: true, maxBitrate: 300_000, scaleResolutionDownBy: 2 },
+  { rid: "l", active: true, maxBitrate: 100_000, scaleResolutionDownBy: 4 },
+];
+
+/** Requests whose reply is not named in the protocol: resolve on silence instead of failing. */
+const SOFT_REPLY_MS = 3000;
+
+function defaultUrl() {
+  if (typeof location === "undefined") return "ws://localhost:8080/v1/signal";
+  const proto = location.protocol === "https:" ? "wss:" : "ws:";
+  return `${proto}//${location.host}/v1/signal`;
+}
+
+function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Map a getUserMedia failure to a ShopCallError with a helpful code.
+ * @param {any} err
+ * @param {{audio?: boolean, video?: boolean}} wanted
+ */
+function mediaError(err, wanted) {
+  const name = err && err.name;
+  let code = "internal";
+  if (name === "NotAllowedError" || name === "SecurityError" || name === "PermissionDeniedError") {
+    code = wanted.video && wanted.audio ? "media_blocked" : wanted.video ? "camera_blocked" : "microphone_blocked";
+  } else if (name === "NotFoundError" || name === "DevicesNotFoundError" || name === "OverconstrainedError") {
+    code = wanted.video ? "no_camera" : "no_microphone";
+  } else if (name === "NotReadableError" || name === "TrackStartError" || name === "AbortError") {
+    code = "device_busy";
+  } else if (name === "TypeError" && typeof isSecureContext !== "undefined" && !isSecureContext) {
+    code = "media_insecure";
+  }
+  return new ShopCallError(code, ERROR_TEXT[code] || (err && err.message) || "Media error", { cause: err });
+}
+
+/**
+ * Open the camera and microphone, degrading gracefully: if both cannot be had, try each
+ * alone so that a shopper with a blocked camera can still talk.
+ *
+ * @param {{audio?: boolean|MediaTrackConstraints, video?: boolean|MediaTrackConstraints}} [want]
+ * @returns {Promise<{stream: MediaStream, problems: ShopCallError[]}>} `problems` lists what
+ *   could not be opened (e.g. `camera_blocked`); rejects only when nothing could be opened.
+ */
+export async function getLocalMedia(want = {}) {
+  const audio = want.audio === undefined ? true : want.audio;
+  const video =
+    want.video === undefined ? { width: { ideal: 1280 }, height: { ideal: 720 }, facingMode: "user" } : want.video;
+  if (typeof navigator === "undefined" || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    const insecure = typeof isSecureContext !== "undefined" && !isSecureContext;
+    const code = insecure ? "media_insecure" : "webrtc_unsupported";
+    throw new ShopCallError(code, ERROR_TEXT[code]);
+  }
+  try {
+    const stream = await navigator.mediaDevices.getUserMedia({ audio, video });
+    return { stream, problems: [] };
+  } catch (bothErr) {
+    if (!audio || !video) throw mediaError(bothErr, { audio: !!audio, video: !!video });
+    /** @type {ShopCallError[]} */
+    const problems = [];
+    const tracks = [];
+    try {
+      const s = await navigator.mediaDevices.getUserMedia({ audio });
+      tracks.push(...s.getTracks());
+    } catch (e) {
+      problems.push(mediaError(e, { audio: true }));
+    }
+    try {
+      const s = await navigator.mediaDevices.getUserMedia({ video });
+      tracks.push(...s.getTracks());
+    } catch (e) {
+      problems.push(mediaError(e, { video: true }));
+    }
+    if (!tracks.length) throw mediaError(bothErr, { audio: true, video: true });
+    return { stream: new MediaStream(tracks), problems };
+  }
+}
+
+/**
+ * @typedef {Object} Subscription
+ * @property {string} pid
+ * @property {string|null} sid
+ * @property {RTCPeerConnection|null} pc
+ * @property {MediaStream} stream
+ * @property {boolean} started
+ * @property {Array<RTCIceCandidateInit|null>} pendingCandidates
+ * @property {boolean} cancelled
+ * @property {number} failures
+ */
+
+/**
+ * ShopCall client. One instance = one WebSocket = one identity.
+ *
+ * Events (all `CustomEvent`, payload in `event.detail`):
+ * - `connection-state` `{state, previous}` — idle, connecting, connected, reconnecting, closed
+ * - `welcome` `{welcome}` — after every successful hello (also after reconnects)
+ * - `reconnected` `{welcome}`
+ * - `joined` `{room, pid, participants}`
+ * - `left` `{room}`
+ * - `participant-joined` `{participant}`
+ * - `participant-left` `{pid, reason, participant}`
+ * - `participant-updated` `{participant}`
+ * - `track` `{pid, sid, stream, track, participant}` — once per remote track (same `stream`
+ *   object for all tracks of one participant)
+ * - `track-removed` `{pid, sid}` — the participant's media is gone
+ * - `published` `{stream, simulcast}` / `unpublished` `{}`
+ * - `local-muted` `{audio, video}` — local mute state changed
+ * - `media-state` `{target, pid, state}` — server-side view of a peer connection (`up`/`down`)
+ * - `media-reset` `{reason}` — the media server restarted; the SDK re-publishes/re-subscribes
+ * - `room-ended` `{room, reason}`
+ * - `incoming-call` {@link IncomingCall}
+ * - `call-cancelled` `{call}` / `call-taken` `{call}` / `call-answered` `{call, agent}`
+ * - `token-expiring` `{expires_at}` / `token-refreshed` `{}`
+ * - `error` `{error: ShopCallError, fatal, action}` — errors not tied to a request you awaited
+ * - `message` `{message}` — every raw server frame (for debugging)
+ */
+export class ShopCallClient extends EventTarget {
+  /** @param {ClientOptions} [options] */
+  constructor(options = {}) {
+    super();
+    this.options = {
+      url: options.url || defaultUrl(),
+      requestTimeoutMs: options.requestTimeoutMs ?? 15000,
+      reconnect: options.reconnect ?? true,
+      maxReconnectAttempts: options.maxReconnectAttempts ?? 8,
+      tokenProvider: options.tokenProvider || null,
+      simulcast: options.simulcast ?? true,
+      autoSubscribe: options.autoSubscribe ?? true,
+      debug: options.debug ?? false,
+    };
+    /** @type {ConnectionState} */
+    this.state = "idle";
+    /** @type {Welcome|null} */
+    this.welcome = null;
+    /** @type {string|null} */
+    this.token = null;
+    /** @type {WebSocket|null} */
+    this.ws = null;
+    /** @type {string|null} room id we are in (or joining) */
+    this.room = null;
+    /** @type {string|null} our participant id in the room */
+    this.pid = null;
+    /** @type {Map<string, Participant>} other participants, by pid */
+    this.participants = new Map();
+    /** @type {MediaStream|null} */
+    this.localStream = null;
+    /** @type {RTCPeerConnection|null} */
+    this.publisherPc = null;
+    /** @type {boolean} whether the last publish used simulcast */
+    this.simulcast = false;
+    /** @type {Map<string, Subscription>} by publisher pid */
+    this.subscriptions = new Map();
+    /** @type {{audio: boolean, video: boolean}} */
+    this.muted = { audio: false, video: false };
+    /** @type {boolean} agent asked to ring */
+    this.available = false;
+
+    this._seq = 0;
+    /** @type {Map<string, {resolve: Function, reject: Function, timer: any, type: string, soft: boolean}>} */
+    this._pending = new Map();
+    this._heartbeatTimer = null;
+    this._lastSeen = 0;
+    this._closing = false;
+    this._reconnectAttempt = 0;
+    this._pubCandidates = [];
+    this._pubReady = false;
+    this._publishing = null; // in-flight publish promise
+    this._publishGen = 0;
+    this._pubFailures = 0;
+    this._fatal = false;
+    /** @type {Map<string, {resolve: Function, reject: Function}>} */
+    this._answerWaiters = new Map();
+  }
+
+  // ------------------------------------------------------------------ events
+
+  /**
+   * Convenience listener: `client.on("track", ({pid, stream}) => …)`; returns an unsubscribe.
+   * @param {string} type
+   * @param {(detail: any) => void} fn
+   * @returns {() => void}
+   */
+  on(type, fn) {
+    const h = (/** @type {any} */ e) => fn(e.detail);
+    this.addEventListener(type, h);
+    return () => this.removeEventListener(type, h);
+  }
+
+  /** @param {string} type @param {any} [detail] */
+  _emit(type, detail = {}) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  /** @param {ConnectionState} state */
+  _setState(state) {
+    if (this.state === state) return;
+    const previous = this.state;
+    this.state = state;
+    this._emit("connection-state", { state, previous });
+  }
+
+  _log(...args) {
+    if (this.options.debug) console.debug("[shopcall]", ...args);
+  }
+
+  // -------------------------------------------------------------- connection
+
+  /** Identity from the welcome, or null. */
+  get identity() {
+    return this.welcome ? this.welcome.identity : null;
+  }
+
+  /** Role from the welcome ("shopper", "agent", "admin"), or null. */
+  get role() {
+    return this.welcome ? this.welcome.role : null;
+  }
+
+  /**
+   * Open the socket, send `hello` and resolve with the server's `welcome`.
+   * @param {string} token client JWT
+   * @returns {Promise<Welcome>}
+   */
+  async connect(token) {
+    if (this.state === "connected" || this.state === "connecting") {
+      throw new ShopCallError("bad_request", "Already connected");
+    }
+    this.token = token;
+    this._closing = false;
+    this._fatal = false;
+    this._reconnectAttempt = 0;
+    this._setState("connecting");
+    try {
+      return await this._open();
+    } catch (err) {
+      this._teardownSocket();
+      this._setState("closed");
+      throw err;
+    }
+  }
+
+  /** @returns {Promise<Welcome>} */
+  _open() {
+    return new Promise((resolve, reject) => {
+      let ws;
+      try {
+        ws = new WebSocket(this.options.url);
+      } catch (e) {
+        reject(new ShopCallError("connect_failed", ERROR_TEXT.connect_failed, { cause: e }));
+        return;
+      }
+      this.ws = ws;
+      let settled = false;
+      const fail = (/** @type {ShopCallError} */ err) => {
+        if (settled) return;
+        settled = true;
+        reject(err);
+      };
+      ws.onopen = () => {
+        this._lastSeen = Date.now();
+        this.request({ type: "hello", token: this.token }, { timeoutMs: 10000 })
+          .then((welcome) => {
+            if (settled) return;
+            settled = true;
+            this.welcome = /** @type {Welcome} */ (welcome);
+            this._startHeartbeat();
+            this._setState("connected");
+            this._emit("welcome", { welcome });
+            resolve(this.welcome);
+          })
+          .catch((err) => {
+            fail(err);
+            try {
+              ws.close(1000);
+            } catch (_) {
+              /* ignore */
+            }
+          });
+      };
+      ws.onmessage = (ev) => this._onMessage(ev);
+      ws.onerror = () => {
+        /* the close event follows and carries the details */
+      };
+      ws.onclose = (ev) => {
+        const wasSettled = settled;
+        fail(
+          ev.code === 4401
+            ? new ShopCallError("token_invalid", ERROR_TEXT.token_invalid, { fatal: true })
+            : new ShopCallError("connect_failed", ERROR_TEXT.connect_failed),
+        );
+        if (this.ws === ws) this._onSocketClosed(ev, wasSettled);
+      };
+    });
+  }
+
+  /**
+   * @param {CloseEvent} ev
+   * @param {boolean} wasUp the hello had succeeded on this socket
+   */
+  _onSocketClosed(ev, wasUp) {
+    this._log("socket closed", ev.code, ev.reason);
+    this._stopHeartbeat();
+    this.ws = null;
+    this._rejectAllPending(new ShopCallError("disconnected", ERROR_TEXT.disconnected));
+    if (!wasUp) return; // connect()/_reconnect() handles it
+    const final = this._closing || ev.code === 4000 || ev.code === 4401 || ev.code === 1000 || this._fatal;
+    if (ev.code === 4000 && this.room) {
+      // room_ended normally arrives first; make sure the app hears it anyway
+      const room = this.room;
+      this._dropRoom();
+      this._emit("room-ended", { room, reason: "closed" });
+    }
+    if (final || !this.options.reconnect) {
+      this._dropAllMedia();
+      this._setState("closed");
+      return;
+    }
+    this._reconnect();
+  }
+
+  async _reconnect() {
+    this._setState("reconnecting");
+    // peer connections survive a short signalling outage only if the server kept our media;
+    // it releases it once we are gone, so rebuild everything after the new hello.
+    while (!this._closing && this._reconnectAttempt < this.options.maxReconnectAttempts) {
+      const delay = Math.min(8000, 500 * 2 ** this._reconnectAttempt) * (0.8 + Math.random() * 0.4);
+      this._reconnectAttempt += 1;
+      await sleep(delay);
+      if (this._closing) return;
+      try {
+        if (this.options.tokenProvider) {
+          try {
+            this.token = await this.options.tokenProvider();
+          } catch (_) {
+            /* keep the old token */
+          }
+        }
+        const welcome = await this._open();
+        this._reconnectAttempt = 0;
+        this._emit("reconnected", { welcome });
+        await this._restoreAfterReconnect();
+        return;
+      } catch (err) {
+        this._log("reconnect failed", err);
+        if (err && err.fatal) break;
+      }
+    }
+    if (this._closing) return;
+    this._dropAllMedia();
+    const room = this.room;
+    this._dropRoom();
+    this._setState("closed");
+    this._emit("error", {
+      error: new ShopCallError("disconnected", "Connection lost — could not reconnect."),
+      fatal: true,
+      action: "reconnect",
+      room,
+    });
+  }
+
+  async _restoreAfterReconnect() {
+    if (this.available) {
+      try {
+        const reply = await this.request({ type: "available" });
+        for (const c of reply.calls || []) this._emit("incoming-call", c);
+      } catch (err) {
+        this._emitError(err, "available");
+      }
+    }
+    if (this.room) {
+      const room = this.room;
+      const stream = this.localStream;
+      this._dropAllMedia();
+      this.participants.clear();
+      try {
+        await this.join(room);
+        if (stream) await this.publish(stream);
+      } catch (err) {
+        this._emitError(err, "rejoin");
+      }
+    }
+  }
+
+  _startHeartbeat() {
+    this._stopHeartbeat();
+    const every = Math.max(1, (this.welcome && this.welcome.heartbeat_s) || 20) * 1000;
+    this._heartbeatTimer = setInterval(() => {
+      if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return;
+      if (Date.now() - this._lastSeen > every * 2.5) {
+        // the server went silent: drop the socket and reconnect
+        this._log("heartbeat lost");
+        try {
+          this.ws.close(4002, "heartbeat lost");
+        } catch (_) {
+          /* ignore */
+        }
+        // browsers fire close asynchronously; treat it as a network drop now
+        const ws = this.ws;
+        if (ws) {
+          ws.onclose = null;
+          this._onSocketClosed(/** @type {any} */ ({ code: 1006, reason: "heartbeat lost" }), true);
+        }
+        return;
+      }
+      this._send({ type: "ping" });
+    }, every);
+  }
+
+  _stopHeartbeat() {
+    if (this._heartbeatTimer) clearInterval(this._heartbeatTimer);
+    this._heartbeatTimer = null;
+  }
+
+  _teardownSocket() {
+    this._stopHeartbeat();
+    const ws = this.ws;
+    this.ws = null;
+    if (ws) {
+      ws.onclose = null;
+      ws.onmessage = null;
+      try {
+        ws.close(1000);
+      } catch (_) {
+        /* ignore */
+      }
+    }
+    this._rejectAllPending(new ShopCallError("disconnected", ERROR_TEXT.disconnected));
+  }
+
+  /**
+   * Close everything: peer connections and the socket. Does not stop local camera tracks
+   * (the app owns them). Emits `connection-state` `closed`.
+   */
+  close() {
+    this._closing = true;
+    this.available = false;
+    this._dropAllMedia();
+    this._dropRoom();
+    this._teardownSocket();
+    for (const w of this._answerWaiters.values()) w.reject(new ShopCallError("disconnected", "Client closed"));
+    this._answerWaiters.clear();
+    this._setState("closed");
+  }
+
+  /**
+   * Renew the token on the open connection (`refresh` → `refreshed`).
+   * @param {string} token
+   */
+  async refresh(token) {
+    await this.request({ type: "refresh", token });
+    this.token = token;
+    this._emit("token-refreshed", {});
+  }
+
+  // ---------------------------------------------------------------- messages
+
+  /** @param {Object} msg */
+  _send(msg) {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
+    this._log("→", msg.type, msg);
+    this.ws.send(JSON.stringify(msg));
+    return true;
+  }
+
+  /**
+   * Send a request and wait for the frame that carries `re: id`.
+   * @param {Object} msg frame without `id` (one is added)
+   * @param {{timeoutMs?: number, soft?: boolean}} [opts] `soft`: the protocol names no reply,
+   *   so silence for a few seconds counts as success (resolves with null).
+   * @returns {Promise<any>} the reply frame; rejects with {@link ShopCallError}
+   */
+  request(msg, opts = {}) {
+    const id = `c${++this._seq}`;
+    const frame = { ...msg, id };
+    const soft = !!opts.soft;
+    const timeoutMs = soft ? SOFT_REPLY_MS : opts.timeoutMs ?? this.options.requestTimeoutMs;
+    return new Promise((resolve, reject) => {
+      if (!this.ws || this.ws.readyState !== WebSocket.OPEN) {
+        reject(new ShopCallError("disconnected", "Not connected"));
+        return;
+      }
+      const timer = setTimeout(() => {
+        if (!this._pending.has(id)) return;
+        this._pending.delete(id);
+        if (soft) resolve(null);
+        else reject(new ShopCallError("timeout", `No reply to ${msg.type}`));
+      }, timeoutMs);
+      this._pending.set(id, { resolve, reject, timer, type: msg.type, soft });
+      this._send(frame);
+    });
+  }
+
+  /** @param {ShopCallError} err */
+  _rejectAllPending(err) {
+    const pend = [...this._pending.values()];
+    this._pending.clear();
+    for (const p of pend) {
+      clearTimeout(p.timer);
+      if (p.soft) p.resolve(null);
+      else p.reject(err);
+    }
+  }
+
+  /** @param {MessageEvent} ev */
+  _onMessage(ev) {
+    this._lastSeen = Date.now();
+    let msg;
+    try {
+      msg = JSON.parse(ev.data);
+    } catch (_) {
+      return;
+    }
+    if (!msg || typeof msg !== "object") return;
+    this._log("←", msg.type, msg);
+    this._emit("message", { message: msg });
+
+    if (msg.re !== undefined && msg.re !== null) {
+      const p = this._pending.get(String(msg.re));
+      if (p) {
+        this._pending.delete(String(msg.re));
+        clearTimeout(p.timer);
+        if (msg.type === "error") {
+          const err = new ShopCallError(msg.code || "internal", msg.message || msg.code, {
+            fatal: !!msg.fatal,
+            re: msg.re,
+          });
+          if (msg.fatal) this._fatal = true;
+          p.reject(err);
+        } else {
+          p.resolve(msg);
+        }
+        // a reply is consumed by its request; only room_ended also matters as an event
+        if (msg.type !== "room_ended") return;
+      } else if (msg.type !== "error" && msg.type !== "room_ended") {
+        return; // a late reply to a request that timed out
+      }
+    }
+
+    switch (msg.type) {
+      case "pong":
+        return;
+      case "error": {
+        const err = new ShopCallError(msg.code || "internal", msg.message || msg.code, { fatal: !!msg.fatal });
+        if (msg.fatal) this._fatal = true;
+        this._emit("error", { error: err, fatal: !!msg.fatal, action: null });
+        return;
+      }
+      case "participant_joined":
+        return this._onParticipantJoined(msg.participant);
+      case "participant_left":
+        return this._onParticipantLeft(msg.pid, msg.reason);
+      case "participant_updated":
+        return this._onParticipantUpdated(msg.participant);
+      case "track_published":
+        return this._onTrackPublished(msg.pid);
+      case "track_unpublished":
+        return this._onTrackUnpublished(msg.pid);
+      case "room_ended": {
+        const room = msg.room || this.room;
+        this._dropAllMedia();
+        this._dropRoom();
+        this._emit("room-ended", { room, reason: msg.reason || "ended" });
+        return;
+      }
+      case "media_reset":
+        this._onMediaReset(msg.reason);
+        return;
+      case "media_state": {
+        const target = msg.sid || msg.target || "publisher";
+        let pid = null;
+        if (target === "publisher") pid = this.pid;
+        else for (const s of this.subscriptions.values()) if (s.sid === target) pid = s.pid;
+        this._emit("media-state", { target, pid, state: msg.state });
+        return;
+      }
+      case "offer":
+        // an unsolicited offer: renegotiation of an existing subscription
+        this._onUnsolicitedOffer(msg);
+        return;
+      case "token_expiring":
+        this._emit("token-expiring", { expires_at: msg.expires_at });
+        this._autoRefresh();
+        return;
+      case "incoming_call":
+        this._emit("incoming-call", msg);
+        return;
+      case "call_cancelled":
+        this._emit("call-cancelled", { call: msg.call, reason: msg.reason });
+        this._settleAnswerWaiter(msg.call, new ShopCallError("call_cancelled", "The call was cancelled"));
+        return;
+      case "call_taken":
+        this._emit("call-taken", { call: msg.call, agent: msg.agent });
+        return;
+      case "call_answered":
+        this._emit("call-answered", { call: msg.call, agent: msg.agent, room: msg.room });
+        this._settleAnswerWaiter(msg.call, null, { call: msg.call, agent: msg.agent, room: msg.room });
+        return;
+      default:
+        return;
+    }
+  }
+
+  async _autoRefresh() {
+    if (!this.options.tokenProvider) return;
+    try {
+      const token = await this.options.tokenProvider();
+      if (token) await this.refresh(token);
+    } catch (err) {
+      this._emitError(err, "refresh");
+    }
+  }
+
+  /** @param {any} err @param {string} action */
+  _emitError(err, action) {
+    const error = err instanceof ShopCallError ? err : new ShopCallError("internal", String(err && err.message), { cause: err });
+    this._log("error", action, error);
+    this._emit("error", { error, fatal: !!error.fatal, action });
+  }
+
+  // ------------------------------------------------------------------- rooms
+
+  /**
+   * Join a room; subscribes automatically to everyone already publishing.
+   * @param {string} room
+   * @returns {Promise<{room: string, pid: string, participants: Participant[]}>}
+   */
+  async join(room) {
+    this.room = room;
+    let reply;
+    try {
+      reply = await this.request({ type: "join", room });
+    } catch (err) {
+      if (this.room === room) this.room = null;
+      throw err;
+    }
+    this.room = reply.room || room;
+    this.pid = reply.pid;
+    this.participants.clear();
+    for (const p of reply.participants || []) this.participants.set(p.pid, p);
+    const info = { room: this.room, pid: this.pid, participants: [...this.participants.values()] };
+    this._emit("joined", info);
+    if (this.options.autoSubscribe) {
+      for (const p of this.participants.values()) if (p.publishing) this._subscribeSafe(p.pid);
+    }
+    return info;
+  }
+
+  /** Leave the room (`leave` → `left`), releasing all media; the socket stays open. */
+  async leave() {
+    const room = this.room;
+    this._dropAllMedia();
+    if (room && this.state === "connected") {
+      try {
+        await this.request({ type: "leave" });
+      } catch (err) {
+        if (!["not_in_room", "room_ended", "disconnected", "room_not_found"].includes(err.code)) throw err;
+      }
+    }
+    this._dropRoom();
+    this._emit("left", { room });
+  }
+
+  /** Agents/admins: end the room for everyone (`end_room`). */
+  async endRoom() {
+    try {
+      await this.request({ type: "end_room" }, { soft: true });
+    } catch (err) {
+      if (!["not_in_room", "room_ended", "room_not_found", "disconnected"].includes(err.code)) throw err;
+    }
+  }
+
+  _dropRoom() {
+    this.room = null;
+    this.pid = null;
+    this.participants.clear();
+  }
+
+  /** @param {Participant} p */
+  _onParticipantJoined(p) {
+    if (!p || !p.pid) return;
+    this.participants.set(p.pid, p);
+    this._emit("participant-joined", { participant: p });
+    if (p.publishing && this.options.autoSubscribe) this._subscribeSafe(p.pid);
+  }
+
+  /** @param {string} pid @param {string} reason */
+  _onParticipantLeft(pid, reason) {
+    const participant = this.participants.get(pid) || null;
+    this.participants.delete(pid);
+    this._dropSubscription(pid, true);
+    this._emit("participant-left", { pid, reason: reason || "left", participant });
+  }
+
+  /** @param {Participant} p */
+  _onParticipantUpdated(p) {
+    if (!p || !p.pid) return;
+    if (p.pid === this.pid) {
+      this._emit("participant-updated", { participant: p, self: true });
+      return;
+    }
+    const before = this.participants.get(p.pid);
+    const merged = { ...(before || {}), ...p };
+    this.participants.set(p.pid, merged);
+    this._emit("participant-updated", { participant: merged });
+    if (merged.publishing && !this.subscriptions.has(p.pid) && this.options.autoSubscribe) this._subscribeSafe(p.pid);
+  }
+
+  /** @param {string} pid */
+  _onTrackPublished(pid) {
+    if (pid === this.pid) return;
+    const p = this.participants.get(pid);
+    if (p) p.publishing = true;
+    if (!this.options.autoSubscribe) return;
+    // a re-publish invalidates the old subscription
+    if (this.subscriptions.has(pid)) this._dropSubscription(pid, true);
+    this._subscribeSafe(pid);
+  }
+
+  /** @param {string} pid */
+  _onTrackUnpublished(pid) {
+    const p = this.participants.get(pid);
+    if (p) p.publishing = false;
+    this._dropSubscription(pid, true);
+  }
+
+  /** @param {string} reason */
+  async _onMediaReset(reason) {
+    this._emit("media-reset", { reason });
+    const stream = this.localStream;
+    this._dropAllMedia(false);
+    if (!this.room) return;
+    try {
+      if (stream) await this.publish(stream);
+    } catch (err) {
+      this._emitError(err, "publish");
+    }
+    if (this.options.autoSubscribe) {
+      for (const p of this.participants.values()) if (p.publishing) this._subscribeSafe(p.pid);
+    }
+  }
+
+  /**
+   * Close every peer connection (publisher and subscriptions) without telling the server.
+   * @param {boolean} [forgetStream=true]
+   */
+  _dropAllMedia(forgetStream = true) {
+    this._closePublisher();
+    for (const pid of [...this.subscriptions.keys()]) this._dropSubscription(pid, false);
+    if (forgetStream) this.localStream = null;
+  }
+
+  // ----------------------------------------------------------------- publish
+
+  /**
+   * Publish local media (after `join`). Replaces an earlier publication.
+   * @param {MediaStream} stream
+   * @returns {Promise<{simulcast: boolean}>}
+   */
+  async publish(stream) {
+    if (!this.room || !this.pid) throw new ShopCallError("not_in_room", "Join a room before publishing");
+    if (!stream || !stream.getTracks().length) throw new ShopCallError("bad_request", "Nothing to publish");
+    const gen = ++this._publishGen;
+    this._closePublisher();
+    this.localStream = stream;
+    this._applyMuteToTracks();
+
+    const pc = new RTCPeerConnection({ iceServers: (this.welcome && this.welcome.ice_servers) || [] });
+    this.publisherPc = pc;
+    this._pubCandidates = [];
+    this._pubReady = false;
+    pc.onicecandidate = (e) => {
+      const cand = e.candidate ? e.candidate.toJSON() : null;
+      if (this.publisherPc !== pc) return;
+      if (this._pubReady) this._send({ type: "trickle", target: "publisher", candidate: cand });
+      else this._pubCandidates.push(cand);
+    };
+    pc.onconnectionstatechange = () => {
+      if (this.publisherPc !== pc) return;
+      this._emit("publisher-state", { state: pc.connectionState });
+      if (pc.connectionState === "failed") this._onPublisherFailed(gen);
+      if (pc.connectionState === "connected") this._pubFailures = 0;
+    };
+
+    let simulcast = false;
+    for (const track of stream.getAudioTracks()) {
+      pc.addTransceiver(track, { direction: "sendonly", streams: [stream] });
+    }
+    for (const track of stream.getVideoTracks()) {
+      const width = (track.getSettings && track.getSettings().width) || 0;
+      if (this.options.simulcast && width >= 640) {
+        try {
+          pc.addTransceiver(track, {
+            direction: "sendonly",
+            streams: [stream],
+            sendEncodings: SIMULCAST_ENCODINGS.map((e) => ({ ...e })),
+          });
+          simulcast = true;
+          continue;
+        } catch (err) {
+          this._log("simulcast not available, single encoding", err);
+        }
+      }
+      pc.addTransceiver(track, { direction: "sendonly", streams: [stream] });
+    }
+
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    if (this.publisherPc !== pc) throw new ShopCallError("cancelled", "Publish replaced");
+    let reply;
+    try {
+      reply = await this.request({ type: "publish", sdp: pc.localDescription ? pc.localDescription.sdp : offer.sdp });
+    } catch (err) {
+      if (this.publisherPc === pc) this._closePublisher();
+      throw err;
+    }
+    if (this.publisherPc !== pc) throw new ShopCallError("cancelled", "Publish replaced");
+    await pc.setRemoteDescription({ type: "answer", sdp: reply.sdp });
+    this._pubReady = true;
+    const queued = this._pubCandidates;
+    this._pubCandidates = [];
+    for (const c of queued) this._send({ type: "trickle", target: "publisher", candidate: c });
+    this.simulcast = simulcast;
+    this._emit("published", { stream, simulcast });
+    // tell the others our current mute state if anything is muted
+    if (this.muted.audio || this.muted.video) {
+      this.request({ type: "mute", audio: this.muted.audio, video: this.muted.video }).catch(() => {});
+    }
+    return { simulcast };
+  }
+
+  /** Stop publishing (`unpublish`), keeping the room membership. */
+  async unpublish() {
+    const had = !!this.publisherPc;
+    this._closePublisher();
+    this.localStream = null;
+    if (had && this.room) {
+      try {
+        await this.request({ type: "unpublish" });
+      } catch (err) {
+        if (err.code !== "not_publishing") throw err;
+      }
+    }
+    this._emit("unpublished", {});
+  }
+
+  _closePublisher() {
+    const pc = this.publisherPc;
+    this.publisherPc = null;
+    this._pubReady = false;
+    this._pubCandidates = [];
+    if (pc) {
+      pc.onicecandidate = null;
+      pc.onconnectionstatechange = null;
+      try {
+        pc.close();
+      } catch (_) {
+        /* ignore */
+      }
+    }
+  }
+
+  /** @param {number} gen */
+  async _onPublisherFailed(gen) {
+    if (gen !== this._publishGen || !this.localStream || !this.room) return;
+    this._pubFailures += 1;
+    if (this._pubFailures > 3) {
+      this._emitError(new ShopCallError("media_unavailable", "Could not send your video"), "publish");
+      return;
+    }
+    await sleep(1000 * this._pubFailures);
+    if (gen !== this._publishGen || !this.localStream || !this.room || this.state !== "connected") return;
+    try {
+      await this.publish(this.localStream);
+    } catch (err) {
+      this._emitError(err, "publish");
+    }
+  }
+
+  /**
+   * Mute or unmute local media: sets `track.enabled` and tells the room (`mute`).
+   * @param {{audio?: boolean, video?: boolean}} what true = muted
+   * @returns {Promise<{audio: boolean, video: boolean}>}
+   */
+  async setMuted(what) {
+    const msg = { type: "mute" };
+    if (typeof what.audio === "boolean") {
+      this.muted.audio = what.audio;
+      msg.audio = what.audio;
+    }
+    if (typeof what.video === "boolean") {
+      this.muted.video = what.video;
+      msg.video = what.video;
+    }
+    this._applyMuteToTracks();
+    this._emit("local-muted", { ...this.muted });
+    if (this.room && this.state === "connected" && ("audio" in msg || "video" in msg)) {
+      try {
+        await this.request(msg);
+      } catch (err) {
+        this._emitError(err, "mute");
+      }
+    }
+    return { ...this.muted };
+  }
+
+  _applyMuteToTracks() {
+    const s = this.localStream;
+    if (!s) return;
+    for (const t of s.getAudioTracks()) t.enabled = !this.muted.audio;
+    for (const t of s.getVideoTracks()) t.enabled = !this.muted.video;
+  }
+
+  // --------------------------------------------------------------- subscribe
+
+  /** @param {string} pid */
+  _subscribeSafe(pid) {
+    this.subscribe(pid).catch((err) => {
+      if (err && err.code === "cancelled") return;
+      this._emitError(err, "subscribe");
+    });
+  }
+
+  /**
+   * Receive a participant's media. Normally automatic; call it yourself only with
+   * `autoSubscribe: false`. Resolves once the answer was accepted (`started`).
+   * @param {string} pid
+   * @returns {Promise<Subscription>}
+   */
+  async subscribe(pid) {
+    const existing = this.subscriptions.get(pid);
+    if (existing) return existing;
+    /** @type {Subscription} */
+    const sub = {
+      pid,
+      sid: null,
+      pc: null,
+      stream: new MediaStream(),
+      started: false,
+      pendingCandidates: [],
+      cancelled: false,
+      failures: 0,
+    };
+    this.subscriptions.set(pid, sub);
+    let offer;
+    try {
+      offer = await this.request({ type: "subscribe", pid });
+    } catch (err) {
+      if (this.subscriptions.get(pid) === sub) this.subscriptions.delete(pid);
+      throw err;
+    }
+    if (sub.cancelled || this.subscriptions.get(pid) !== sub) {
+      // dropped while we waited: give the subscription back
+      if (offer.sid) this.request({ type: "unsubscribe", sid: offer.sid }, { soft: true }).catch(() => {});
+      throw new ShopCallError("cancelled", "Subscription no longer wanted");
+    }
+    sub.sid = offer.sid;
+    await this._answerSubscription(sub, offer.sdp);
+    return sub;
+  }
+
+  /**
+   * @param {Subscription} sub
+   * @param {string} sdp the server's offer
+   */
+  async _answerSubscription(sub, sdp) {
+    let pc = sub.pc;
+    if (!pc) {
+      pc = new RTCPeerConnection({ iceServers: (this.welcome && this.welcome.ice_servers) || [] });
+      sub.pc = pc;
+      pc.onicecandidate = (e) => {
+        if (sub.cancelled || !sub.sid) return;
+        const cand = e.candidate ? e.candidate.toJSON() : null;
+        if (sub.started) this._send({ type: "trickle", target: sub.sid, candidate: cand });
+        else sub.pendingCandidates.push(cand);
+      };
+      pc.ontrack = (e) => {
+        if (sub.cancelled) return;
+        const track = e.track;
+        if (!sub.stream.getTracks().includes(track)) sub.stream.addTrack(track);
+        track.addEventListener("ended", () => {
+          try {
+            sub.stream.removeTrack(track);
+          } catch (_) {
+            /* ignore */
+          }
+        });
+        this._emit("track", {
+          pid: sub.pid,
+          sid: sub.sid,
+          stream: sub.stream,
+          track,
+          participant: this.participants.get(sub.pid) || null,
+        });
+      };
+      pc.onconnectionstatechange = () => {
+        if (sub.cancelled) return;
+        this._emit("subscriber-state", { pid: sub.pid, sid: sub.sid, state: pc.connectionState });
+        if (pc.connectionState === "failed") this._onSubscriptionFailed(sub);
+      };
+    }
+    await pc.setRemoteDescription({ type: "offer", sdp });
+    const answer = await pc.createAnswer();
+    await pc.setLocalDescription(answer);
+    if (sub.cancelled) throw new ShopCallError("cancelled", "Subscription no longer wanted");
+    await this.request({ type: "start", sid: sub.sid, sdp: pc.localDescription ? pc.localDescription.sdp : answer.sdp });
+    sub.started = true;
+    const queued = sub.pendingCandidates;
+    sub.pendingCandidates = [];
+    for (const c of queued) this._send({ type: "trickle", target: sub.sid, candidate: c });
+  }
+
+  /** @param {{sid: string, pid?: string, sdp: string}} msg */
+  async _onUnsolicitedOffer(msg) {
+    let sub = null;
+    for (const s of this.subscriptions.values()) if (s.sid === msg.sid) sub = s;
+    if (!sub && msg.pid) {
+      sub = {
+        pid: msg.pid,
+        sid: msg.sid,
+        pc: null,
+        stream: new MediaStream(),
+        started: false,
+        pendingCandidates: [],
+        cancelled: false,
+        failures: 0,
+      };
+      const old = this.subscriptions.get(msg.pid);
+      if (old) this._dropSubscription(msg.pid, true);
+      this.subscriptions.set(msg.pid, sub);
+    }
+    if (!sub) return;
+    try {
+      await this._answerSubscription(sub, msg.sdp);
+    } catch (err) {
+      this._emitError(err, "subscribe");
+    }
+  }
+
+  /** @param {Subscription} sub */
+  async _onSubscriptionFailed(sub) {
+    sub.failures += 1;
+    const pid = sub.pid;
+    const failures = sub.failures;
+    if (failures > 3) {
+      this._emitError(new ShopCallError("media_unavailable", "Could not receive the other side's video"), "subscribe");
+      return;
+    }
+    await sleep(1000 * failures);
+    if (this.subscriptions.get(pid) !== sub || this.state !== "connected") return;
+    this._dropSubscription(pid, true);
+    const p = this.participants.get(pid);
+    if (p && p.publishing) {
+      try {
+        const fresh = await this.subscribe(pid);
+        fresh.failures = failures;
+      } catch (err) {
+        if (err.code !== "cancelled") this._emitError(err, "subscribe");
+      }
+    }
+  }
+
+  /**
+   * Stop receiving a participant's media.
+   * @param {string} pid
+   */
+  async unsubscribe(pid) {
+    this._dropSubscription(pid, true);
+  }
+
+  /**
+   * @param {string} pid
+   * @param {boolean} tellServer send `unsubscribe` for it
+   */
+  _dropSubscription(pid, tellServer) {
+    const sub = this.subscriptions.get(pid);
+    if (!sub) return;
+    this.subscriptions.delete(pid);
+    sub.cancelled = true;
+    if (sub.pc) {
+      sub.pc.onicecandidate = null;
+      sub.pc.ontrack = null;
+      sub.pc.onconnectionstatechange = null;
+      try {
+        sub.pc.close();
+      } catch (_) {
+        /* ignore */
+      }
+    }
+    if (tellServer && sub.sid && this.state === "connected") {
+      this.request({ type: "unsubscribe", sid: sub.sid }, { soft: true }).catch(() => {});
+    }
+    if (sub.sid || sub.stream.getTracks().length) this._emit("track-removed", { pid, sid: sub.sid });
+  }
+
+  // ------------------------------------------------------------------- calls
+
+  /**
+   * Shopper: ring the shop's agents.
+   * @param {{product?: string, page?: string}} [context]
+   * @returns {Promise<{call: string, room: string, answered: Promise<{call: string, agent: {identity: string, name: string}}>}>}
+   *   `answered` resolves on `call_answered` and rejects (`call_cancelled`) if the call is cancelled.
+   */
+  async startCall(context = {}) {
+    const ctx = { ...context };
+    if (ctx.page === undefined && typeof location !== "undefined") ctx.page = location.href;
+    const reply = await this.request({ type: "call", context: ctx });
+    const answered = this.waitForAnswer(reply.call);
+    answered.catch(() => {}); // the app may not await it
+    return { call: reply.call, room: reply.room, answered };
+  }
+
+  /**
+   * Resolve when an agent answers the call (`call_answered`).
+   * @param {string} call
+   * @param {{timeoutMs?: number}} [opts]
+   * @returns {Promise<{call: string, agent: {identity: string, name: string}}>}
+   */
+  waitForAnswer(call, opts = {}) {
+    const existing = this._answerWaiters.get(call);
+    if (existing && existing.promise) return existing.promise;
+    /** @type {any} */
+    const waiter = {};
+    waiter.promise = new Promise((resolve, reject) => {
+      waiter.resolve = resolve;
+      waiter.reject = reject;
+    });
+    this._answerWaiters.set(call, waiter);
+    if (opts.timeoutMs) {
+      setTimeout(() => this._settleAnswerWaiter(call, new ShopCallError("timeout", "No agent answered")), opts.timeoutMs);
+    }
+    return waiter.promise;
+  }
+
+  /** @param {string} call @param {ShopCallError|null} err @param {any} [value] */
+  _settleAnswerWaiter(call, err, value) {
+    const w = this._answerWaiters.get(call);
+    if (!w) return;
+    this._answerWaiters.delete(call);
+    if (err) w.reject(err);
+    else w.resolve(value);
+  }
+
+  /**
+   * Shopper: stop ringing.
+   * @param {string} call
+   */
+  async cancelCall(call) {
+    this._settleAnswerWaiter(call, new ShopCallError("call_cancelled", "The call was cancelled"));
+    try {
+      await this.request({ type: "cancel_call", call }, { soft: true });
+    } catch (err) {
+      if (!["call_not_found", "disconnected"].includes(err.code)) throw err;
+    }
+  }
+
+  /**
+   * Agent: go online for ringing. Resolves with the calls ringing right now.
+   * @returns {Promise<IncomingCall[]>}
+   */
+  async setAvailable() {
+    const reply = await this.request({ type: "available" });
+    this.available = true;
+    return reply.calls || [];
+  }
+
+  /**
+   * Agent: take a ringing call. Rejects with code `call_taken` if another agent was first.
+   * Join the returned room afterwards.
+   * @param {string} call
+   * @returns {Promise<{call: string, room: string}>}
+   */
+  async acceptCall(call) {
+    const reply = await this.request({ type: "accept_call", call });
+    return { call: reply.call || call, room: reply.room };
+  }
+
+  /**
+   * Agent: stop this call ringing for me.
+   * @param {string} call
+   */
+  async declineCall(call) {
+    try {
+      await this.request({ type: "decline_call", call }, { soft: true });
+    } catch (err) {
+      if (!["call_not_found", "call_taken"].includes(err.code)) throw err;
+    }
+  }
+
+  // ------------------------------------------------------------------- stats
+
+  /**
+   * Raw WebRTC stats of every peer connection.
+   * @returns {Promise<{publisher: RTCStatsReport|null, subscriptions: Object<string, RTCStatsReport>}>}
+   *   subscriptions keyed by publisher pid
+   */
+  async getStats() {
+    const out = { publisher: null, subscriptions: {} };
+    if (this.publisherPc) out.publisher = await this.publisherPc.getStats();
+    for (const [pid, sub] of this.subscriptions) if (sub.pc) out.subscriptions[pid] = await sub.pc.getStats();
+    return out;
+  }
+
+  /**
+   * A small summary for UIs and tests: bytes and frames sent/received, per direction.
+   * @returns {Promise<{sent: {bytes: number, frames: number, layers: number}, received: Object<string, {bytes: number, frames: number, width: number, height: number}>}>}
+   */
+  async getStatsSummary() {
+    const raw = await this.getStats();
+    const sent = { bytes: 0, frames: 0, layers: 0 };
+    if (raw.publisher) {
+      raw.publisher.forEach((s) => {
+        if (s.type === "outbound-rtp") {
+          sent.bytes += s.bytesSent || 0;
+          if (s.kind === "video") {
+            sent.frames += s.framesEncoded || 0;
+            sent.layers += 1;
+          }
+        }
+      });
+    }
+    const received = {};
+    for (const [pid, report] of Object.entries(raw.subscriptions)) {
+      const r = { bytes: 0, frames: 0, width: 0, height: 0 };
+      report.forEach((s) => {
+        if (s.type === "inbound-rtp") {
+          r.bytes += s.bytesReceived || 0;
+          if (s.kind === "video") {
+            r.frames += s.framesDecoded || 0;
+            r.width = s.frameWidth || r.width;
+            r.height = s.frameHeight || r.height;
+          }
+        }
+      });
+      received[pid] = r;
+    }
+    return { sent, received };
+  }
+}
+
+export default ShopCallClient;
