@@ -1,0 +1,35 @@
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from shopcall.app import create_app
+from shopcall.config import Settings
+from shopcall.rooms.apps import create_app as create_tenant
+
+
+class Tenant:
+    def __init__(self, app_id: str, secret: str) -> None:
+        self.id, self.secret = app_id, secret
+        self.auth = httpx.BasicAuth(app_id, secret)
+
+
+@pytest.fixture
+def client(tmp_path, db_url) -> Iterator[TestClient]:
+    settings = Settings(data_dir=tmp_path / "data", database_url=db_url, media_backend="none")
+    app = create_app(settings)
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture
+def tenant(client) -> Tenant:
+    a, secret = create_tenant(client.app.state.db, "Shop A")
+    return Tenant(a.id, secret)
+
+
+@pytest.fixture
+def other_tenant(client) -> Tenant:
+    a, secret = create_tenant(client.app.state.db, "Shop B")
+    return Tenant(a.id, secret)
