@@ -39,7 +39,9 @@ def _tid() -> str:
 class JanusError(MediaError):
     """Janus (core or plugin) refused a request; `janus_code` is its numeric error code."""
 
-    def __init__(self, message: str, janus_code: int | None = None, *, code: str = "media_unavailable") -> None:
+    def __init__(
+        self, message: str, janus_code: int | None = None, *, code: str = "media_unavailable"
+    ) -> None:
         super().__init__(message, code=code)
         self.janus_code = janus_code
 
@@ -77,24 +79,32 @@ class JanusHandle:
         self, body: dict[str, Any], jsep: dict[str, Any] | None = None, *, timeout: float | None = None
     ) -> PluginReply:
         """Send a plugin request; plugin-level errors (`error_code`) raise JanusError."""
-        payload: dict[str, Any] = {"janus": "message", "session_id": self.session.id, "handle_id": self.id,
-                                   "body": body}
+        payload: dict[str, Any] = {
+            "janus": "message",
+            "session_id": self.session.id,
+            "handle_id": self.id,
+            "body": body,
+        }
         if jsep is not None:
             payload["jsep"] = jsep
         reply = await self.client.request(payload, wait_event=True, timeout=timeout)
         plugindata = reply.get("plugindata") or {}
         data: dict[str, Any] = plugindata.get("data") or {}
         if "error_code" in data or "error" in data:
+            code = data.get("error_code")
             raise JanusError(
-                f"{self.plugin} {body.get('request')!r} failed: {data.get('error')} ({data.get('error_code')})",
-                data.get("error_code"),
+                f"{self.plugin} {body.get('request')!r} failed: {data.get('error')} ({code})", code
             )
         return PluginReply(data=data, jsep=reply.get("jsep"))
 
     async def trickle(self, candidate: dict[str, Any] | None) -> None:
         """One ICE candidate, or None for end-of-candidates."""
-        payload: dict[str, Any] = {"janus": "trickle", "session_id": self.session.id, "handle_id": self.id,
-                                   "candidate": candidate if candidate is not None else {"completed": True}}
+        payload: dict[str, Any] = {
+            "janus": "trickle",
+            "session_id": self.session.id,
+            "handle_id": self.id,
+            "candidate": candidate if candidate is not None else {"completed": True},
+        }
         await self.client.request(payload)
 
     async def hangup(self) -> None:
@@ -107,7 +117,9 @@ class JanusHandle:
         self.detached = True
         self.session.handles.pop(self.id, None)
         if self.client.connected and not self.session.destroyed:
-            await self.client.request({"janus": "detach", "session_id": self.session.id, "handle_id": self.id})
+            await self.client.request(
+                {"janus": "detach", "session_id": self.session.id, "handle_id": self.id}
+            )
 
 
 @dataclass(eq=False)
@@ -141,7 +153,9 @@ class JanusSession:
             await self.client.request({"janus": "destroy", "session_id": self.id})
 
     def _start_keepalive(self, interval: float) -> None:
-        self._keepalive = asyncio.create_task(self._keepalive_loop(interval), name=f"janus-keepalive-{self.id}")
+        self._keepalive = asyncio.create_task(
+            self._keepalive_loop(interval), name=f"janus-keepalive-{self.id}"
+        )
 
     def _stop_keepalive(self) -> None:
         if self._keepalive is not None:
@@ -231,7 +245,9 @@ class JanusClient:
             await self._ws.send(json.dumps({**payload, "transaction": tid}))
             return await asyncio.wait_for(fut, timeout or self.request_timeout)
         except TimeoutError as e:
-            raise MediaError(f"Janus did not answer {what} within {timeout or self.request_timeout:.0f} s") from e
+            raise MediaError(
+                f"Janus did not answer {what} within {timeout or self.request_timeout:.0f} s"
+            ) from e
         except websockets.ConnectionClosed as e:
             raise MediaError(f"Janus connection lost while sending {what}") from e
         finally:
@@ -289,8 +305,10 @@ class JanusClient:
             if kind == "error":
                 err = msg.get("error") or {}
                 pending.future.set_exception(
-                    JanusError(f"Janus refused {pending.what}: {err.get('reason')} ({err.get('code')})",
-                               err.get("code"))
+                    JanusError(
+                        f"Janus refused {pending.what}: {err.get('reason')} ({err.get('code')})",
+                        err.get("code"),
+                    )
                 )
                 return
             if kind in ("success", "event", "server_info"):
@@ -356,8 +374,9 @@ class JanusAdmin:
             raise MediaError(f"Janus admin API {janus!r} failed: {e}") from e
         if data.get("janus") != "success":
             err = data.get("error") or {}
-            raise JanusError(f"Janus admin API refused {janus!r}: {err.get('reason')} ({err.get('code')})",
-                             err.get("code"))
+            raise JanusError(
+                f"Janus admin API refused {janus!r}: {err.get('reason')} ({err.get('code')})", err.get("code")
+            )
         return data
 
     async def list_sessions(self) -> list[int]:
@@ -377,8 +396,8 @@ class JanusAdmin:
         data = await self.request("message_plugin", plugin=plugin, request=request)
         response: dict[str, Any] = data.get("response") or {}
         if "error_code" in response:
+            code = response["error_code"]
             raise JanusError(
-                f"{plugin} {request.get('request')!r} failed: {response.get('error')} ({response['error_code']})",
-                response["error_code"],
+                f"{plugin} {request.get('request')!r} failed: {response.get('error')} ({code})", code
             )
         return response

@@ -19,7 +19,12 @@ from shopcall.config import Settings
 
 VIDEOROOM_PLUGIN = "libjanus_videoroom.so"
 KEPT_TRANSPORTS = ("libjanus_http.so", "libjanus_websockets.so")
-DISABLED_TRANSPORTS = ("libjanus_mqtt.so", "libjanus_nanomsg.so", "libjanus_pfunix.so", "libjanus_rabbitmq.so")
+DISABLED_TRANSPORTS = (
+    "libjanus_mqtt.so",
+    "libjanus_nanomsg.so",
+    "libjanus_pfunix.so",
+    "libjanus_rabbitmq.so",
+)
 DISABLED_LOGGERS = ("libjanus_jsonlog.so",)
 LOOPBACK = "127.0.0.1"
 
@@ -85,7 +90,9 @@ def choose_ports(settings: Settings) -> JanusPorts:
         return port
 
     return JanusPorts(
-        http=pick(settings.janus_http_port), ws=pick(settings.janus_ws_port), admin=pick(settings.janus_admin_port)
+        http=pick(settings.janus_http_port),
+        ws=pick(settings.janus_ws_port),
+        admin=pick(settings.janus_admin_port),
     )
 
 
@@ -175,7 +182,8 @@ def write_config(
 
     plugins_disabled = [p for p in _shared_objects(lib / "plugins") if p != VIDEOROOM_PLUGIN]
     transports_disabled = sorted(
-        set(DISABLED_TRANSPORTS) | {t for t in _shared_objects(lib / "transports") if t not in KEPT_TRANSPORTS}
+        set(DISABLED_TRANSPORTS)
+        | {t for t in _shared_objects(lib / "transports") if t not in KEPT_TRANSPORTS}
     )
     loggers_disabled = sorted(set(DISABLED_LOGGERS) | set(_shared_objects(lib / "loggers")))
 

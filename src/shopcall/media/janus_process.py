@@ -158,7 +158,9 @@ class JanusProcess:
                     f"({last_error}); log tail:\n{self.log_tail()}"
                 )
             await asyncio.sleep(0.05)
-        log.info("janus ready (pid %d, http %d, ws %d)", proc.pid, self.config.ports.http, self.config.ports.ws)
+        log.info(
+            "janus ready (pid %d, http %d, ws %d)", proc.pid, self.config.ports.http, self.config.ports.ws
+        )
         self._ready.set()
 
     async def _supervise(self) -> None:
@@ -171,8 +173,12 @@ class JanusProcess:
             self._ready.clear()
             if self._stopping:
                 return
-            log.warning("janus (pid %d) exited unexpectedly with code %s; log tail:\n%s", proc.pid, code,
-                        self.log_tail(10))
+            log.warning(
+                "janus (pid %d) exited unexpectedly with code %s; log tail:\n%s",
+                proc.pid,
+                code,
+                self.log_tail(10),
+            )
             if time.monotonic() - started > 60:
                 backoff = self.backoff_initial  # it ran fine for a while: not a crash loop
             while not self._stopping:

@@ -1,0 +1,172 @@
+"""Signalling over a real WebSocket (Starlette TestClient) with the in-memory media fake."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from shopcall.app import create_app
+from shopcall.auth import tokens
+from shopcall.config import Settings
+from shopcall.media.fake import FakeMediaBackend
+from shopcall.rooms.apps import create_app as create_tenant
+
+OFFER = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
+
+
+@pytest.fixture
+def env(tmp_path) -> Iterator[tuple[TestClient, FakeMediaBackend, str]]:
+    media = FakeMediaBackend()
+    app = create_app(Settings(data_dir=tmp_path / "d"), media=media)
+    with TestClient(app) as client:
+        tenant, _ = create_tenant(app.state.db, "Shop")
+        yield client, media, tenant.id
+
+
+def tok(client: TestClient, app_id: str, identity: str, role: str = "shopper", rooms=(), **kw) -> str:
+    return tokens.mint(client.app.state.signing_key, app_id=app_id, identity=identity, role=role,
+                       rooms=list(rooms), **kw)[0]
+
+
+def hello(ws, token: str) -> dict:
+    ws.send_json({"type": "hello", "id": "h", "token": token})
+    return ws.receive_json()
+
+
+def req(ws, msg: dict) -> dict:
+    ws.send_json(msg)
+    return ws.receive_json()
+
+
+def expect_closed(ws, code: int) -> None:
+    with pytest.raises(WebSocketDisconnect) as e:
+        ws.receive_json()
+    assert e.value.code == code
+
+
+def test_forged_expired_and_unknown_app_tokens_are_refused(env) -> None:
+    client, _, app_id = env
+    bad = tokens.mint(b"z" * 48, app_id=app_id, identity="eve", role="agent", rooms=["*"])[0]
+    expired = tokens.mint(client.app.state.signing_key, app_id=app_id, identity="bob", role="shopper",
+                          ttl_s=5, now=time.time() - 60)[0]
+    ghost = tok(client, "app_ghost", "bob")
+    for token, code in ((bad, "token_invalid"), (expired, "token_expired"), (ghost, "token_wrong_app"),
+                        ("garbage", "token_invalid")):
+        with client.websocket_connect("/v1/signal") as ws:
+            r = hello(ws, token)
+            assert (r["type"], r["code"], r["fatal"]) == ("error", code, True)
+            expect_closed(ws, 4401)
+
+
+def test_first_message_must_be_hello_and_bad_frames_get_errors(env) -> None:
+    client, _, app_id = env
+    with client.websocket_connect("/v1/signal") as ws:
+        r = req(ws, {"type": "join", "room": "rm_x"})
+        assert r["code"] == "bad_request"
+        expect_closed(ws, 4401)
+    with client.websocket_connect("/v1/signal") as ws:
+        assert hello(ws, tok(client, app_id, "bob"))["type"] == "welcome"
+        assert req(ws, {"type": "warp", "id": "1"}) == {
+            "type": "error", "re": "1", "code": "unknown_type", "message": "unknown message type 'warp'"}
+        ws.send_text("{not json")
+        assert ws.receive_json()["code"] == "bad_request"
+        r = req(ws, {"type": "publish", "id": "2", "sdp": 5})
+        assert r["code"] == "bad_request" and "sdp" in r["message"]
+        assert req(ws, {"type": "publish", "id": "3", "sdp": OFFER})["code"] == "not_in_room"
+        assert req(ws, {"type": "ping", "id": "4"}) == {"type": "pong", "re": "4"}
+
+
+def test_room_grants_and_tenancy(env) -> None:
+    client, _, app_id = env
+    store = client.app.state.hub.store
+    mine = store.create_room(app_id)
+    other_app, _ = create_tenant(client.app.state.db, "Other")
+    theirs = store.create_room(other_app.id)
+    with client.websocket_connect("/v1/signal") as ws:
+        hello(ws, tok(client, app_id, "bob", rooms=["rm_other"]))
+        assert req(ws, {"type": "join", "room": mine.id})["code"] == "forbidden"
+        assert req(ws, {"type": "join", "room": "rm_missing"})["code"] == "room_not_found"
+    with client.websocket_connect("/v1/signal") as ws:
+        hello(ws, tok(client, app_id, "anna", role="agent", rooms=["*"]))
+        assert req(ws, {"type": "join", "room": theirs.id})["code"] == "token_wrong_app"
+        assert req(ws, {"type": "join", "room": mine.id})["type"] == "joined"
+
+
+def test_call_ring_answer_media_and_end(env) -> None:
+    client, media, app_id = env
+    with client.websocket_connect("/v1/signal") as anna, client.websocket_connect("/v1/signal") as ben, \
+            client.websocket_connect("/v1/signal") as bob:
+        hello(anna, tok(client, app_id, "anna", role="agent", rooms=["*"], name="Anna"))
+        hello(ben, tok(client, app_id, "ben", role="agent", rooms=["*"], name="Ben"))
+        hello(bob, tok(client, app_id, "bob", name="Bob"))
+        assert req(anna, {"type": "available"}) == {"type": "available", "calls": [], "re": None}
+        assert req(ben, {"type": "available", "id": "a"})["calls"] == []
+        created = req(bob, {"type": "call", "id": "c", "context": {"product": "NA-H1"}})
+        assert created["type"] == "call_created"
+        call, room = created["call"], created["room"]
+        for agent in (anna, ben):
+            ring = agent.receive_json()
+            assert ring["type"] == "incoming_call" and ring["call"] == call
+            assert ring["shopper"] == {"identity": "bob", "name": "Bob"} and ring["context"]["product"] == "NA-H1"
+        # the shopper joins its own call room at once and publishes while it rings
+        assert req(bob, {"type": "join", "id": "j", "room": room})["participants"] == []
+        assert req(bob, {"type": "publish", "id": "p", "sdp": OFFER})["type"] == "answer"
+        acc = req(anna, {"type": "accept_call", "id": "x", "call": call})
+        assert acc == {"type": "call_accepted", "call": call, "room": room, "re": "x"}
+        assert ben.receive_json() == {"type": "call_taken", "call": call}
+        assert req(ben, {"type": "accept_call", "id": "y", "call": call})["code"] == "call_taken"
+        answered = bob.receive_json()
+        assert answered["type"] == "call_answered" and answered["agent"]["name"] == "Anna"
+        joined = req(anna, {"type": "join", "id": "j2", "room": room})
+        assert joined["participants"][0]["identity"] == "bob" and joined["participants"][0]["publishing"]
+        bob_pid = joined["participants"][0]["pid"]
+        assert bob.receive_json()["type"] == "participant_joined"
+        offer = req(anna, {"type": "subscribe", "id": "s", "pid": bob_pid})
+        assert offer["type"] == "offer" and offer["pid"] == bob_pid and offer["sdp"]
+        assert req(anna, {"type": "start", "id": "st", "sid": offer["sid"], "sdp": OFFER})["type"] == "started"
+        anna.send_json({"type": "trickle", "target": offer["sid"], "candidate": {"candidate": "c", "sdpMid": "0"}})
+        assert req(anna, {"type": "mute", "id": "m", "audio": True})["audio"] is True
+        upd = bob.receive_json()
+        assert upd["type"] == "participant_updated" and upd["participant"]["audio_muted"] is True
+        assert media.stats_now()["sessions"] == 2
+        # a shopper may not end the room; the agent may
+        assert req(bob, {"type": "end_room", "id": "e"})["code"] == "forbidden"
+        anna.send_json({"type": "end_room", "id": "e2"})
+        for ws in (anna, bob):
+            assert ws.receive_json()["type"] == "room_ended"
+            expect_closed(ws, 4000)
+    assert media.stats_now()["sessions"] == 0
+    assert room in media.destroyed_rooms
+    with client.app.state.db.session() as s:
+        from shopcall.db.models import Call, Room
+
+        assert s.get(Room, room).status == "ended"
+        c = s.get(Call, call)
+        assert c.status == "ended" and c.agent_identity == "anna"
+
+
+def test_disconnect_releases_media_and_tells_others(env) -> None:
+    client, media, app_id = env
+    room = client.app.state.hub.store.create_room(app_id)
+    with client.websocket_connect("/v1/signal") as anna:
+        hello(anna, tok(client, app_id, "anna", role="agent", rooms=["*"]))
+        req(anna, {"type": "join", "room": room.id})
+        with client.websocket_connect("/v1/signal") as bob:
+            hello(bob, tok(client, app_id, "bob", rooms=[room.id]))
+            req(bob, {"type": "join", "room": room.id})
+            pj = anna.receive_json()
+            assert pj["type"] == "participant_joined" and pj["participant"]["identity"] == "bob"
+            req(bob, {"type": "publish", "sdp": OFFER})
+            assert anna.receive_json() == {"type": "track_published", "pid": pj["participant"]["pid"]}
+            offer = req(anna, {"type": "subscribe", "pid": pj["participant"]["pid"]})
+            assert offer["type"] == "offer"
+        assert anna.receive_json() == {"type": "track_unpublished", "pid": offer["pid"]}
+        left = anna.receive_json()
+        assert left["type"] == "participant_left" and left["reason"] == "disconnected"
+        assert media.stats_now()["sessions"] == 1  # only anna's; bob's was closed
+        assert media.stats_now()["handles"] == 0  # anna's subscription to bob was released
+
