@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     janus_admin_port: int = Field(0, ge=0, le=65535, description="Janus admin API port (loopback); 0 = free")
     rtp_port_min: int = Field(20000, ge=1024, le=65535, description="First UDP port for media")
     rtp_port_max: int = Field(20999, ge=1024, le=65535, description="Last UDP port for media")
-    ice_interfaces: str | None = Field(None, description="Comma list of interfaces ICE may use (Janus ice_enforce_list)")
+    ice_interfaces: str | None = Field(None, description="ICE interfaces, comma-separated (Janus ice_enforce_list)")
     public_ip: str | None = Field(None, description="Public address advertised in ICE (Janus nat_1_1_mapping)")
     stun_server: str | None = Field(None, description="host:port of a STUN server for Janus, if behind NAT")
     media_backend: str = Field("janus", description="'janus' (real) or 'none' (API only, media reported down)")

@@ -88,6 +88,7 @@ class JanusBackend:
         self._reset_callbacks: list[ResetCallback] = []
         self._sessions: set[JanusMediaSession] = set()
         self._pid_at_connect: int | None = None
+        self._recover_task: asyncio.Task[None] | None = None
         self._stopping = False
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -112,9 +113,17 @@ class JanusBackend:
 
     async def stop(self) -> None:
         self._stopping = True
-        for s in list(self._sessions):
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(s.close(), 2)
+        if self._recover_task is not None:
+            self._recover_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._recover_task
+            self._recover_task = None
+        if self._sessions and self._client is not None and self._client.connected:
+            # Polite teardown; closing the WebSocket would make Janus drop them anyway.
+            closing = asyncio.gather(*(s.close() for s in list(self._sessions)), return_exceptions=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(closing, 3)
+        self._sessions.clear()
         if self._client is not None:
             await self._client.close()
             self._client = None
@@ -148,7 +157,7 @@ class JanusBackend:
 
     async def _on_disconnect(self, client: JanusClient) -> None:
         if client is self._client and not self._stopping:
-            await self._recover()
+            self._recover_task = asyncio.create_task(self._recover(), name="janus-recover")
 
     async def _recover(self) -> None:
         """Reconnect to (the possibly restarted) Janus, clear state, run reset callbacks."""
@@ -202,7 +211,11 @@ class JanusBackend:
         handles = 0
         for sid in sessions:
             handles += len(await admin.list_handles(sid))
-        rooms = await admin.message_plugin(VIDEOROOM, {"request": "list"})
+        assert self.config is not None
+        # Our rooms are private (hidden from `list`) unless the admin key is given.
+        rooms = await admin.message_plugin(
+            VIDEOROOM, {"request": "list", "admin_key": self.config.videoroom_admin_key}
+        )
         return {"sessions": len(sessions), "handles": handles, "rooms": len(rooms.get("list", []))}
 
     # -- rooms ----------------------------------------------------------------------------
@@ -254,6 +267,8 @@ class JanusBackend:
                     "opus_fec": True,
                     "audiolevel_ext": True,
                     "audiolevel_event": True,
+                    "audio_active_packets": 100,  # Janus's defaults, stated to avoid its warnings
+                    "audio_level_average": 25,
                     "notify_joining": False,
                 }
                 try:

@@ -103,6 +103,10 @@ def find_janus_lib_dir(binary: str) -> Path:
     prefix = real.parent.parent  # /usr/bin/janus -> /usr, /opt/janus/bin/janus -> /opt/janus
     candidates += [Path(p) for p in sorted(glob.glob(str(prefix / "lib" / "*" / "janus")))]
     candidates += [prefix / "lib" / "janus", prefix / "lib64" / "janus"]
+    # The binary may be a wrapper script elsewhere: fall back to the usual install places.
+    for base in ("/usr", "/usr/local", "/opt/janus"):
+        candidates += [Path(p) for p in sorted(glob.glob(f"{base}/lib/*/janus"))]
+        candidates.append(Path(base) / "lib" / "janus")
     for c in candidates:
         if (c / "plugins" / VIDEOROOM_PLUGIN).exists():
             return c

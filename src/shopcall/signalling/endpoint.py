@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+import anyio
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from shopcall.auth.tokens import TokenError
@@ -62,4 +63,8 @@ async def signal(ws: WebSocket) -> None:
         pass
     finally:
         watchdog.cancel()
-        await hub.disconnect(conn, "disconnected")
+        # Release media even when this task is being cancelled (server shutdown, client gone):
+        # a leaked Janus session would outlive the call.
+        cleanup = asyncio.ensure_future(hub.disconnect(conn, "disconnected"))
+        with anyio.CancelScope(shield=True):
+            await cleanup

@@ -15,7 +15,7 @@ from typing import Any
 
 import structlog
 
-from shopcall.auth.tokens import ClientClaims, TokenError, verify
+from shopcall.auth.tokens import TokenError, verify
 from shopcall.media.backend import MediaBackend, MediaError, MediaEvent, RoomSpec
 from shopcall.rooms.store import RoomStore
 from shopcall.signalling import protocol as p

@@ -1,0 +1,789 @@
+/**
+ * `<shopcall-call>` — the in-call view: large remote video, picture-in-picture self view,
+ * name labels, mic/camera/hang-up controls, connection pill, call timer and error banner.
+ *
+ * Usage:
+ *   const view = document.createElement("shopcall-call");
+ *   container.append(view);
+ *   view.addEventListener("hangup", () => …);          // the page decides: leave or end_room
+ *   await view.start({ client, room, stream, localName: "Maja", remoteName: "Anna" });
+ *   …
+ *   view.stop();                                          // detach, stop the camera
+ *
+ * Attributes: `local-name`, `remote-name`, `hangup-label` (text for the hang-up button's
+ * tooltip, e.g. "End call").
+ *
+ * Events (bubbling, composed): `hangup` {}, `mute-change` {audio, video},
+ * `remote-video` {pid} when the first remote video frame arrives, `call-error` {message, code}.
+ *
+ * Themed by --sc-accent, --sc-fg, --sc-bg, --sc-radius, --sc-font, --sc-danger, --sc-success,
+ * --sc-warning and --sc-stage-bg (the dark video background).
+ *
+ * @module shopcall/components/shopcall-call
+ */
+
+import { describeError, getLocalMedia } from "../sdk/shopcall.js";
+import { esc, icons, initials } from "./icons.js";
+
+const STYLE = `
+:host {
+  display: block;
+  position: relative;
+  width: 100%;
+  height: 100%;
+  min-height: 280px;
+  font-family: var(--sc-font, system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif);
+  color: #fff;
+  border-radius: var(--sc-call-radius, var(--sc-radius, 16px));
+  overflow: hidden;
+  background: var(--sc-stage-bg, #0f141c);
+  container-type: size;
+  container-name: sccall;
+  -webkit-tap-highlight-color: transparent;
+}
+* { box-sizing: border-box; }
+[hidden] { display: none !important; }
+button { font: inherit; color: inherit; }
+
+.stage {
+  position: absolute; inset: 0;
+  background:
+    radial-gradient(120% 80% at 20% 0%, color-mix(in srgb, var(--sc-accent, #4f5bff) 22%, transparent), transparent 60%),
+    radial-gradient(90% 70% at 100% 100%, rgba(255,255,255,.06), transparent 60%),
+    var(--sc-stage-bg, #0f141c);
+}
+
+/* remote participants */
+.remotes { position: absolute; inset: 0; display: grid; gap: 6px; padding: 0; }
+.remotes[data-count="2"] { grid-template-columns: 1fr 1fr; padding: 6px; }
+.remotes[data-count="3"], .remotes[data-count="4"] { grid-template-columns: 1fr 1fr; grid-auto-rows: 1fr; padding: 6px; }
+@container sccall (orientation: portrait) {
+  .remotes[data-count="2"] { grid-template-columns: 1fr; grid-auto-rows: 1fr; }
+}
+.tile { position: relative; overflow: hidden; min-width: 0; min-height: 0; background: rgba(255,255,255,.03); }
+.remotes:not([data-count="1"]) .tile { border-radius: calc(var(--sc-radius, 16px) * .6); }
+.tile video { position: absolute; inset: 0; width: 100%; height: 100%; object-fit: cover; background: transparent; }
+.tile.contain video { object-fit: contain; }
+.tile .avatar-wrap { position: absolute; inset: 0; display: grid; place-items: center; }
+.tile.has-video:not(.video-off) .avatar-wrap { display: none; }
+.tile.video-off .avatar-wrap {
+  background:
+    radial-gradient(120% 80% at 20% 0%, color-mix(in srgb, var(--sc-accent, #4f5bff) 22%, transparent), transparent 60%),
+    var(--sc-stage-bg, #0f141c);
+}
+
+.avatar {
+  width: clamp(64px, 22cqmin, 128px); aspect-ratio: 1; border-radius: 50%;
+  display: grid; place-items: center;
+  font-weight: 650; font-size: clamp(22px, 8cqmin, 44px); letter-spacing: .02em;
+  background: linear-gradient(135deg, var(--sc-accent, #4f5bff), color-mix(in srgb, var(--sc-accent, #4f5bff) 55%, #000));
+  box-shadow: 0 10px 40px rgba(0,0,0,.35), 0 0 0 6px rgba(255,255,255,.06);
+}
+.waiting { position: absolute; inset: 0; display: grid; place-items: center; text-align: center; padding: 24px; }
+.waiting .avatar { margin: 0 auto 16px; animation: breathe 2.4s ease-in-out infinite; }
+.waiting p { margin: 0; color: rgba(255,255,255,.82); font-size: 15px; }
+.waiting small { display: block; margin-top: 6px; color: rgba(255,255,255,.55); font-size: 13px; }
+@keyframes breathe { 50% { box-shadow: 0 10px 40px rgba(0,0,0,.35), 0 0 0 14px rgba(255,255,255,.04); } }
+
+.label {
+  position: absolute; left: 12px; bottom: 12px; max-width: calc(100% - 24px);
+  display: inline-flex; align-items: center; gap: 6px;
+  padding: 5px 10px; border-radius: 999px;
+  background: rgba(10,12,18,.55); backdrop-filter: blur(8px); -webkit-backdrop-filter: blur(8px);
+  font-size: 13px; font-weight: 550; line-height: 1.2; white-space: nowrap;
+}
+.label .name { overflow: hidden; text-overflow: ellipsis; }
+.label svg { width: 15px; height: 15px; flex: none; }
+.label .mic-off { color: #ff8a80; display: none; }
+.muted-audio .label .mic-off { display: inline-flex; }
+.remotes[data-count="1"] .tile .label { bottom: calc(var(--controls-h) + 36px); left: 16px; }
+@container sccall (min-width: 560px) { .remotes[data-count="1"] .tile .label { bottom: 24px; } }
+
+/* self view */
+.self {
+  position: absolute; top: 14px; right: 14px; z-index: 3;
+  width: clamp(92px, 24cqw, 240px); aspect-ratio: 4 / 3;
+  border-radius: calc(var(--sc-radius, 16px) * .75); overflow: hidden;
+  background: #1b2230; box-shadow: 0 8px 28px rgba(0,0,0,.45); border: 1px solid rgba(255,255,255,.14);
+  transition: width .2s ease;
+}
+@container sccall (orientation: portrait) { .self { aspect-ratio: 3 / 4; width: clamp(84px, 28cqw, 180px); } }
+.self video { position: absolute; inset: 0; width: 100%; height: 100%; object-fit: cover; transform: scaleX(-1); }
+.self .avatar-wrap { position: absolute; inset: 0; display: none; place-items: center; background: #1b2230; }
+.self.video-off .avatar-wrap { display: grid; }
+.self .avatar { width: 46%; font-size: clamp(14px, 5cqmin, 24px); box-shadow: none; }
+.self .label { left: 6px; bottom: 6px; padding: 3px 8px; font-size: 11.5px; }
+.self .label svg { width: 13px; height: 13px; }
+.self.muted-audio .label .mic-off { display: inline-flex; }
+
+/* top bar */
+.top { position: absolute; top: 14px; left: 14px; z-index: 4; display: flex; gap: 8px; align-items: center; flex-wrap: wrap;
+  max-width: calc(100% - clamp(92px, 24cqw, 240px) - 42px); }
+.pill, .timer {
+  display: inline-flex; align-items: center; gap: 7px; height: 28px; padding: 0 11px; border-radius: 999px;
+  background: rgba(10,12,18,.55); backdrop-filter: blur(8px); -webkit-backdrop-filter: blur(8px);
+  font-size: 12.5px; font-weight: 600; white-space: nowrap;
+}
+.pill .dot { width: 8px; height: 8px; border-radius: 50%; background: #9aa3b2; flex: none; }
+.pill[data-state="connected"] .dot { background: var(--sc-success, #2fd27f); box-shadow: 0 0 0 3px color-mix(in srgb, var(--sc-success, #2fd27f) 30%, transparent); }
+.pill[data-state="connecting"] .dot, .pill[data-state="reconnecting"] .dot { background: var(--sc-warning, #ffb020); animation: blink 1s infinite; }
+.pill[data-state="closed"] .dot { background: var(--sc-danger, #ff4d4f); }
+@keyframes blink { 50% { opacity: .3; } }
+.timer { font-variant-numeric: tabular-nums; letter-spacing: .02em; }
+.timer[data-running="false"] { opacity: .6; }
+
+/* banner */
+.banner {
+  position: absolute; z-index: 5; left: 50%; top: 56px; transform: translateX(-50%);
+  width: max-content; max-width: calc(100% - 28px);
+  display: flex; align-items: center; gap: 10px; padding: 10px 12px 10px 14px;
+  border-radius: 12px; font-size: 14px; line-height: 1.35; font-weight: 500;
+  background: rgba(28, 16, 18, .88); border: 1px solid rgba(255,120,120,.35); color: #ffe3e3;
+  backdrop-filter: blur(10px); -webkit-backdrop-filter: blur(10px);
+  box-shadow: 0 10px 30px rgba(0,0,0,.35);
+  animation: drop .25s ease-out;
+}
+.banner.info { background: rgba(14, 22, 34, .88); border-color: rgba(255,255,255,.18); color: #eef3ff; }
+.banner.warn { background: rgba(40, 30, 8, .9); border-color: rgba(255,190,70,.4); color: #fff1d6; }
+.banner svg { width: 18px; height: 18px; flex: none; }
+.banner button { border: 0; background: transparent; padding: 4px; border-radius: 6px; cursor: pointer; opacity: .75; display: inline-flex; }
+.banner button:hover { opacity: 1; background: rgba(255,255,255,.1); }
+.banner button svg { width: 16px; height: 16px; }
+@keyframes drop { from { opacity: 0; transform: translate(-50%, -6px); } }
+
+.sound {
+  position: absolute; z-index: 5; left: 50%; top: 50%; transform: translate(-50%, -50%);
+  display: inline-flex; align-items: center; gap: 8px; padding: 12px 18px; border-radius: 999px; border: 0; cursor: pointer;
+  background: #fff; color: #111; font-weight: 600; font-size: 15px; box-shadow: 0 10px 30px rgba(0,0,0,.35);
+}
+.sound svg { width: 20px; height: 20px; }
+
+/* controls */
+:host { --controls-h: 56px; }
+.controls {
+  position: absolute; z-index: 4; left: 50%; bottom: 16px; transform: translateX(-50%);
+  display: flex; gap: 12px; align-items: center; padding: 8px; border-radius: 999px;
+  background: rgba(10,12,18,.5); backdrop-filter: blur(12px); -webkit-backdrop-filter: blur(12px);
+  border: 1px solid rgba(255,255,255,.08);
+}
+.btn {
+  width: 52px; height: 52px; border-radius: 50%; border: 0; cursor: pointer;
+  display: inline-grid; place-items: center; position: relative;
+  background: rgba(255,255,255,.14); color: #fff;
+  transition: background .15s ease, transform .1s ease, color .15s ease;
+}
+.btn:hover { background: rgba(255,255,255,.24); }
+.btn:active { transform: scale(.95); }
+.btn:focus-visible { outline: 3px solid color-mix(in srgb, var(--sc-accent, #4f5bff) 70%, #fff); outline-offset: 2px; }
+.btn svg { width: 24px; height: 24px; }
+.btn[aria-pressed="true"] { background: #fff; color: var(--sc-danger, #e5484d); }
+.btn[aria-pressed="true"]:hover { background: #f1f1f1; }
+.btn:disabled { opacity: .45; cursor: not-allowed; }
+.btn.hangup { width: 68px; border-radius: 999px; background: var(--sc-danger, #e5484d); }
+.btn.hangup:hover { background: color-mix(in srgb, var(--sc-danger, #e5484d) 85%, #000); }
+.btn.hangup svg { width: 28px; height: 28px; }
+.btn .tip {
+  position: absolute; bottom: calc(100% + 10px); left: 50%; transform: translateX(-50%);
+  padding: 4px 8px; border-radius: 6px; background: rgba(10,12,18,.9); color: #fff;
+  font-size: 12px; font-weight: 500; white-space: nowrap; pointer-events: none; opacity: 0; transition: opacity .15s;
+}
+.btn:hover .tip, .btn:focus-visible .tip { opacity: 1; }
+@media (hover: none) { .btn .tip { display: none; } }
+
+@container sccall (max-width: 420px) {
+  :host { --controls-h: 48px; }
+  .controls { gap: 10px; bottom: 12px; padding: 6px; }
+  .btn { width: 48px; height: 48px; }
+  .btn.hangup { width: 60px; }
+  .self { top: 10px; right: 10px; }
+  .top { top: 10px; left: 10px; gap: 6px; }
+  .pill, .timer { height: 26px; padding: 0 9px; font-size: 12px; }
+  .banner { top: 48px; font-size: 13px; }
+}
+@container sccall (max-height: 360px) {
+  .waiting .avatar { width: 56px; font-size: 20px; margin-bottom: 8px; }
+}
+`;
+
+/**
+ * @typedef {import("../sdk/shopcall.js").ShopCallClient} ShopCallClient
+ */
+
+export class ShopCallCallElement extends HTMLElement {
+  static get observedAttributes() {
+    return ["local-name", "remote-name", "hangup-label"];
+  }
+
+  constructor() {
+    super();
+    this.attachShadow({ mode: "open" });
+    /** @type {ShopCallClient|null} */
+    this.client = null;
+    /** @type {MediaStream|null} */
+    this.stream = null;
+    /** @type {Map<string, {tile: HTMLElement, video: HTMLVideoElement|null, name: string}>} */
+    this._tiles = new Map();
+    /** @type {Array<() => void>} */
+    this._off = [];
+    this._timerStart = 0;
+    this._timerId = null;
+    this._bannerTimer = null;
+    this._persistentBanner = null;
+    this._camAvailable = true;
+    this._micAvailable = true;
+    this._render();
+  }
+
+  /** Name under the self view (default "You"). */
+  get localName() {
+    return this.getAttribute("local-name") || "You";
+  }
+  set localName(v) {
+    this.setAttribute("local-name", v || "");
+  }
+
+  /** Fallback name for the remote side until the server tells us theirs. */
+  get remoteName() {
+    return this.getAttribute("remote-name") || "";
+  }
+  set remoteName(v) {
+    this.setAttribute("remote-name", v || "");
+  }
+
+  /** Seconds since the first remote media arrived (0 before). */
+  get elapsedSeconds() {
+    return this._timerStart ? Math.floor((Date.now() - this._timerStart) / 1000) : 0;
+  }
+
+  attributeChangedCallback() {
+    if (!this._els) return;
+    this._updateNames();
+    const label = this.getAttribute("hangup-label") || "Hang up";
+    this._els.hangup.setAttribute("aria-label", label);
+    this._els.hangupTip.textContent = label;
+  }
+
+  disconnectedCallback() {
+    // keep running if the element is only moved; stop() is explicit
+  }
+
+  _render() {
+    const root = /** @type {ShadowRoot} */ (this.shadowRoot);
+    root.innerHTML = `
+      <style>${STYLE}</style>
+      <div class="stage" part="stage">
+        <div class="remotes" data-count="0"></div>
+        <div class="waiting" part="waiting">
+          <div>
+            <div class="avatar" data-el="waitAvatar">?</div>
+            <p data-el="waitText">Connecting…</p>
+            <small data-el="waitSub"></small>
+          </div>
+        </div>
+        <div class="top">
+          <span class="pill" data-testid="connection-state" data-state="connecting" role="status" aria-live="polite">
+            <i class="dot"></i><span data-el="pillText">Connecting…</span>
+          </span>
+          <span class="timer" data-testid="call-timer" data-running="false" aria-label="Call duration">00:00</span>
+        </div>
+        <div class="self video-off" part="self">
+          <video data-testid="local-video" autoplay playsinline muted></video>
+          <div class="avatar-wrap"><div class="avatar" data-el="selfAvatar">Y</div></div>
+          <span class="label"><span class="mic-off">${icons.micOff}</span><span class="name" data-el="selfName">You</span></span>
+        </div>
+        <div class="banner" data-testid="call-error" role="alert" hidden>
+          <span data-el="bannerIcon">${icons.alert}</span>
+          <span data-el="bannerText"></span>
+          <button type="button" data-el="bannerClose" aria-label="Dismiss">${icons.close}</button>
+        </div>
+        <button type="button" class="sound" data-testid="enable-sound" hidden>${icons.volume}<span>Tap to turn on sound</span></button>
+        <div class="controls" part="controls">
+          <button type="button" class="btn" data-testid="toggle-mic" aria-pressed="false" aria-label="Mute microphone">
+            ${icons.mic}<span class="tip">Mute microphone</span>
+          </button>
+          <button type="button" class="btn" data-testid="toggle-camera" aria-pressed="false" aria-label="Turn camera off">
+            ${icons.camera}<span class="tip">Turn camera off</span>
+          </button>
+          <button type="button" class="btn hangup" data-testid="hangup" aria-label="Hang up">
+            ${icons.hangup}<span class="tip" data-el="hangupTip">Hang up</span>
+          </button>
+        </div>
+      </div>`;
+    const q = (/** @type {string} */ s) => /** @type {HTMLElement} */ (root.querySelector(s));
+    const el = (/** @type {string} */ n) => /** @type {HTMLElement} */ (root.querySelector(`[data-el="${n}"]`));
+    this._els = {
+      remotes: q(".remotes"),
+      waiting: q(".waiting"),
+      waitAvatar: el("waitAvatar"),
+      waitText: el("waitText"),
+      waitSub: el("waitSub"),
+      pill: q(".pill"),
+      pillText: el("pillText"),
+      timer: q(".timer"),
+      self: q(".self"),
+      selfVideo: /** @type {HTMLVideoElement} */ (q('[data-testid="local-video"]')),
+      selfAvatar: el("selfAvatar"),
+      selfName: el("selfName"),
+      banner: q(".banner"),
+      bannerText: el("bannerText"),
+      bannerIcon: el("bannerIcon"),
+      sound: q(".sound"),
+      mic: q('[data-testid="toggle-mic"]'),
+      cam: q('[data-testid="toggle-camera"]'),
+      hangup: q('[data-testid="hangup"]'),
+      hangupTip: el("hangupTip"),
+    };
+    this._els.mic.addEventListener("click", () => this.toggleMic());
+    this._els.cam.addEventListener("click", () => this.toggleCamera());
+    this._els.hangup.addEventListener("click", () => {
+      this.dispatchEvent(new CustomEvent("hangup", { bubbles: true, composed: true }));
+    });
+    el("bannerClose").addEventListener("click", () => this._hideBanner(true));
+    this._els.sound.addEventListener("click", () => this._retryPlayback());
+    this._updateNames();
+  }
+
+  /**
+   * Attach to a connected client, join the room (if not joined yet), open the camera (if no
+   * stream is given) and publish.
+   * @param {{client: ShopCallClient, room?: string, stream?: MediaStream|null,
+   *          problems?: Array<{code: string, message: string}>, localName?: string,
+   *          remoteName?: string, publish?: boolean}} opts
+   */
+  async start(opts) {
+    const { client } = opts;
+    if (!client) throw new Error("shopcall-call: start() needs a client");
+    this.stop({ stopTracks: false });
+    this.client = client;
+    if (opts.localName) this.localName = opts.localName;
+    if (opts.remoteName) this.remoteName = opts.remoteName;
+    this._listen();
+    this._setConnection(client.state);
+    this._setWaiting();
+
+    // local media
+    let stream = opts.stream || null;
+    let problems = opts.problems || [];
+    if (!stream) {
+      try {
+        const got = await getLocalMedia();
+        stream = got.stream;
+        problems = got.problems;
+      } catch (err) {
+        problems = [err];
+      }
+    }
+    this.setLocalStream(stream);
+    for (const p of problems) this._applyMediaProblem(p);
+
+    // room
+    try {
+      if (opts.room && client.room !== opts.room) await client.join(opts.room);
+    } catch (err) {
+      this.showError(`Could not join the call — ${describeError(err)}`);
+      throw err;
+    }
+    // remote participants already known
+    for (const p of client.participants.values()) this._ensureTile(p.pid, p);
+    for (const [pid, sub] of client.subscriptions) {
+      if (sub.stream && sub.stream.getTracks().length) this._attachStream(pid, sub.stream);
+    }
+    this._layout();
+
+    if (stream && opts.publish !== false) {
+      try {
+        await client.publish(stream);
+      } catch (err) {
+        this.showError(`Your video could not be sent — ${describeError(err)}`);
+      }
+    }
+  }
+
+  /**
+   * Detach from the client and release the UI. By default also stops the local camera/mic.
+   * @param {{stopTracks?: boolean}} [opts]
+   */
+  stop(opts = {}) {
+    for (const off of this._off) off();
+    this._off = [];
+    this._stopTimer();
+    if (opts.stopTracks !== false && this.stream) for (const t of this.stream.getTracks()) t.stop();
+    this.stream = null;
+    this.client = null;
+    this._els.selfVideo.srcObject = null;
+    for (const pid of [...this._tiles.keys()]) this._removeTile(pid);
+    this._hideBanner(true);
+    this._els.sound.hidden = true;
+  }
+
+  /** Show (or replace) the local preview. @param {MediaStream|null} stream */
+  setLocalStream(stream) {
+    this.stream = stream;
+    const v = this._els.selfVideo;
+    v.srcObject = stream;
+    if (stream) v.play().catch(() => {});
+    const hasVideo = !!(stream && stream.getVideoTracks().length);
+    const hasAudio = !!(stream && stream.getAudioTracks().length);
+    this._camAvailable = hasVideo;
+    this._micAvailable = hasAudio;
+    const cam = /** @type {HTMLButtonElement} */ (this._els.cam);
+    const mic = /** @type {HTMLButtonElement} */ (this._els.mic);
+    cam.disabled = !hasVideo;
+    mic.disabled = !hasAudio;
+    this._syncMuteUi();
+  }
+
+  /** Toggle the microphone (track.enabled + `mute` to the room). */
+  async toggleMic() {
+    if (!this._micAvailable) return;
+    const muted = this._muted().audio;
+    await this.setMuted({ audio: !muted });
+  }
+
+  /** Toggle the camera. */
+  async toggleCamera() {
+    if (!this._camAvailable) return;
+    const muted = this._muted().video;
+    await this.setMuted({ video: !muted });
+  }
+
+  /** @param {{audio?: boolean, video?: boolean}} what true = muted */
+  async setMuted(what) {
+    if (this.client) {
+      const p = this.client.setMuted(what);
+      this._syncMuteUi();
+      await p;
+    } else if (this.stream) {
+      if (typeof what.audio === "boolean") for (const t of this.stream.getAudioTracks()) t.enabled = !what.audio;
+      if (typeof what.video === "boolean") for (const t of this.stream.getVideoTracks()) t.enabled = !what.video;
+    }
+    this._syncMuteUi();
+    this.dispatchEvent(new CustomEvent("mute-change", { bubbles: true, composed: true, detail: this._muted() }));
+  }
+
+  _muted() {
+    if (this.client) return { ...this.client.muted };
+    const s = this.stream;
+    return {
+      audio: !!s && s.getAudioTracks().every((t) => !t.enabled),
+      video: !!s && s.getVideoTracks().every((t) => !t.enabled),
+    };
+  }
+
+  _syncMuteUi() {
+    const m = this._muted();
+    const micOff = m.audio || !this._micAvailable;
+    const camOff = m.video || !this._camAvailable;
+    const { mic, cam, self } = this._els;
+    mic.setAttribute("aria-pressed", String(micOff));
+    mic.dataset.state = micOff ? "off" : "on";
+    const micLabel = !this._micAvailable ? "Microphone unavailable" : micOff ? "Unmute microphone" : "Mute microphone";
+    mic.setAttribute("aria-label", micLabel);
+    mic.innerHTML = `${micOff ? icons.micOff : icons.mic}<span class="tip">${micLabel}</span>`;
+    cam.setAttribute("aria-pressed", String(camOff));
+    cam.dataset.state = camOff ? "off" : "on";
+    const camLabel = !this._camAvailable ? "Camera unavailable" : camOff ? "Turn camera on" : "Turn camera off";
+    cam.setAttribute("aria-label", camLabel);
+    cam.innerHTML = `${camOff ? icons.cameraOff : icons.camera}<span class="tip">${camLabel}</span>`;
+    self.classList.toggle("video-off", camOff);
+    self.classList.toggle("muted-audio", micOff);
+  }
+
+  // ---------------------------------------------------------------- client wiring
+
+  _listen() {
+    const c = /** @type {ShopCallClient} */ (this.client);
+    const on = (/** @type {string} */ t, /** @type {(d: any) => void} */ fn) => this._off.push(c.on(t, fn));
+    on("connection-state", ({ state }) => this._setConnection(state));
+    on("track", ({ pid, stream, participant }) => {
+      this._ensureTile(pid, participant || c.participants.get(pid));
+      this._attachStream(pid, stream);
+    });
+    on("track-removed", ({ pid }) => {
+      const t = this._tiles.get(pid);
+      if (t && t.video) {
+        t.video.srcObject = null;
+        t.video.remove();
+        t.video = null;
+        t.tile.classList.remove("has-video");
+      }
+    });
+    on("participant-joined", ({ participant }) => {
+      this._ensureTile(participant.pid, participant);
+      this._layout();
+    });
+    on("participant-updated", ({ participant, self }) => {
+      if (self) return;
+      this._ensureTile(participant.pid, participant);
+      this._applyRemoteMute(participant);
+    });
+    on("participant-left", ({ pid, participant, reason }) => {
+      const name = (participant && participant.name) || (this._tiles.get(pid) || {}).name || this.remoteName;
+      this._removeTile(pid);
+      this._layout();
+      if (name) this.showInfo(reason === "disconnected" ? `${name}'s connection dropped` : `${name} left the call`);
+    });
+    on("local-muted", () => this._syncMuteUi());
+    on("media-reset", () => this.showInfo("Reconnecting video…", 4000));
+    on("error", ({ error, action, fatal }) => {
+      if (action === "subscribe" && error.code === "cancelled") return;
+      if (action === "mute" || action === "refresh") return;
+      if (fatal || action === "reconnect") {
+        this.showError(error.code === "disconnected" ? "Connection lost — please call again." : describeError(error), true);
+      } else if (action === "publish") {
+        this.showError(`Your video could not be sent — ${describeError(error)}`);
+      } else if (action === "subscribe") {
+        this.showError(`Video from the other side is not coming through — ${describeError(error)}`);
+      } else if (action === "rejoin") {
+        this.showError(`Could not rejoin the call — ${describeError(error)}`, true);
+      }
+    });
+    on("room-ended", () => {
+      this._setConnection("closed", "Call ended");
+      this._stopTimer();
+    });
+  }
+
+  /**
+   * @param {string} state
+   * @param {string} [text]
+   */
+  _setConnection(state, text) {
+    const pill = this._els.pill;
+    pill.dataset.state = state;
+    const words = {
+      idle: "Not connected",
+      connecting: "Connecting…",
+      connected: "Connected",
+      reconnecting: "Reconnecting…",
+      closed: "Disconnected",
+    };
+    this._els.pillText.textContent = text || words[state] || state;
+    if (state === "reconnecting") {
+      this.showError("Connection lost — reconnecting…", true, "warn", icons.wifiOff);
+    } else if (state === "connected" && this._persistentBanner === "reconnect") {
+      this._hideBanner(true);
+      this.showInfo("Reconnected", 2500);
+    }
+    if (state === "reconnecting") this._persistentBanner = "reconnect";
+  }
+
+  /** @param {{code?: string, message?: string}} problem */
+  _applyMediaProblem(problem) {
+    const code = problem && problem.code;
+    if (code === "camera_blocked" || code === "no_camera" || code === "media_blocked") this._camAvailable = false;
+    if (code === "microphone_blocked" || code === "no_microphone" || code === "media_blocked") this._micAvailable = false;
+    /** @type {HTMLButtonElement} */ (this._els.cam).disabled = !this._camAvailable;
+    /** @type {HTMLButtonElement} */ (this._els.mic).disabled = !this._micAvailable;
+    this._syncMuteUi();
+    this.showError(describeError(problem), true);
+  }
+
+  // ---------------------------------------------------------------- remote tiles
+
+  /**
+   * @param {string} pid
+   * @param {any} [participant]
+   */
+  _ensureTile(pid, participant) {
+    let t = this._tiles.get(pid);
+    const name = (participant && participant.name) || (t && t.name) || this.remoteName || "Guest";
+    if (!t) {
+      const tile = document.createElement("div");
+      tile.className = "tile";
+      tile.dataset.pid = pid;
+      tile.setAttribute("part", "remote-tile");
+      tile.innerHTML = `
+        <div class="avatar-wrap"><div class="avatar">${esc(initials(name))}</div></div>
+        <span class="label"><span class="mic-off">${icons.micOff}</span><span class="name">${esc(name)}</span></span>`;
+      this._els.remotes.append(tile);
+      t = { tile, video: null, name };
+      this._tiles.set(pid, t);
+      this._layout();
+    } else if (name !== t.name) {
+      t.name = name;
+      /** @type {HTMLElement} */ (t.tile.querySelector(".label .name")).textContent = name;
+      /** @type {HTMLElement} */ (t.tile.querySelector(".avatar")).textContent = initials(name);
+    }
+    if (participant) this._applyRemoteMute(participant);
+    return t;
+  }
+
+  /** @param {any} p */
+  _applyRemoteMute(p) {
+    const t = this._tiles.get(p.pid);
+    if (!t) return;
+    t.tile.classList.toggle("muted-audio", !!p.audio_muted);
+    t.tile.classList.toggle("video-off", !!p.video_muted);
+  }
+
+  /**
+   * @param {string} pid
+   * @param {MediaStream} stream
+   */
+  _attachStream(pid, stream) {
+    const t = this._ensureTile(pid);
+    if (!t.video) {
+      const v = document.createElement("video");
+      v.autoplay = true;
+      v.playsInline = true;
+      v.setAttribute("playsinline", "");
+      v.dataset.testid = "remote-video";
+      v.dataset.pid = pid;
+      const onFrames = () => {
+        this._startTimer();
+        if (v.videoWidth > 0 && !t.tile.classList.contains("has-video")) {
+          t.tile.classList.add("has-video");
+          this.dispatchEvent(new CustomEvent("remote-video", { bubbles: true, composed: true, detail: { pid } }));
+        }
+      };
+      v.addEventListener("loadeddata", onFrames);
+      v.addEventListener("resize", onFrames);
+      v.addEventListener("resize", () => {
+        // screen-like or portrait video in a landscape tile: show it whole
+        const portrait = v.videoHeight > v.videoWidth * 1.1;
+        const box = t.tile.getBoundingClientRect();
+        t.tile.classList.toggle("contain", portrait && box.width > box.height);
+      });
+      t.tile.prepend(v);
+      t.video = v;
+    }
+    if (t.video.srcObject !== stream) t.video.srcObject = stream;
+    if (stream.getVideoTracks().length === 0) this._startTimer(); // audio-only peer
+    this._play(t.video);
+    this._layout();
+  }
+
+  /** @param {HTMLVideoElement} v */
+  _play(v) {
+    const p = v.play();
+    if (p && p.catch) {
+      p.catch((err) => {
+        if (err && err.name === "NotAllowedError") {
+          // autoplay with sound blocked: play muted and offer a button
+          v.muted = true;
+          v.play().catch(() => {});
+          this._els.sound.hidden = false;
+        }
+      });
+    }
+  }
+
+  _retryPlayback() {
+    this._els.sound.hidden = true;
+    for (const t of this._tiles.values()) {
+      if (!t.video) continue;
+      t.video.muted = false;
+      t.video.play().catch(() => {
+        this._els.sound.hidden = false;
+      });
+    }
+  }
+
+  /** @param {string} pid */
+  _removeTile(pid) {
+    const t = this._tiles.get(pid);
+    if (!t) return;
+    if (t.video) t.video.srcObject = null;
+    t.tile.remove();
+    this._tiles.delete(pid);
+  }
+
+  _layout() {
+    const n = this._tiles.size;
+    this._els.remotes.dataset.count = String(n);
+    this._els.waiting.hidden = n > 0;
+    this._setWaiting();
+  }
+
+  _setWaiting() {
+    const name = this.remoteName;
+    this._els.waitAvatar.textContent = name ? initials(name) : "…";
+    const connected = !this.client || this.client.room;
+    this._els.waitText.textContent = name
+      ? connected
+        ? `Waiting for ${name} to join…`
+        : `Connecting to ${name}…`
+      : "Waiting for the other side to join…";
+    this._els.waitSub.textContent = "Video starts as soon as they are here";
+  }
+
+  _updateNames() {
+    if (!this._els) return;
+    const ln = this.localName;
+    this._els.selfName.textContent = "You";
+    this._els.self.setAttribute("aria-label", ln === "You" ? "Your camera" : `Your camera (${ln})`);
+    this._els.selfAvatar.textContent = initials(ln);
+    this._setWaiting();
+  }
+
+  // ---------------------------------------------------------------- timer
+
+  _startTimer() {
+    if (this._timerId) return;
+    this._timerStart = Date.now();
+    this._els.timer.dataset.running = "true";
+    const tick = () => {
+      const s = this.elapsedSeconds;
+      const h = Math.floor(s / 3600);
+      const mm = String(Math.floor((s % 3600) / 60)).padStart(2, "0");
+      const ss = String(s % 60).padStart(2, "0");
+      this._els.timer.textContent = h ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
+    };
+    tick();
+    this._timerId = setInterval(tick, 1000);
+  }
+
+  _stopTimer() {
+    if (this._timerId) clearInterval(this._timerId);
+    this._timerId = null;
+    this._els.timer.dataset.running = "false";
+  }
+
+  // ---------------------------------------------------------------- banner
+
+  /**
+   * Show an error sentence over the video.
+   * @param {string} message
+   * @param {boolean} [persistent] stays until dismissed (otherwise 8 s)
+   * @param {"error"|"warn"|"info"} [kind]
+   * @param {string} [icon]
+   */
+  showError(message, persistent = false, kind = "error", icon = icons.alert) {
+    const { banner, bannerText, bannerIcon } = this._els;
+    banner.className = `banner ${kind === "error" ? "" : kind}`.trim();
+    bannerIcon.innerHTML = icon;
+    bannerText.textContent = message;
+    banner.hidden = false;
+    banner.dataset.kind = kind;
+    this._persistentBanner = persistent ? "error" : null;
+    if (this._bannerTimer) clearTimeout(this._bannerTimer);
+    this._bannerTimer = persistent ? null : setTimeout(() => this._hideBanner(), 8000);
+    if (kind !== "info") {
+      this.dispatchEvent(new CustomEvent("call-error", { bubbles: true, composed: true, detail: { message } }));
+    }
+  }
+
+  /**
+   * Show a short note over the video.
+   * @param {string} message
+   * @param {number} [ms]
+   */
+  showInfo(message, ms = 4000) {
+    if (this._persistentBanner && !this._els.banner.hidden) return; // never hide an error behind a note
+    this.showError(message, false, "info", icons.check);
+    if (this._bannerTimer) clearTimeout(this._bannerTimer);
+    this._bannerTimer = setTimeout(() => this._hideBanner(), ms);
+  }
+
+  /** @param {boolean} [force] */
+  _hideBanner(force = false) {
+    if (this._persistentBanner && !force) return;
+    this._els.banner.hidden = true;
+    this._persistentBanner = null;
+    if (this._bannerTimer) clearTimeout(this._bannerTimer);
+    this._bannerTimer = null;
+  }
+}
+
+if (!customElements.get("shopcall-call")) customElements.define("shopcall-call", ShopCallCallElement);
