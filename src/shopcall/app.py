@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import structlog
@@ -34,7 +34,8 @@ def default_media(settings: Settings) -> MediaBackend:
     return JanusBackend(settings)
 
 
-def create_app(settings: Settings, *, media: MediaBackend | None = None, demo: bool = False) -> FastAPI:
+def create_app(settings: Settings, *, media: MediaBackend | None = None, demo: bool = False,
+               on_ready: Callable[[], None] | None = None) -> FastAPI:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.db_url)
     media = media or default_media(settings)
@@ -54,6 +55,8 @@ def create_app(settings: Settings, *, media: MediaBackend | None = None, demo: b
             seed_demo(db)
         await media.start()
         log.info("shopcall_started", url=settings.base_url, version=__version__)
+        if on_ready:
+            on_ready()
         try:
             yield
         finally:

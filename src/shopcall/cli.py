@@ -38,21 +38,24 @@ def _run(settings: Settings, demo: bool) -> None:
     from shopcall.logs import configure
 
     configure(settings.log_level)
-    application = create_app(settings, demo=demo)
-    if demo:
-        base = settings.base_url
+    base = settings.base_url
 
-        @application.on_event("startup")  # runs after the lifespan has started Janus and seeded data
-        async def _banner() -> None:  # pragma: no cover - printed for humans
-            console.print(Panel.fit(
-                f"[bold]ShopCall demo is running[/bold]\n\n"
-                f"Shopper (product page):  [cyan]{base}/demo/shop[/cyan]\n"
-                f"Agent console:           [cyan]{base}/console[/cyan]  (one-click logins: Anna, Ben)\n"
-                f"API docs:                [cyan]{base}/docs[/cyan]\n"
-                f"Health:                  [cyan]{base}/healthz[/cyan]\n\n"
-                "Open the shop and the console in two windows, press 'Video call an expert',\n"
-                "answer in the console. Ctrl+C stops everything.", title="ShopCall"))
+    def banner() -> None:
+        if not demo:
+            console.print(f"ShopCall is running: API {base}/v1, docs {base}/docs, health {base}/healthz")
+            return
+        console.print(Panel.fit(
+            f"[bold]ShopCall demo is running[/bold]\n\n"
+            f"Shopper (product page):  [cyan]{base}/demo/shop[/cyan]\n"
+            f"Agent console:           [cyan]{base}/console[/cyan]\n"
+            f"                         (demo logins: Anna, Ben)\n"
+            f"API docs:                [cyan]{base}/docs[/cyan]\n"
+            f"Health:                  [cyan]{base}/healthz[/cyan]\n\n"
+            "Open the shop and the console in two browser windows,\n"
+            "press 'Video call an expert' on the shop page and answer\n"
+            "in the console. Ctrl+C stops everything.", title="ShopCall"))
 
+    application = create_app(settings, demo=demo, on_ready=banner)
     uvicorn.run(application, host=settings.host, port=settings.port, log_level=settings.log_level,
                 ws_ping_interval=20, ws_ping_timeout=20)
 

@@ -10,6 +10,8 @@ import structlog
 def configure(level: str = "info") -> None:
     lvl = getattr(logging, level.upper(), logging.INFO)
     logging.basicConfig(level=lvl, format="%(message)s")
+    for noisy in ("httpx", "httpcore", "alembic", "websockets"):
+        logging.getLogger(noisy).setLevel(max(lvl, logging.WARNING))
     structlog.configure(
         processors=[
             structlog.processors.add_log_level,

@@ -279,3 +279,16 @@ def write_config(
     return JanusConfig(
         folder=folder, ports=ports, admin_secret=secret, videoroom_admin_key=room_key, log_file=log
     )
+
+
+def read_admin_endpoint(folder: Path) -> tuple[str, str]:
+    """(admin URL, admin secret) of a running generated config: for operators' tools and tests."""
+    import re
+
+    http = (folder / "janus.transport.http.jcfg").read_text()
+    main = (folder / "janus.jcfg").read_text()
+    port = re.search(r"admin_port = (\d+)", http)
+    secret = re.search(r'admin_secret = "([^"]*)"', main)
+    if not port or not secret:
+        raise ValueError(f"no admin endpoint in the Janus config at {folder}")
+    return f"http://{LOOPBACK}:{port.group(1)}/admin", secret.group(1)

@@ -532,6 +532,7 @@ export class ShopCallClient extends EventTarget {
         const ws = this.ws;
         if (ws) {
           ws.onclose = null;
+          ws.onmessage = null;
           this._onSocketClosed(/** @type {any} */ ({ code: 1006, reason: "heartbeat lost" }), true);
         }
         return;
@@ -1046,10 +1047,28 @@ export class ShopCallClient extends EventTarget {
 
   // --------------------------------------------------------------- subscribe
 
-  /** @param {string} pid */
-  _subscribeSafe(pid) {
+  /**
+   * Subscribe in the background. A publisher that is not (yet) known to the media server —
+   * typical right after a `media_reset`, before it has re-published — is retried a few times
+   * and otherwise left to the next `track_published`.
+   * @param {string} pid
+   * @param {number} [attempt]
+   */
+  _subscribeSafe(pid, attempt = 0) {
     this.subscribe(pid).catch((err) => {
-      if (err && err.code === "cancelled") return;
+      if (!err || err.code === "cancelled" || err.code === "disconnected") return;
+      if (err.code === "no_such_publisher" || err.code === "not_publishing") {
+        if (attempt < 3) {
+          setTimeout(() => {
+            const p = this.participants.get(pid);
+            if (p && p.publishing && !this.subscriptions.has(pid) && this.state === "connected") {
+              this._subscribeSafe(pid, attempt + 1);
+            }
+          }, 1500 * (attempt + 1));
+        }
+        this._log("publisher not ready", pid, err.code);
+        return;
+      }
       this._emitError(err, "subscribe");
     });
   }
