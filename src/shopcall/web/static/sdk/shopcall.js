@@ -231,7 +231,8 @@ export async function getLocalMedia(want = {}) {
  * - `welcome` `{welcome}` — after every successful hello (also after reconnects)
  * - `reconnected` `{welcome}`
  * - `joined` `{room, pid, participants}`
- * - `left` `{room}`
+ * - `left` `{room, reason?}` — after leave(), or `reason: "rejoin_failed"` when a reconnect could not
+ *   get back into the room (an `error` with `action: "rejoin"`, `fatal: true` comes first)
  * - `participant-joined` `{participant}`
  * - `participant-left` `{pid, reason, participant}`
  * - `participant-updated` `{participant}`
@@ -508,9 +509,19 @@ export class ShopCallClient extends EventTarget {
       this.participants.clear();
       try {
         await this.join(room);
+      } catch (err) {
+        // the call is lost for this client: say so clearly
+        this._dropRoom();
+        const error =
+          err instanceof ShopCallError ? err : new ShopCallError("internal", String(err && err.message), { cause: err });
+        this._emit("error", { error, fatal: true, action: "rejoin", room });
+        this._emit("left", { room, reason: "rejoin_failed" });
+        return;
+      }
+      try {
         if (stream) await this.publish(stream);
       } catch (err) {
-        this._emitError(err, "rejoin");
+        this._emitError(err, "publish");
       }
     }
   }
@@ -1058,13 +1069,14 @@ export class ShopCallClient extends EventTarget {
     this.subscribe(pid).catch((err) => {
       if (!err || err.code === "cancelled" || err.code === "disconnected") return;
       if (err.code === "no_such_publisher" || err.code === "not_publishing") {
-        if (attempt < 3) {
+        const delays = [600, 1200, 2500, 5000];
+        if (attempt < delays.length) {
           setTimeout(() => {
             const p = this.participants.get(pid);
             if (p && p.publishing && !this.subscriptions.has(pid) && this.state === "connected") {
               this._subscribeSafe(pid, attempt + 1);
             }
-          }, 1500 * (attempt + 1));
+          }, delays[attempt]);
         }
         this._log("publisher not ready", pid, err.code);
         return;

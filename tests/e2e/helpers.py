@@ -1,0 +1,58 @@
+"""Page helpers for browser tests: a getStats() probe over every RTCPeerConnection of a page."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+# Installed before any page script: records every RTCPeerConnection so tests can read getStats().
+PC_PROBE = """
+(() => {
+  const Native = window.RTCPeerConnection;
+  window.__pcs = [];
+  window.RTCPeerConnection = function (...args) {
+    const pc = new Native(...args);
+    window.__pcs.push(pc);
+    return pc;
+  };
+  window.RTCPeerConnection.prototype = Native.prototype;
+  Object.setPrototypeOf(window.RTCPeerConnection, Native);
+})();
+"""
+
+INBOUND_STATS = """
+async () => {
+  const out = {video: [], audio: [], pcs: window.__pcs.length, open: 0};
+  for (const pc of window.__pcs) {
+    if (pc.connectionState === 'closed') continue;
+    out.open += 1;
+    const stats = await pc.getStats();
+    stats.forEach(s => {
+      if (s.type !== 'inbound-rtp') return;
+      if (s.kind === 'video') out.video.push({framesDecoded: s.framesDecoded || 0, frameWidth: s.frameWidth || 0,
+                                              frameHeight: s.frameHeight || 0, bytes: s.bytesReceived || 0});
+      if (s.kind === 'audio') out.audio.push({totalSamplesReceived: s.totalSamplesReceived || 0,
+                                              concealedSamples: s.concealedSamples || 0});
+    });
+  }
+  return out;
+}
+"""
+
+
+def inbound(page: Any) -> dict[str, Any]:
+    return page.evaluate(INBOUND_STATS)
+
+
+def wait_for_media(page: Any, *, frames: int = 30, timeout_s: float = 30) -> dict[str, Any]:
+    """Poll getStats() until some inbound video has decoded `frames` frames and audio samples arrived."""
+    deadline = time.monotonic() + timeout_s
+    stats: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        stats = inbound(page)
+        v = max((x["framesDecoded"] for x in stats["video"]), default=0)
+        a = max((x["totalSamplesReceived"] for x in stats["audio"]), default=0)
+        if v > frames and a > 0:
+            return stats
+        time.sleep(0.5)
+    return stats

@@ -1,0 +1,101 @@
+"""A real 1:1 call: demo server + managed Janus + two headless Chromium pages with fake devices."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+from shopcall.auth import tokens
+from shopcall.demo.seed import DEMO_APP_ID
+from tests.e2e.helpers import PC_PROBE, inbound, wait_for_media
+
+pytestmark = pytest.mark.e2e
+
+
+def _page(browser, width: int = 1280, height: int = 800):
+    ctx = browser.new_context(viewport={"width": width, "height": height})
+    ctx.add_init_script(PC_PROBE)
+    return ctx, ctx.new_page()
+
+
+def _sessions(server) -> list[int]:
+    return server.janus_admin("list_sessions").get("sessions", [])
+
+
+def test_shopper_calls_agent_answers_media_both_ways(server, browser, artifacts) -> None:
+    shots = artifacts / "call_flow"
+    shots.mkdir(exist_ok=True)
+    actx, agent = _page(browser)
+    sctx, shopper = _page(browser, 390, 844)  # a phone-sized shopper
+    try:
+        agent.goto(server.base + "/console")
+        agent.screenshot(path=shots / "01_console_login.png")
+        agent.get_by_test_id("login-anna").click()
+        agent.get_by_test_id("agent-status").wait_for()
+        agent.screenshot(path=shots / "02_console_waiting.png")
+
+        shopper.goto(server.base + "/demo/shop")
+        shopper.get_by_test_id("product-title").wait_for()
+        shopper.screenshot(path=shots / "03_shop_product.png", full_page=True)
+        shopper.get_by_test_id("call-button").first.click()
+        shopper.get_by_test_id("name-dialog").wait_for()
+        shopper.get_by_test_id("shopper-name").fill("Maja")
+        shopper.screenshot(path=shots / "04_shop_name_dialog.png")
+        shopper.get_by_test_id("start-call").click()
+
+        answer = agent.get_by_test_id("answer-call").first
+        answer.wait_for(timeout=15000)
+        assert "Maja" in agent.get_by_test_id("incoming-shopper").first.inner_text()
+        shopper.screenshot(path=shots / "05_shop_ringing.png")
+        agent.screenshot(path=shots / "06_console_incoming.png")
+        answer.click()
+
+        agent_stats = wait_for_media(agent)
+        shopper_stats = wait_for_media(shopper)
+        time.sleep(1)
+        agent.screenshot(path=shots / "07_console_in_call.png")
+        shopper.screenshot(path=shots / "08_shop_in_call.png")
+        for who, st in (("agent", agent_stats), ("shopper", shopper_stats)):
+            assert max(v["framesDecoded"] for v in st["video"]) > 30, (who, st)
+            assert max(v["frameWidth"] for v in st["video"]) > 0, (who, st)
+            assert max(a["totalSamplesReceived"] for a in st["audio"]) > 0, (who, st)
+        assert shopper.get_by_test_id("remote-video").count() >= 1
+        assert agent.get_by_test_id("remote-video").count() >= 1
+        assert len(_sessions(server)) == 2
+
+        # the agent ends the call: everyone is disconnected, Janus is left with nothing
+        agent.get_by_test_id("end-call").click()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and _sessions(server):
+            time.sleep(0.2)
+        assert _sessions(server) == []
+        shopper.get_by_test_id("call-again").wait_for(timeout=10000)
+        shopper.screenshot(path=shots / "09_shop_call_ended.png")
+        agent.screenshot(path=shots / "10_console_after_call.png")
+        assert inbound(shopper)["open"] == 0
+    finally:
+        actx.close()
+        sctx.close()
+
+
+def test_forged_and_expired_tokens_cannot_join(server, browser) -> None:
+    """The browser SDK itself gets the refusal, with the stable error code."""
+    ctx, page = _page(browser)
+    try:
+        page.goto(server.base + "/")
+        forged = tokens.mint(b"f" * 48, app_id=DEMO_APP_ID, identity="eve", role="agent", rooms=["*"])[0]
+        expired = tokens.mint(b"f" * 48, app_id=DEMO_APP_ID, identity="eve", role="agent", rooms=["*"],
+                              ttl_s=5, now=time.time() - 60)[0]
+        script = """async (token) => {
+          const {ShopCallClient} = await import('/static/sdk/shopcall.js');
+          const c = new ShopCallClient({reconnect: false});
+          try { await c.connect(token); return 'connected'; } catch (e) { return e.code || String(e); }
+        }"""
+        assert page.evaluate(script, forged) == "token_invalid"
+        assert page.evaluate(script, expired) == "token_invalid"  # forged key: signature checked first
+        real = httpx.post(server.base + "/demo/api/shopper-token", json={"name": "X"}).json()["token"]
+        assert page.evaluate(script, real) == "connected"
+    finally:
+        ctx.close()
