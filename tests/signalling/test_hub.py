@@ -115,6 +115,7 @@ def test_call_ring_answer_media_and_end(env) -> None:
         # the shopper joins its own call room at once and publishes while it rings
         assert req(bob, {"type": "join", "id": "j", "room": room})["participants"] == []
         assert req(bob, {"type": "publish", "id": "p", "sdp": OFFER})["type"] == "answer"
+        assert bob.receive_json() == {"type": "media_state", "target": "publisher", "state": "up"}
         acc = req(anna, {"type": "accept_call", "id": "x", "call": call})
         assert acc == {"type": "call_accepted", "call": call, "room": room, "re": "x"}
         assert ben.receive_json() == {"type": "call_taken", "call": call}
@@ -170,3 +171,50 @@ def test_disconnect_releases_media_and_tells_others(env) -> None:
         assert media.stats_now()["sessions"] == 1  # only anna's; bob's was closed
         assert media.stats_now()["handles"] == 0  # anna's subscription to bob was released
 
+
+
+def test_track_published_waits_for_media_up_and_reset_is_announced(tmp_path) -> None:
+    media = FakeMediaBackend(auto_up=False)
+    app = create_app(Settings(data_dir=tmp_path / "d"), media=media)
+    with TestClient(app) as client:
+        tenant, _ = create_tenant(app.state.db, "Shop")
+        room = app.state.hub.store.create_room(tenant.id)
+        with client.websocket_connect("/v1/signal") as anna, client.websocket_connect("/v1/signal") as bob:
+            hello(anna, tok(client, tenant.id, "anna", role="agent", rooms=["*"]))
+            hello(bob, tok(client, tenant.id, "bob", rooms=[room.id]))
+            req(anna, {"type": "join", "room": room.id})
+            bob_pid = req(bob, {"type": "join", "room": room.id})["pid"]
+            assert anna.receive_json()["type"] == "participant_joined"
+            assert req(bob, {"type": "publish", "sdp": OFFER})["type"] == "answer"
+            # not yet up: nothing to subscribe to
+            assert req(anna, {"type": "subscribe", "id": "s", "pid": bob_pid})["code"] == "no_such_publisher"
+            session = next(s for s in media.sessions if s.feed_id is not None)
+            client.portal.call(session.emit, "up")
+            assert anna.receive_json() == {"type": "track_published", "pid": bob_pid}
+            assert req(anna, {"type": "subscribe", "pid": bob_pid})["type"] == "offer"
+            client.portal.call(media.reset, "media_server_restarted")
+            assert anna.receive_json() == {"type": "media_reset", "reason": "media_server_restarted"}
+            msgs = [bob.receive_json(), bob.receive_json()]
+            assert {"type": "media_reset", "reason": "media_server_restarted"} in msgs
+
+
+def test_shopper_rejoins_own_call_after_reconnect(env) -> None:
+    client, _, app_id = env
+    token = tok(client, app_id, "bob", name="Bob")
+    with client.websocket_connect("/v1/signal") as anna:
+        hello(anna, tok(client, app_id, "anna", role="agent", rooms=["*"]))
+        with client.websocket_connect("/v1/signal") as bob:
+            hello(bob, token)
+            created = req(bob, {"type": "call", "context": {}})
+            req(bob, {"type": "join", "room": created["room"]})
+            req(anna, {"type": "available"})
+            assert req(anna, {"type": "accept_call", "call": created["call"]})["type"] == "call_accepted"
+            req(anna, {"type": "join", "room": created["room"]})
+        # bob's socket dropped; anna is still in the room, so it stays open for bob to come back
+        assert anna.receive_json()["type"] == "participant_left"
+        with client.websocket_connect("/v1/signal") as bob2:
+            hello(bob2, token)
+            assert req(bob2, {"type": "join", "room": created["room"]})["type"] == "joined"
+        with client.websocket_connect("/v1/signal") as eve:
+            hello(eve, tok(client, app_id, "eve"))
+            assert req(eve, {"type": "join", "room": created["room"]})["code"] == "forbidden"

@@ -8,6 +8,7 @@ only; `fail_next()` and `reset()` let tests exercise error and restart paths.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from dataclasses import dataclass, field
 from typing import Any
@@ -91,8 +92,11 @@ class FakeMediaSession:
             raise MediaError("not joined as publisher", code="not_in_room")
         if not offer_sdp.startswith("v=0"):
             raise MediaError("invalid SDP offer")
+        first = not self.published
         self.published = True
         self.backend.rooms[self.room_key].published.add(self.feed_id)
+        if first and self.backend.auto_up:  # like Janus's webrtcup, shortly after the answer
+            asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self.emit("up")))
         return fake_sdp("answer", label=self.label)
 
     async def unpublish(self) -> None:
@@ -168,7 +172,8 @@ class FakeMediaSession:
 class FakeMediaBackend:
     """MediaBackend double: `calls` lists (session label, operation, args) in order."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, auto_up: bool = True) -> None:
+        self.auto_up = auto_up
         self.started = False
         self.is_healthy = True
         self.rooms: dict[str, FakeRoom] = {}

@@ -76,6 +76,13 @@ class RoomStore:
                             .values(status=status, ended_at=utcnow()))
             return res.rowcount == 1
 
+    def is_call_shopper(self, room_id: str, identity: str) -> bool:
+        """The shopper of a live call may (re)join its room on any connection of theirs."""
+        with self.db.session() as s:
+            return s.scalar(select(Call.id).where(
+                Call.room_id == room_id, Call.shopper_identity == identity,
+                Call.status.in_(["ringing", "answered"])).limit(1)) is not None
+
     def ringing_calls(self, app_id: str) -> list[Call]:
         with self.db.session() as s:
             return list(s.scalars(select(Call).where(Call.app_id == app_id, Call.status == "ringing")

@@ -160,7 +160,10 @@ class Hub:
             raise p.ProtocolError("room_not_found", f"no room {msg.room}", msg.id)
         if room.app_id != conn.claims.app_id:
             raise p.ProtocolError("token_wrong_app", "the token was issued for another app", msg.id)
-        if not conn.may_join(room.id):
+        if not conn.may_join(room.id) and not (
+            conn.claims.role == "shopper"
+            and await asyncio.to_thread(self.store.is_call_shopper, room.id, conn.claims.identity)
+        ):
             raise p.ProtocolError("forbidden", "the token does not grant this room", msg.id)
         if room.status != "open":
             raise p.ProtocolError("room_ended", "this room has ended", msg.id)
@@ -206,10 +209,8 @@ class Hub:
             await media.join_publisher(live.spec, conn.feed_id, conn.claims.name)
             conn.publisher_joined = True
         answer = await media.publish(msg.sdp)
-        first = not conn.publishing
-        conn.publishing = True
-        if first:
-            await self._broadcast(live, {"type": "track_published", "pid": conn.pid}, skip=conn)
+        # `track_published` goes out when the media server reports the publisher's media up:
+        # only then can others subscribe (Janus refuses subscriptions to a feed not yet started).
         return {"type": "answer", "sdp": answer}
 
     async def _on_unpublish(self, conn: Connection, msg: p.Unpublish) -> dict[str, Any]:
@@ -431,8 +432,19 @@ class Hub:
                 await member.send(msg)
 
     async def _on_media_event(self, conn: Connection, ev: MediaEvent) -> None:
-        if ev.kind in ("up", "down"):
-            await conn.send({"type": "media_state", "target": ev.target, "state": ev.kind})
+        if ev.kind not in ("up", "down"):
+            return
+        await conn.send({"type": "media_state", "target": ev.target, "state": ev.kind})
+        live = self.rooms.get(conn.room_id or "")
+        if ev.target != "publisher" or live is None or conn.pid is None:
+            return
+        if ev.kind == "up" and not conn.publishing and conn.publisher_joined:
+            conn.publishing = True
+            await self._broadcast(live, {"type": "track_published", "pid": conn.pid}, skip=conn)
+        elif ev.kind == "down" and conn.publishing:
+            conn.publishing = False
+            await self._drop_subscriptions_to(live, conn)
+            await self._broadcast(live, {"type": "track_unpublished", "pid": conn.pid}, skip=conn)
 
     async def _on_media_reset(self, reason: str) -> None:
         """The media server restarted: its sessions are gone, so clients must re-publish."""
