@@ -21,9 +21,9 @@ PC_PROBE = """
 """
 
 INBOUND_STATS = """
-async () => {
+async (since) => {
   const out = {video: [], audio: [], pcs: window.__pcs.length, open: 0};
-  for (const pc of window.__pcs) {
+  for (const pc of window.__pcs.slice(since || 0)) {
     if (pc.connectionState === 'closed') continue;
     out.open += 1;
     const stats = await pc.getStats();
@@ -40,16 +40,17 @@ async () => {
 """
 
 
-def inbound(page: Any) -> dict[str, Any]:
-    return page.evaluate(INBOUND_STATS)
+def inbound(page: Any, since: int = 0) -> dict[str, Any]:
+    """Inbound RTP stats of the page's open peer connections created after the first `since`."""
+    return page.evaluate(INBOUND_STATS, since)
 
 
-def wait_for_media(page: Any, *, frames: int = 30, timeout_s: float = 30) -> dict[str, Any]:
+def wait_for_media(page: Any, *, frames: int = 30, timeout_s: float = 30, since: int = 0) -> dict[str, Any]:
     """Poll getStats() until some inbound video has decoded `frames` frames and audio samples arrived."""
     deadline = time.monotonic() + timeout_s
     stats: dict[str, Any] = {}
     while time.monotonic() < deadline:
-        stats = inbound(page)
+        stats = inbound(page, since)
         v = max((x["framesDecoded"] for x in stats["video"]), default=0)
         a = max((x["totalSamplesReceived"] for x in stats["audio"]), default=0)
         if v > frames and a > 0:

@@ -99,3 +99,67 @@ def test_forged_and_expired_tokens_cannot_join(server, browser) -> None:
         assert page.evaluate(script, real) == "connected"
     finally:
         ctx.close()
+
+
+def _janus_pid(server) -> int | None:
+    from pathlib import Path
+
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().split()
+        except OSError:
+            continue
+        if fields[1] == "(janus)" and int(fields[3]) == server.proc.pid:
+            return int(fields[0])
+    return None
+
+
+def _open_call(server, browser):
+    """Agent logs in, shopper (name given in the URL) calls, agent answers."""
+    actx, agent = _page(browser)
+    sctx, shopper = _page(browser)
+    agent.goto(server.base + "/console")
+    agent.get_by_test_id("login-ben").click()
+    agent.get_by_test_id("agent-status").wait_for()
+    shopper.goto(server.base + "/demo/shop?name=Lea")
+    shopper.get_by_test_id("call-button").first.click()
+    agent.get_by_test_id("answer-call").first.click(timeout=15000)
+    return actx, agent, sctx, shopper
+
+
+def test_janus_crash_is_recovered_and_clients_republish(server, browser, artifacts) -> None:
+    actx, agent, sctx, shopper = _open_call(server, browser)
+    try:
+        for page in (agent, shopper):
+            st = wait_for_media(page)
+            assert max(v["framesDecoded"] for v in st["video"]) > 30
+        before = {"agent": inbound(agent)["pcs"], "shopper": inbound(shopper)["pcs"]}
+        old = _janus_pid(server)
+        assert old is not None
+        import os
+        import signal
+
+        os.kill(old, signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        new = None
+        while time.monotonic() < deadline:
+            new = _janus_pid(server)
+            if new and new != old and httpx.get(server.base + "/healthz").json()["media"] == "ok":
+                break
+            time.sleep(0.2)
+        assert new and new != old, "Janus was not restarted"
+        # both clients were told, re-published and re-subscribed on fresh peer connections
+        for who, page in (("agent", agent), ("shopper", shopper)):
+            st = wait_for_media(page, timeout_s=30, since=before[who])
+            assert st["pcs"] > before[who], (who, st)  # new peer connections, not the old ones
+            assert max((v["framesDecoded"] for v in st["video"]), default=0) > 30, (who, st)
+            assert max((a["totalSamplesReceived"] for a in st["audio"]), default=0) > 0, (who, st)
+        agent.screenshot(path=artifacts / "call_flow" / "11_console_after_janus_restart.png")
+        assert len(_sessions(server)) == 2
+    finally:
+        actx.close()
+        sctx.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _sessions(server):
+        time.sleep(0.2)
+    assert _sessions(server) == []
