@@ -139,5 +139,17 @@ def token(
     print(tok)
 
 
+@app.command()
+def openapi() -> None:
+    """Print the REST API's OpenAPI document (docs/openapi.json is generated with this)."""
+    import tempfile
+
+    from shopcall.app import create_app
+
+    with tempfile.TemporaryDirectory() as tmp:
+        spec = create_app(Settings(data_dir=Path(tmp), media_backend="none")).openapi()
+    print(json.dumps(spec, indent=2, sort_keys=True))
+
+
 if __name__ == "__main__":
     app()

@@ -7,7 +7,24 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="stable, machine-readable error code")
+    message: str = Field(description="human-readable explanation")
+
+
+class ErrorOut(BaseModel):
+    error: ErrorDetail
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "missing or wrong app credentials"},
+    404: {"model": ErrorOut, "description": "not found (or another tenant's)"},
+    422: {"model": ErrorOut, "description": "invalid input; `details` lists each field"},
+}
 
 
 class ApiError(Exception):

@@ -10,13 +10,13 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from shopcall.api.deps import AuthedApp, current_app, get_db
-from shopcall.api.errors import ApiError
+from shopcall.api.errors import ERROR_RESPONSES, ApiError
 from shopcall.auth import tokens
 from shopcall.db.engine import Database
 from shopcall.db.models import Participant, Room
 from shopcall.rooms.store import RoomStore
 
-router = APIRouter(prefix="/v1", tags=["rooms"])
+router = APIRouter(prefix="/v1", tags=["rooms"], responses=ERROR_RESPONSES)
 
 
 class RoomIn(BaseModel):
