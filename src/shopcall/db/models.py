@@ -123,3 +123,32 @@ class Product(Base):
 
 Index("ix_rooms_app_status", Room.app_id, Room.status)
 Index("ix_calls_app_status", Call.app_id, Call.status)
+
+
+class ChatMessage(Base):
+    """Text chat, persisted with the room (and so with the call)."""
+
+    __tablename__ = "chat_messages"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    room_id: Mapped[str] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"), index=True)
+    identity: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RoomEvent(Base):
+    """In-call events worth keeping: product cards, card clicks (conversion signals), annotations."""
+
+    __tablename__ = "room_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    room_id: Mapped[str] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    identity: Mapped[str] = mapped_column(String(200))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+Index("ix_room_events_room_kind", RoomEvent.room_id, RoomEvent.kind)

@@ -17,7 +17,9 @@ import structlog
 
 from shopcall.auth.tokens import TokenError, verify
 from shopcall.media.backend import MediaBackend, MediaError, MediaEvent, RoomSpec
+from shopcall.rooms.incall_store import InCallStore
 from shopcall.rooms.store import RoomStore
+from shopcall.signalling import incall
 from shopcall.signalling import protocol as p
 from shopcall.signalling.connection import Connection, Socket
 
@@ -38,12 +40,14 @@ class LiveRoom:
     max_participants: int
     members: dict[str, Connection] = field(default_factory=dict)  # pid -> connection
     ended: bool = False
+    extras: Any = None  # signalling.incall.RoomExtras
 
 
 class Hub:
     def __init__(self, store: RoomStore, media: MediaBackend, signing_key: bytes, *,
                  app_exists: Any, heartbeat_s: int = HEARTBEAT_S) -> None:
         self.store = store
+        self.incall = InCallStore(store.db)
         self.media = media
         self.key = signing_key
         self.app_exists = app_exists
@@ -129,8 +133,11 @@ class Hub:
                              "message": "internal error; the request was not carried out"})
 
     async def _dispatch(self, conn: Connection, msg: Any) -> None:
-        handler = getattr(self, f"_on_{msg.type}")
-        reply = await handler(conn, msg)
+        handler = getattr(self, f"_on_{msg.type}", None)
+        if handler is not None:
+            reply = await handler(conn, msg)
+        else:
+            reply = await incall.HANDLERS[msg.type](self, conn, msg)
         if reply is not None:
             reply["re"] = msg.id
             await conn.send(reply)
@@ -185,7 +192,8 @@ class Hub:
         live.members[pid] = conn
         await self._broadcast(live, {"type": "participant_joined", "participant": conn.public()}, skip=conn)
         log.info("participant_joined", room=room.id, pid=pid, identity=conn.claims.identity)
-        return {"type": "joined", "room": room.id, "pid": pid, "participants": others}
+        state = await incall.join_state(self, live)
+        return {"type": "joined", "room": room.id, "pid": pid, "participants": others, **state}
 
     def _live(self, conn: Connection, ref: str | None) -> LiveRoom:
         live = self.rooms.get(conn.room_id or "")

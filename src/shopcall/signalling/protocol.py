@@ -115,6 +115,10 @@ KNOWN_TYPES = {
 }
 
 
+# Feature modules (e.g. signalling.incall) register further message models here.
+EXTRA_MODELS: dict[str, type[BaseModel]] = {}
+
+
 class ProtocolError(Exception):
     def __init__(self, code: str, message: str, ref: str | None = None) -> None:
         super().__init__(message)
@@ -127,9 +131,11 @@ def parse(raw: Any) -> Any:
         raise ProtocolError("bad_request", "each frame must be a JSON object")
     ref = raw.get("id") if isinstance(raw.get("id"), str) else None
     kind = raw.get("type")
-    if kind not in KNOWN_TYPES:
+    if kind not in KNOWN_TYPES and kind not in EXTRA_MODELS:
         raise ProtocolError("unknown_type", f"unknown message type {kind!r}", ref)
     try:
+        if kind in EXTRA_MODELS:
+            return EXTRA_MODELS[kind].model_validate(raw)
         return _adapter.validate_python(raw)
     except ValidationError as e:
         first = e.errors()[0]
