@@ -11,11 +11,13 @@ from rich.console import Console
 from rich.panel import Panel
 
 from shopcall.config import Settings, load_settings
+from shopcall.crm.cli import crm_app
 
 app = typer.Typer(help="ShopCall: video consultation for online shops.", no_args_is_help=True,
                   pretty_exceptions_show_locals=False)
 apps_cmd = typer.Typer(help="Manage apps (tenants).", no_args_is_help=True)
 app.add_typer(apps_cmd, name="apps")
+app.add_typer(crm_app, name="crm")
 console = Console(stderr=True)
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data folder (env SHOPCALL_DATA_DIR)")]

@@ -23,7 +23,9 @@
  */
 
 import { describeError, getLocalMedia } from "../sdk/shopcall.js";
+import { AnnotationLayer } from "./annotation-layer.js";
 import { esc, icons, initials } from "./icons.js";
+import "./shopcall-chat.js";
 
 const STYLE = `
 :host {
@@ -36,6 +38,7 @@ const STYLE = `
   color: #fff;
   border-radius: var(--sc-call-radius, var(--sc-radius, 16px));
   overflow: hidden;
+  overflow: clip; /* never scrollable, not even by focusing something off-stage */
   background: var(--sc-stage-bg, #0f141c);
   container-type: size;
   container-name: sccall;
@@ -46,7 +49,7 @@ const STYLE = `
 button { font: inherit; color: inherit; }
 
 .stage {
-  position: absolute; inset: 0;
+  position: absolute; inset: 0; overflow: clip;
   background:
     radial-gradient(120% 80% at 20% 0%, color-mix(in srgb, var(--sc-accent, #4f5bff) 22%, transparent), transparent 60%),
     radial-gradient(90% 70% at 100% 100%, rgba(255,255,255,.06), transparent 60%),
@@ -159,7 +162,7 @@ button { font: inherit; color: inherit; }
 .sound svg { width: 20px; height: 20px; }
 
 /* controls */
-:host { --controls-h: 56px; }
+:host { --controls-h: 56px; --drawer-w: 320px; }
 .controls {
   position: absolute; z-index: 4; left: 50%; bottom: 16px; transform: translateX(-50%);
   display: flex; gap: 12px; align-items: center; padding: 8px; border-radius: 999px;
@@ -203,6 +206,38 @@ button { font: inherit; color: inherit; }
 @container sccall (max-height: 360px) {
   .waiting .avatar { width: 56px; font-size: 20px; margin-bottom: 8px; }
 }
+/* drawing toolbar, chat drawer */
+.btn .badge { position: absolute; top: -2px; right: -2px; min-width: 18px; height: 18px; padding: 0 5px; border-radius: 999px;
+  background: var(--sc-danger, #e5484d); color: #fff; font-size: 11px; font-weight: 700; display: grid; place-items: center; }
+.btn .badge[hidden] { display: none; }
+.btn[data-on="true"] { background: var(--sc-accent, #4f5bff); color: #fff; }
+.drawbar { position: absolute; z-index: 6; left: 50%; transform: translateX(-50%); bottom: calc(var(--controls-h) + 34px);
+  display: flex; gap: 6px; align-items: center; padding: 6px 8px; border-radius: 999px;
+  background: rgba(10,12,18,.7); backdrop-filter: blur(8px); -webkit-backdrop-filter: blur(8px); }
+.drawbar .sw { width: 24px; height: 24px; border-radius: 50%; border: 2px solid rgba(255,255,255,.7); cursor: pointer; padding: 0; }
+.drawbar .sw[aria-pressed="true"] { outline: 3px solid #fff; outline-offset: 1px; }
+.drawbar .mini { width: 32px; height: 32px; border-radius: 50%; border: 0; background: rgba(255,255,255,.14); cursor: pointer;
+  display: grid; place-items: center; }
+.drawbar .mini svg { width: 18px; height: 18px; }
+.drawbar span { font-size: 12.5px; padding: 0 6px; color: rgba(255,255,255,.85); }
+.tile.drawing { outline: 3px solid color-mix(in srgb, var(--sc-accent, #4f5bff) 80%, #fff); outline-offset: -3px; }
+.self.annotated { width: clamp(160px, 42cqw, 420px); }
+.drawer { position: absolute; z-index: 7; top: 0; right: 0; bottom: 0; width: min(360px, 100%);
+  box-shadow: -12px 0 40px rgba(0,0,0,.35); transform: translateX(105%); visibility: hidden;
+  transition: transform .22s ease, visibility 0s linear .22s; }
+.drawer.open { transform: none; visibility: visible; transition: transform .22s ease; }
+@container sccall (min-width: 600px) {
+  .drawer { width: var(--drawer-w); }
+  .stage.chat-open .remotes { right: var(--drawer-w); }
+  .stage.chat-open .controls, .stage.chat-open .drawbar, .stage.chat-open .banner { left: calc(50% - var(--drawer-w) / 2); }
+  .stage.chat-open .self { right: calc(var(--drawer-w) + 14px); }
+  .remotes, .self, .controls, .drawbar { transition: right .22s ease, left .22s ease; }
+}
+@container sccall (max-width: 520px) {
+  .drawer { top: auto; width: 100%; height: 62%; border-radius: 16px 16px 0 0; overflow: hidden; transform: translateY(105%); }
+  .drawer.open { transform: none; }
+}
+
 `;
 
 /**
@@ -231,6 +266,13 @@ export class ShopCallCallElement extends HTMLElement {
     this._persistentBanner = null;
     this._camAvailable = true;
     this._micAvailable = true;
+    /** @type {Map<string, AnnotationLayer>} annotation layers by target (remote pids and my own pid) */
+    this._layers = new Map();
+    /** @type {AnnotationLayer|null} */
+    this._selfLayer = null;
+    this.drawing = false;
+    this.drawColor = "#ff3b30";
+    this.chatOpen = false;
     this._render();
   }
 
@@ -297,12 +339,28 @@ export class ShopCallCallElement extends HTMLElement {
           <button type="button" data-el="bannerClose" aria-label="Dismiss">${icons.close}</button>
         </div>
         <button type="button" class="sound" data-testid="enable-sound" hidden>${icons.volume}<span>Tap to turn on sound</span></button>
+        <div class="drawbar" data-testid="drawbar" hidden>
+          <span>Draw on the video</span>
+          <button type="button" class="sw" data-color="#ff3b30" style="background:#ff3b30" aria-label="Red" aria-pressed="true"></button>
+          <button type="button" class="sw" data-color="#ffd60a" style="background:#ffd60a" aria-label="Yellow" aria-pressed="false"></button>
+          <button type="button" class="sw" data-color="#30d158" style="background:#30d158" aria-label="Green" aria-pressed="false"></button>
+          <button type="button" class="sw" data-color="#ffffff" style="background:#ffffff" aria-label="White" aria-pressed="false"></button>
+          <button type="button" class="mini" data-testid="draw-undo" aria-label="Undo my last stroke">${icons.undo}</button>
+          <button type="button" class="mini" data-testid="draw-clear" aria-label="Clear the drawing">${icons.trash}</button>
+        </div>
+        <div class="drawer" part="drawer"><shopcall-chat data-testid="chat"></shopcall-chat></div>
         <div class="controls" part="controls">
           <button type="button" class="btn" data-testid="toggle-mic" aria-pressed="false" aria-label="Mute microphone">
             ${icons.mic}<span class="tip">Mute microphone</span>
           </button>
           <button type="button" class="btn" data-testid="toggle-camera" aria-pressed="false" aria-label="Turn camera off">
             ${icons.camera}<span class="tip">Turn camera off</span>
+          </button>
+          <button type="button" class="btn" data-testid="toggle-draw" aria-label="Draw on the video" data-on="false">
+            ${icons.pen}<span class="tip">Draw on the video</span>
+          </button>
+          <button type="button" class="btn" data-testid="toggle-chat" aria-label="Chat and products" data-on="false" style="position:relative">
+            ${icons.chat}<span class="badge" data-testid="chat-unread" hidden>0</span><span class="tip">Chat &amp; products</span>
           </button>
           <button type="button" class="btn hangup" data-testid="hangup" aria-label="Hang up">
             ${icons.hangup}<span class="tip" data-el="hangupTip">Hang up</span>
@@ -332,7 +390,29 @@ export class ShopCallCallElement extends HTMLElement {
       cam: q('[data-testid="toggle-camera"]'),
       hangup: q('[data-testid="hangup"]'),
       hangupTip: el("hangupTip"),
+      draw: q('[data-testid="toggle-draw"]'),
+      drawbar: q(".drawbar"),
+      chatBtn: q('[data-testid="toggle-chat"]'),
+      unread: q('[data-testid="chat-unread"]'),
+      drawer: q(".drawer"),
+      chat: /** @type {any} */ (q("shopcall-chat")),
     };
+    this._els.draw.addEventListener("click", () => this.setDrawing(!this.drawing));
+    this._els.chatBtn.addEventListener("click", () => this.setChatOpen(!this.chatOpen));
+    this._els.chat.addEventListener("close", () => this.setChatOpen(false));
+    this._els.chat.addEventListener("unread", (/** @type {any} */ e) => {
+      this._els.unread.textContent = String(e.detail.count);
+      this._els.unread.hidden = !e.detail.count;
+    });
+    for (const sw of root.querySelectorAll(".drawbar .sw")) {
+      sw.addEventListener("click", () => {
+        this.drawColor = /** @type {HTMLElement} */ (sw).dataset.color || "#ff3b30";
+        for (const o of root.querySelectorAll(".drawbar .sw")) o.setAttribute("aria-pressed", String(o === sw));
+        for (const l of this._layers.values()) l.color = this.drawColor;
+      });
+    }
+    q('[data-testid="draw-undo"]').addEventListener("click", () => this._drawTarget()?.undo());
+    q('[data-testid="draw-clear"]').addEventListener("click", () => this._drawTarget()?.clear());
     this._els.mic.addEventListener("click", () => this.toggleMic());
     this._els.cam.addEventListener("click", () => this.toggleCamera());
     this._els.hangup.addEventListener("click", () => {
@@ -383,6 +463,7 @@ export class ShopCallCallElement extends HTMLElement {
       this.showError(`Could not join the call — ${describeError(err)}`);
       throw err;
     }
+    this._onJoined(client.lastJoined || {});
     // remote participants already known
     for (const p of client.participants.values()) this._ensureTile(p.pid, p);
     for (const [pid, sub] of client.subscriptions) {
@@ -412,6 +493,10 @@ export class ShopCallCallElement extends HTMLElement {
     this.client = null;
     this._els.selfVideo.srcObject = null;
     for (const pid of [...this._tiles.keys()]) this._removeTile(pid);
+    if (this._selfLayer) this._selfLayer.destroy();
+    this._selfLayer = null;
+    this._els.chat.detach();
+    this.setDrawing(false);
     this._hideBanner(true);
     this._els.sound.hidden = true;
   }
@@ -538,6 +623,14 @@ export class ShopCallCallElement extends HTMLElement {
         this.showError(`Could not rejoin the call — ${describeError(error)}`, true);
       }
     });
+    on("joined", (info) => this._onJoined(info));
+    on("annotation", (ev) => {
+      const layer = this._layerFor(ev.target);
+      if (!layer) return;
+      layer.apply(ev);
+      this._markSelfAnnotated();
+      this.dispatchEvent(new CustomEvent("annotation", { bubbles: true, composed: true, detail: ev }));
+    });
     on("room-ended", () => {
       this._setConnection("closed", "Call ended");
       this._stopTimer();
@@ -599,6 +692,14 @@ export class ShopCallCallElement extends HTMLElement {
       this._els.remotes.append(tile);
       t = { tile, video: null, name };
       this._tiles.set(pid, t);
+      const layer = new AnnotationLayer(tile, {
+        target: pid,
+        send: (a) => this._sendAnnotation(a),
+        myPid: () => (this.client ? this.client.pid : null),
+      });
+      layer.color = this.drawColor;
+      layer.setDrawing(this.drawing && this._tiles.size === 1);
+      this._layers.set(pid, layer);
       this._layout();
     } else if (name !== t.name) {
       t.name = name;
@@ -647,6 +748,7 @@ export class ShopCallCallElement extends HTMLElement {
       });
       t.tile.prepend(v);
       t.video = v;
+      this._layers.get(pid)?.setVideo(v);
     }
     if (t.video.srcObject !== stream) t.video.srcObject = stream;
     if (stream.getVideoTracks().length === 0) this._startTimer(); // audio-only peer
@@ -685,6 +787,8 @@ export class ShopCallCallElement extends HTMLElement {
     const t = this._tiles.get(pid);
     if (!t) return;
     if (t.video) t.video.srcObject = null;
+    this._layers.get(pid)?.destroy();
+    this._layers.delete(pid);
     t.tile.remove();
     this._tiles.delete(pid);
   }
@@ -715,6 +819,92 @@ export class ShopCallCallElement extends HTMLElement {
     this._els.self.setAttribute("aria-label", ln === "You" ? "Your camera" : `Your camera (${ln})`);
     this._els.selfAvatar.textContent = initials(ln);
     this._setWaiting();
+  }
+
+  // ---------------------------------------------------------------- chat, annotation
+
+  /** Catch up on a (re)join: chat history, product cards, the drawings. @param {any} info */
+  _onJoined(info) {
+    if (!this.client) return;
+    this._els.chat.attach(this.client, info);
+    if (!this._selfLayer) {
+      this._selfLayer = new AnnotationLayer(this._els.self, { target: "", mirror: true });
+      this._selfLayer.setVideo(this._els.selfVideo);
+    }
+    this._selfLayer.target = info.pid || "";
+    const ann = info.annotations || {};
+    this._selfLayer.load(ann[info.pid] || []);
+    for (const [target, strokes] of Object.entries(ann)) {
+      if (target === info.pid) continue;
+      this._ensureTile(target, this.client.participants.get(target));
+      this._layers.get(target)?.load(/** @type {any[]} */ (strokes));
+    }
+    this._markSelfAnnotated();
+  }
+
+  /** @param {string} target */
+  _layerFor(target) {
+    if (this.client && target === this.client.pid) return this._selfLayer;
+    if (!this._layers.has(target) && this.client && this.client.participants.has(target)) {
+      this._ensureTile(target, this.client.participants.get(target));
+    }
+    return this._layers.get(target) || null;
+  }
+
+  _markSelfAnnotated() {
+    const on = !!(this._selfLayer && this._selfLayer.strokes.length);
+    this._els.self.classList.toggle("annotated", on);
+    if (this._selfLayer) this._selfLayer.redraw();
+  }
+
+  /** @param {any} a */
+  async _sendAnnotation(a) {
+    if (!this.client) return;
+    try {
+      await this.client.annotate(a);
+    } catch (err) {
+      this.showError(`Drawing not shared — ${describeError(err)}`);
+    }
+  }
+
+  /** The layer drawing applies to: the first remote video (the large one in a 1:1 call). */
+  _drawTarget() {
+    const first = this._tiles.keys().next();
+    return first.done ? null : this._layers.get(first.value) || null;
+  }
+
+  /** Switch drawing on the remote video on or off. @param {boolean} on */
+  setDrawing(on) {
+    const target = this._drawTarget();
+    this.drawing = !!on && !!target;
+    for (const l of this._layers.values()) l.setDrawing(this.drawing && l === target);
+    this._els.draw.dataset.on = String(this.drawing);
+    this._els.draw.setAttribute("aria-pressed", "false");
+    this._els.drawbar.hidden = !this.drawing;
+  }
+
+  /** Open or close the chat & products drawer. @param {boolean} open */
+  setChatOpen(open) {
+    this.chatOpen = !!open;
+    this._els.drawer.classList.toggle("open", this.chatOpen);
+    this._els.drawer.parentElement?.classList.toggle("chat-open", this.chatOpen);
+    this._els.chatBtn.dataset.on = String(this.chatOpen);
+    this._els.chat.setVisible(this.chatOpen);
+    if (this.chatOpen) this._els.unread.hidden = true;
+  }
+
+  /** The chat & products panel element (e.g. to listen for `add-to-cart`). */
+  get chat() {
+    return this._els.chat;
+  }
+
+  /** Drawing state for tests and UIs: strokes per target. */
+  annotationState() {
+    /** @type {Object<string, any[]>} */
+    const out = {};
+    for (const [t, l] of this._layers) out[t] = l.strokes.map((s) => ({ ...s }));
+    if (this._selfLayer && this._selfLayer.target) out[this._selfLayer.target] = this._selfLayer.strokes.map((s) => ({ ...s }));
+    return out;
   }
 
   // ---------------------------------------------------------------- timer

@@ -741,6 +741,18 @@ export class ShopCallClient extends EventTarget {
         this._emit("call-answered", { call: msg.call, agent: msg.agent, room: msg.room });
         this._settleAnswerWaiter(msg.call, null, { call: msg.call, agent: msg.agent, room: msg.room });
         return;
+      case "chat":
+        this._emit("chat", { message: msg.message });
+        return;
+      case "product_card":
+        this._emit("product-card", { card: msg.card });
+        return;
+      case "card_action":
+        this._emit("card-action", msg);
+        return;
+      case "annotation":
+        this._emit("annotation", msg);
+        return;
       default:
         return;
     }
@@ -783,7 +795,16 @@ export class ShopCallClient extends EventTarget {
     this.pid = reply.pid;
     this.participants.clear();
     for (const p of reply.participants || []) this.participants.set(p.pid, p);
-    const info = { room: this.room, pid: this.pid, participants: [...this.participants.values()] };
+    const info = {
+      room: this.room,
+      pid: this.pid,
+      participants: [...this.participants.values()],
+      chat: reply.chat || [],
+      cards: reply.cards || [],
+      annotations: reply.annotations || {},
+    };
+    /** @type {any} what `joined` carried (chat history, cards, annotations), for late UIs */
+    this.lastJoined = info;
     this._emit("joined", info);
     if (this.options.autoSubscribe) {
       for (const p of this.participants.values()) if (p.publishing) this._subscribeSafe(p.pid);
@@ -1349,6 +1370,50 @@ export class ShopCallClient extends EventTarget {
     } catch (err) {
       if (!["call_not_found", "call_taken"].includes(err.code)) throw err;
     }
+  }
+
+  // ----------------------------------------------------------------- in call
+
+  /**
+   * Send a chat message to the room; resolves with the stored message.
+   * @param {string} text
+   */
+  async sendChat(text) {
+    const reply = await this.request({ type: "chat", text });
+    return reply.message;
+  }
+
+  /**
+   * Agent: show a product card to the room (from the app's catalogue, by SKU).
+   * @param {string} sku
+   * @param {string|null} [variant]
+   */
+  async pushProductCard(sku, variant = null) {
+    const reply = await this.request({ type: "product_card", sku, variant });
+    return reply.card;
+  }
+
+  /**
+   * Shopper: record a click on a product card (a conversion signal for the merchant).
+   * @param {string} card card id
+   * @param {"add_to_cart"|"view"} action
+   */
+  async cardAction(card, action) {
+    return this.request({ type: "card_action", card, action });
+  }
+
+  /**
+   * Live annotation on a video. `target` is the pid of the video drawn on (or `pid:screen`).
+   * Stroke points are fractions (0..1) of the video's width and height. `partial` strokes are
+   * streamed while drawing and are not acknowledged; the finished stroke is.
+   * @param {{op: "stroke"|"undo"|"clear", target: string, stroke?: any, partial?: boolean, stroke_id?: string}} a
+   */
+  annotate(a) {
+    if (a.partial) {
+      this._send({ type: "annotate", id: `a${++this._seq}`, ...a });
+      return Promise.resolve(null);
+    }
+    return this.request({ type: "annotate", ...a });
   }
 
   // ------------------------------------------------------------------- stats

@@ -1,0 +1,172 @@
+"""In the call, in the UI: product card + add-to-cart, chat both ways, live annotation with latency."""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.e2e.helpers import PC_PROBE, wait_for_media
+
+pytestmark = pytest.mark.e2e
+
+# Records when each annotate frame leaves (agent) / each annotation event arrives (shopper).
+SEND_PROBE = """
+() => {
+  const view = document.querySelector('shopcall-call');
+  const c = view.client;
+  window.__annSent = [];
+  const send = c._send.bind(c);
+  c._send = (m) => {
+    if (m.type === 'annotate' && m.op === 'stroke') {
+      window.__annSent.push([m.stroke.id, m.stroke.points.length, Date.now()]);
+    }
+    return send(m);
+  };
+}
+"""
+RECV_PROBE = """
+() => {
+  const view = document.querySelector('shopcall-call');
+  window.__annRecv = [];
+  view.client.on('annotation', (ev) => {
+    if (ev.op === 'stroke') window.__annRecv.push([ev.stroke.id, ev.stroke.points.length, Date.now()]);
+  });
+}
+"""
+SELF_CANVAS_INK = """
+() => {
+  const view = document.querySelector('shopcall-call');
+  const c = view.shadowRoot.querySelector('.self canvas');
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let ink = 0;
+  for (let i = 3; i < d.length; i += 4) if (d[i] > 0) ink++;
+  return {ink, strokes: Number(c.dataset.strokes)};
+}
+"""
+
+
+def _page(browser, width: int, height: int):
+    ctx = browser.new_context(viewport={"width": width, "height": height})
+    ctx.add_init_script(PC_PROBE)
+    return ctx, ctx.new_page()
+
+
+def _db_rows(server, sql: str) -> list:
+    eng = create_engine(f"sqlite:///{server.data_dir / 'shopcall.db'}")
+    try:
+        with eng.connect() as c:
+            return list(c.execute(text(sql)))
+    finally:
+        eng.dispose()
+
+
+def _wait(pred, timeout: float = 10.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_product_card_chat_and_annotation_in_a_live_call(server, browser, artifacts) -> None:
+    shots = artifacts / "incall"
+    shots.mkdir(exist_ok=True)
+    actx, agent = _page(browser, 1366, 860)
+    sctx, shopper = _page(browser, 1024, 768)
+    try:
+        agent.goto(server.base + "/console")
+        agent.get_by_test_id("login-ben").click()
+        agent.get_by_test_id("agent-status").wait_for()
+        shopper.goto(server.base + "/demo/shop")
+        shopper.get_by_test_id("call-button").first.click()
+        shopper.get_by_test_id("shopper-name").fill("Lena")
+        shopper.get_by_test_id("start-call").click()
+        agent.get_by_test_id("answer-call").first.click(timeout=15000)
+        wait_for_media(agent)
+        wait_for_media(shopper)
+
+        # ---- product card: the agent shows a product, the shopper adds it to the cart
+        cart_before = int(shopper.get_by_test_id("cart-count").inner_text())
+        agent.get_by_test_id("show-product").first.click()
+        card = shopper.get_by_test_id("product-card").first
+        card.wait_for(timeout=5000)
+        sku = card.get_attribute("data-sku")
+        shopper.screenshot(path=shots / "01_shop_product_card.png")
+        card.get_by_test_id("add-to-cart").click()
+        _wait(lambda: int(shopper.get_by_test_id("cart-count").inner_text()) == cart_before + 1, what="cart +1")
+        rows = _wait(lambda: _db_rows(server, "select identity, data from room_events where kind='card_action'"),
+                     what="card click stored")
+        assert sku in rows[-1][1] and "add_to_cart" in rows[-1][1]
+        agent.get_by_test_id("console-note").filter(has_text="added").first.wait_for(timeout=5000)
+
+        # ---- chat both ways
+        shopper.get_by_test_id("chat-input").fill("Is the black one in stock?")
+        shopper.get_by_test_id("chat-send").click()
+        agent.get_by_test_id("chat-unread").wait_for(timeout=5000)
+        assert int(agent.get_by_test_id("chat-unread").inner_text()) == 2  # the cart note + the message
+        agent.get_by_test_id("toggle-chat").click()
+        agent.get_by_test_id("chat-message").filter(has_text="black one").wait_for(timeout=5000)
+        agent.get_by_test_id("chat-input").fill("Yes, ships tomorrow.")
+        agent.get_by_test_id("chat-send").click()
+        shopper.get_by_test_id("chat-message").filter(has_text="ships tomorrow").wait_for(timeout=5000)
+        texts = [r[0] for r in _db_rows(server, "select text from chat_messages order by created_at")]
+        assert texts[-2:] == ["Is the black one in stock?", "Yes, ships tomorrow."]
+        agent.screenshot(path=shots / "02_console_chat_and_card.png")
+        agent.get_by_test_id("toggle-chat").click()  # close the drawer, back to the video
+
+        # ---- annotation: the agent draws on the shopper's video; it appears on the shopper's self view
+        agent.evaluate(SEND_PROBE)
+        shopper.evaluate(RECV_PROBE)
+        agent.get_by_test_id("toggle-draw").click()
+        agent.get_by_test_id("drawbar").wait_for()
+        canvas = agent.locator(".tile [data-testid=annotation-canvas]").first
+        box = canvas.bounding_box()
+        assert box and box["width"] > 100
+        x0, y0 = box["x"] + box["width"] * 0.35, box["y"] + box["height"] * 0.4
+        agent.mouse.move(x0, y0)
+        agent.mouse.down()
+        for i in range(1, 31):
+            agent.mouse.move(x0 + i * 8, y0 + (i % 10) * 4)
+            time.sleep(0.02)
+        agent.mouse.up()
+        _wait(lambda: shopper.evaluate("""() => {
+            const v = document.querySelector('shopcall-call');
+            return v.annotationState()[v.client.pid] || null; }"""), what="stroke on the shopper side")
+        _wait(lambda: shopper.evaluate("""() => {
+            const v = document.querySelector('shopcall-call');
+            const s = v.annotationState()[v.client.pid]; return s && s.length === 1 && s[0].points.length >= 20; }"""),
+              what="finished stroke")
+        state = shopper.evaluate("() => { const v = document.querySelector('shopcall-call'); "
+                                 "return v.annotationState()[v.client.pid]; }")
+        assert len(state) == 1 and state[0]["color"] == "#ff3b30"
+        assert all(0 <= x <= 1 and 0 <= y <= 1 for x, y in state[0]["points"])
+        ink = _wait(lambda: (r := shopper.evaluate(SELF_CANVAS_INK))["ink"] > 50 and r, what="ink on the canvas")
+        assert ink["strokes"] == 1
+        agent.screenshot(path=shots / "03_console_drawing.png")
+        shopper.screenshot(path=shots / "04_shop_sees_drawing.png")
+
+        sent = {(i, n): t for i, n, t in agent.evaluate("window.__annSent")}
+        recv = {(i, n): t for i, n, t in shopper.evaluate("window.__annRecv")}
+        lat = [recv[k] - sent[k] for k in sent if k in recv]
+        assert len(lat) >= 5, (sent, recv)
+        print(f"annotation latency ms: n={len(lat)} median={statistics.median(lat)} max={max(lat)}")
+        assert max(lat) < 200, lat
+
+        saved = _db_rows(server, "select data from room_events where kind='annotation'")
+        assert saved and '"op": "stroke"' in saved[-1][0].replace('":"', '": "')
+
+        # undo removes it on both sides
+        agent.get_by_test_id("draw-undo").click()
+        _wait(lambda: shopper.evaluate("() => { const v = document.querySelector('shopcall-call'); "
+                                       "return (v.annotationState()[v.client.pid] || []).length === 0; }"),
+              what="undo on the shopper side")
+        agent.get_by_test_id("end-call").click()
+        shopper.get_by_test_id("call-again").wait_for(timeout=10000)
+    finally:
+        actx.close()
+        sctx.close()
