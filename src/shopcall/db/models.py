@@ -26,6 +26,9 @@ class App(Base):
     secret_hash: Mapped[str] = mapped_column(String(64))
     region: Mapped[str] = mapped_column(String(40), default="local")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Per-app settings (validated by their owners: crm.factory.CrmConfig, rooms.business_hours).
+    crm_config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    business_hours: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class Room(Base):
@@ -69,9 +72,11 @@ class Call(Base):
     agent_identity: Mapped[str | None] = mapped_column(String(200), default=None)
     status: Mapped[str] = mapped_column(String(20), default="ringing")
     context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    customer_id: Mapped[str | None] = mapped_column(String(200), default=None, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     answered_at: Mapped[datetime | None] = mapped_column(default=None)
     ended_at: Mapped[datetime | None] = mapped_column(default=None)
+    outcome: Mapped[str | None] = mapped_column(String(20), default=None)
 
 
 class Agent(Base):
@@ -82,6 +87,11 @@ class Agent(Base):
     identity: Mapped[str] = mapped_column(String(200))
     display_name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320), default=None)
+    password_hash: Mapped[str | None] = mapped_column(String(200), default=None)  # argon2id
+    role: Mapped[str] = mapped_column(String(20), default="agent")  # agent | admin
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    max_concurrent: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class Customer(Base):
@@ -152,3 +162,43 @@ class RoomEvent(Base):
 
 
 Index("ix_room_events_room_kind", RoomEvent.room_id, RoomEvent.kind)
+
+
+class AgentSession(Base):
+    """A console login. Only the SHA-256 of the session cookie is stored."""
+
+    __tablename__ = "agent_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the cookie value
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
+    app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    revoked: Mapped[bool] = mapped_column(default=False)
+
+
+class CallNote(Base):
+    """What the agent wrote after (or during) a call; shown in later calls with the same customer."""
+
+    __tablename__ = "call_notes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    agent_identity: Mapped[str] = mapped_column(String(200))
+    customer_id: Mapped[str | None] = mapped_column(String(200), default=None, index=True)
+    text: Mapped[str] = mapped_column(Text, default="")
+    outcome: Mapped[str | None] = mapped_column(String(20), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CallbackRequest(Base):
+    """A shopper asked to be called back (outside business hours)."""
+
+    __tablename__ = "callback_requests"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    contact: Mapped[str] = mapped_column(String(320))
+    note: Mapped[str] = mapped_column(Text, default="")
+    context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from shopcall.api.errors import ApiError
 from shopcall.auth import tokens
-from shopcall.demo.seed import DEMO_APP_ID, demo_agents, demo_products
+from shopcall.demo.seed import DEMO_APP_ID, DEMO_PASSWORD, demo_agents, demo_customers, demo_products
 
 router = APIRouter(prefix="/demo/api", tags=["demo"], include_in_schema=False)
 
@@ -20,6 +20,7 @@ router = APIRouter(prefix="/demo/api", tags=["demo"], include_in_schema=False)
 class ShopperIn(BaseModel):
     name: str = Field("Guest", min_length=1, max_length=80)
     sku: str | None = Field(None, max_length=100)
+    customer: str | None = Field(None, max_length=200, description="a demo customer id: a signed-in shopper")
 
 
 class AgentLoginIn(BaseModel):
@@ -35,15 +36,28 @@ def products(request: Request) -> list[dict[str, object]]:
 
 @router.get("/agents")
 def agents(request: Request) -> list[dict[str, str]]:
-    return [{"identity": a.identity, "name": a.display_name} for a in demo_agents(request.app.state.db)]
+    """The demo accounts, with the demo password, for one-click sign-in on the demo console."""
+    return [{"identity": a.identity, "name": a.display_name, "role": a.role, "app_id": DEMO_APP_ID,
+             "password": DEMO_PASSWORD} for a in demo_agents(request.app.state.db)]
 
 
 @router.post("/shopper-token")
 def shopper_token(body: ShopperIn, request: Request) -> dict[str, object]:
     identity = "shopper-" + secrets.token_hex(4)
+    name = body.name.strip() or "Guest"
+    if body.customer:
+        known = {c.external_id: c.name for c in demo_customers(request.app.state.db)}
+        if body.customer not in known:
+            raise ApiError(404, "customer_not_found", f"no demo customer {body.customer!r}")
+        identity, name = body.customer, known[body.customer]
     token, exp = tokens.mint(request.app.state.signing_key, app_id=DEMO_APP_ID, identity=identity,
-                             role="shopper", name=body.name.strip() or "Guest", ttl_s=3600)
-    return {"token": token, "app_id": DEMO_APP_ID, "identity": identity, "expires_at": exp}
+                             role="shopper", name=name, ttl_s=3600, customer=body.customer)
+    return {"token": token, "app_id": DEMO_APP_ID, "identity": identity, "name": name, "expires_at": exp}
+
+
+@router.get("/customers")
+def customers(request: Request) -> list[dict[str, str]]:
+    return [{"id": c.external_id, "name": c.name} for c in demo_customers(request.app.state.db)]
 
 
 @router.post("/agent-login")

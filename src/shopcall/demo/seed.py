@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from shopcall.console.accounts import upsert_agent
 from shopcall.db.engine import Database
 from shopcall.db.models import Agent, App, Customer, Order, Product, utcnow
 from shopcall.rooms.apps import create_app
@@ -24,7 +25,9 @@ PRODUCTS = [
     ("NA-A5", "Nordlys A5 Integrated Amplifier", 129900, "amp", "Amplifiers",
      "2 x 80 W class A/B, MM phono, DAC with USB-C and optical inputs."),
 ]
-AGENTS = [("anna", "Anna Lindqvist", "anna@nordlys.example"), ("ben", "Ben Okafor", "ben@nordlys.example")]
+AGENTS = [("anna", "Anna Lindqvist", "anna@nordlys.example", "admin", ["en", "sv", "de"], ["Headphones", "Speakers"]),
+          ("ben", "Ben Okafor", "ben@nordlys.example", "agent", ["en", "fr"], ["Turntables", "Amplifiers"])]
+DEMO_PASSWORD = "demo"  # shown on the demo console's sign-in page
 CUSTOMERS = [
     ("cus_1001", "Maja Berg", "maja@example.com", [("NA-E3", 1, 19900, 220), ("NA-H1", 1, 34900, 35)]),
     ("cus_1002", "Tom Fischer", "tom@example.com", [("NA-S2", 1, 79900, 400)]),
@@ -37,15 +40,15 @@ CUSTOMERS = [
 def seed_demo(db: Database) -> str:
     """Create the demo shop if missing; return its app id."""
     with db.session() as s:
-        if s.get(App, DEMO_APP_ID) is not None:
-            return DEMO_APP_ID
+        exists = s.get(App, DEMO_APP_ID) is not None
+    if exists:
+        _ensure_agents(db)
+        return DEMO_APP_ID
     create_app(db, "Nordlys Audio (demo)", app_id=DEMO_APP_ID)
     with db.session() as s:
         for sku, title, price, img, cat, desc in PRODUCTS:
             s.add(Product(app_id=DEMO_APP_ID, sku=sku, title=title, price_cents=price, currency="EUR",
                           image_url=f"/static/demo/img/{img}.svg", description=desc, category=cat))
-        for identity, name, email in AGENTS:
-            s.add(Agent(app_id=DEMO_APP_ID, identity=identity, display_name=name, email=email))
         now = utcnow()
         for ext, name, email, orders in CUSTOMERS:
             c = Customer(app_id=DEMO_APP_ID, external_id=ext, name=name, email=email)
@@ -54,7 +57,19 @@ def seed_demo(db: Database) -> str:
                 c.orders.append(Order(external_id=f"{ext}-o{i + 1}", placed_at=now - timedelta(days=days_ago),
                                       total_cents=qty * price, currency="EUR",
                                       items=[{"sku": sku, "qty": qty, "price_cents": price}]))
+    _ensure_agents(db)
     return DEMO_APP_ID
+
+
+def _ensure_agents(db: Database) -> None:
+    """Demo agents with the demo password (also upgrades demo data made before accounts existed)."""
+    with db.session() as s:
+        have = {a.identity: a.password_hash for a in s.scalars(select(Agent).where(Agent.app_id == DEMO_APP_ID))}
+    for identity, name, email, role, langs, cats in AGENTS:
+        if have.get(identity):
+            continue
+        upsert_agent(db, DEMO_APP_ID, identity, name=name, email=email, password=DEMO_PASSWORD, role=role,
+                     languages=langs, categories=cats)
 
 
 def demo_products(db: Database) -> list[Product]:
@@ -65,3 +80,8 @@ def demo_products(db: Database) -> list[Product]:
 def demo_agents(db: Database) -> list[Agent]:
     with db.session() as s:
         return list(s.scalars(select(Agent).where(Agent.app_id == DEMO_APP_ID).order_by(Agent.id)))
+
+
+def demo_customers(db: Database) -> list[Customer]:
+    with db.session() as s:
+        return list(s.scalars(select(Customer).where(Customer.app_id == DEMO_APP_ID).order_by(Customer.id)))

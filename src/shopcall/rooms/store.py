@@ -50,10 +50,11 @@ class RoomStore:
             s.execute(update(Participant).where(Participant.id == pid, Participant.left_at.is_(None))
                       .values(left_at=utcnow(), leave_reason=reason))
 
-    def create_call(self, app_id: str, room_id: str, identity: str, name: str, context: dict[str, Any]) -> Call:
+    def create_call(self, app_id: str, room_id: str, identity: str, name: str, context: dict[str, Any],
+                    customer_id: str | None = None) -> Call:
         with self.db.session() as s:
             call = Call(id=new_id("cl"), app_id=app_id, room_id=room_id, shopper_identity=identity,
-                        shopper_name=name, context=context)
+                        shopper_name=name, context=context, customer_id=customer_id)
             s.add(call)
         return call
 

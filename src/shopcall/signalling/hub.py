@@ -299,7 +299,7 @@ class Hub:
         room = await asyncio.to_thread(self.store.create_room, conn.claims.app_id, name="call", kind="call",
                                        max_participants=4)
         call = await asyncio.to_thread(self.store.create_call, conn.claims.app_id, room.id,
-                                       conn.claims.identity, conn.claims.name, context)
+                                       conn.claims.identity, conn.claims.name, context, conn.claims.customer)
         conn.granted_rooms.add(room.id)
         self.ringing[call.id] = conn
         self.declined[call.id] = set()
@@ -314,6 +314,10 @@ class Hub:
         return {"type": "incoming_call", "call": call_id, "room": room_id,
                 "shopper": {"identity": shopper.claims.identity, "name": shopper.claims.name},
                 "context": context, "created_at": created}
+
+    def agent_online(self, app_id: str, identity: str) -> bool:
+        return any(c.claims.app_id == app_id and c.claims.identity == identity and c.claims.is_staff and not c.closed
+                   for c in self.connections)
 
     def _available_agents(self, app_id: str) -> list[Connection]:
         return [c for c in self.connections
