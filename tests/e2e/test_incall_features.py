@@ -85,10 +85,17 @@ def test_product_card_chat_and_annotation_in_a_live_call(server, browser, artifa
         shopper.goto(server.base + "/demo/shop")
         shopper.get_by_test_id("call-button").first.click()
         shopper.get_by_test_id("shopper-name").fill("Lena")
+        shopper.get_by_test_id("demo-customer").select_option("cus_1001")  # signed in as Maja Berg
         shopper.get_by_test_id("start-call").click()
         agent.get_by_test_id("answer-call").first.click(timeout=15000)
         wait_for_media(agent)
         wait_for_media(shopper)
+
+        # ---- the CRM panel shows the seeded customer and order history
+        assert agent.get_by_test_id("crm-name").inner_text(timeout=5000) == "Maja Berg"
+        assert agent.get_by_test_id("crm-order").count() == 2
+        assert agent.get_by_test_id("crm-orders-count").inner_text() == "2"
+        assert agent.get_by_test_id("crm-ltv").inner_text().replace("\u00a0", " ") in ("€548.00", "548.00 €")
 
         # ---- product card: the agent shows a product, the shopper adds it to the cart
         cart_before = int(shopper.get_by_test_id("cart-count").inner_text())
@@ -165,6 +172,13 @@ def test_product_card_chat_and_annotation_in_a_live_call(server, browser, artifa
         _wait(lambda: shopper.evaluate("() => { const v = document.querySelector('shopcall-call'); "
                                        "return (v.annotationState()[v.client.pid] || []).length === 0; }"),
               what="undo on the shopper side")
+        # ---- notes and outcome are saved with the call
+        agent.get_by_test_id("call-notes").fill("Loves the H1; wants black, ships tomorrow")
+        agent.get_by_test_id("outcome-sold").click()
+        agent.get_by_test_id("save-notes").click()
+        notes = _wait(lambda: _db_rows(server, "select text, outcome, customer_id from call_notes"), what="note row")
+        assert notes[-1] == ("Loves the H1; wants black, ships tomorrow", "sold", "cus_1001")
+        agent.screenshot(path=shots / "05_console_crm_notes.png")
         agent.get_by_test_id("end-call").click()
         shopper.get_by_test_id("call-again").wait_for(timeout=10000)
     finally:

@@ -181,6 +181,7 @@ class Router:
         actions = self._drop_ring_if_unroutable(agent)
         return actions + self._settle(app_id, now)
 
+    @_locked
     def set_status(self, agent_id: str, status: AgentStatus | str, now: float) -> list[Action]:
         """Shortcut for an agent changing only its presence (e.g. setting itself away)."""
         agent = self._agents.get(agent_id)
@@ -241,6 +242,7 @@ class Router:
         actions.append(Abandoned(call_id, self._waited(call, now), app_id=call.app_id))
         return actions + self._settle(call.app_id, now)
 
+    @_locked
     def position(self, call_id: str) -> int | None:
         """1-based place in the app's queue (service order), None when not queued."""
         call = self._calls.get(call_id)
@@ -248,6 +250,7 @@ class Router:
             return None
         return self._tenants[call.app_id].queue.index(call) + 1
 
+    @_locked
     def estimated_wait_s(self, call_id: str) -> float | None:
         """Estimated remaining wait in whole seconds; None when not queued or nobody is staffed."""
         position = self.position(call_id)
@@ -281,7 +284,7 @@ class Router:
         self._active[call_id] = ActiveCall(call_id, call.app_id, agent_id, {agent_id}, now, wait)
         averages, alpha = self._tenants[call.app_id].averages, self.policy_for(call.app_id).ewma_alpha
         averages.add("wait_s", wait, alpha)
-        averages.add("pickup_s", now - (call.first_rung_at if call.first_rung_at is not None else now), alpha)
+        averages.add("pickup_s", float(now - (call.first_rung_at if call.first_rung_at is not None else now)), alpha)
         actions: list[Action] = [Assigned(call_id, agent_id, wait, app_id=call.app_id)]
         return True, actions + self._settle(call.app_id, now)
 
@@ -430,7 +433,7 @@ class Router:
 
     @staticmethod
     def _waited(call: QueuedCall, now: float) -> float:
-        return max(0.0, now - (call.enqueued_at or 0.0))
+        return float(max(0.0, now - (call.enqueued_at or 0.0)))
 
     def _relaxed(self, call: QueuedCall, now: float) -> bool:
         after = self.policy_for(call.app_id).fallback_after_s
@@ -485,7 +488,7 @@ class Router:
                 call.primary = min(call.agents)
             return []
         del self._active[call_id]
-        handle = max(0.0, now - call.assigned_at)
+        handle = float(max(0.0, now - call.assigned_at))
         self._tenants[call.app_id].averages.add("handle_s", handle, self.policy_for(call.app_id).ewma_alpha)
         return [CallEnded(call_id, handle, app_id=call.app_id)]
 
@@ -527,8 +530,10 @@ class Router:
             return None
         if call.last_declined_at is not None and now < call.last_declined_at + policy.reoffer_delay_s:
             return None
-        call.declined_by.clear()
-        return self._best(call, free, relaxed)
+        best = self._best(call, free, relaxed)
+        if best is not None:  # keep the history while every tried agent is still ringing elsewhere
+            call.declined_by.clear()
+        return best
 
     def _best(self, call: QueuedCall, agents: list[AgentState], relaxed: bool) -> AgentState | None:
         scored = [(self._score(a, call), a) for a in agents]
@@ -547,7 +552,7 @@ class Router:
         return 2 * lang + cat
 
     def _estimate(self, app_id: str, position: int) -> float | None:
-        """ceil-free M/M/c-style estimate: calls ahead of the free slots, served by all slots, + pickup."""
+        """Calls that cannot start at once, drained by all staffed slots, plus the usual pickup time (docs)."""
         tenant = self._tenants.get(app_id)
         if tenant is None:
             return None
