@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from shopcall.api.errors import ERROR_RESPONSES, ApiError
 from shopcall.auth import tokens
 from shopcall.console.accounts import AccountError, AgentInfo, authenticate, close_session, open_session, session_agent
+from shopcall.crm._http import describe
 from shopcall.crm.base import CrmResult, lookup_with_deadline
 from shopcall.crm.factory import connector_for, parse_crm_config
 from shopcall.crm.model import CrmLookup
@@ -115,7 +116,9 @@ def _connector(request: Request, app_id: str) -> Any:
     if key not in cache:
         try:
             cache[key] = connector_for(parse_crm_config(raw), db=_db(request), app_id=app_id)
-        except (ValidationError, ValueError) as e:
+        except ValidationError as e:
+            raise ApiError(409, "crm_misconfigured", f"the app's CRM settings are invalid: {describe(e)}") from None
+        except ValueError as e:
             raise ApiError(409, "crm_misconfigured", f"the app's CRM settings are invalid: {e}") from None
     return cache[key]
 
@@ -125,7 +128,7 @@ async def call_crm(call_id: str, request: Request, agent: AgentInfo = Depends(cu
     db = _db(request)
     call = await asyncio.to_thread(_call_of, db, agent, call_id)
     ctx = call.context or {}
-    email = ctx.get("email") if isinstance(ctx.get("email"), str) else None
+    email = ctx.get("email") if isinstance(ctx.get("email"), str) and len(ctx["email"]) <= 320 else None
     if call.customer_id or email:
         result = await lookup_with_deadline(_connector(request, agent.app_id),
                                             CrmLookup(customer_id=call.customer_id, email=email))

@@ -109,10 +109,16 @@ def dump_crm_config(config: CrmConfig, *, reveal_secrets: bool = False) -> dict[
     return out
 
 
-def connector_for(config: CrmConfig, *, db: Database, app_id: str) -> CrmConnector:
-    """A connector for one app; close it with `await connector.aclose()` when the app's config changes."""
+def connector_for(config: CrmConfig, *, db: Database | None, app_id: str) -> CrmConnector:
+    """A connector for one app (`db` is needed by "builtin" only).
+
+    Connectors hold an HTTP connection pool: keep one per app and `await connector.aclose()` it when the
+    app's configuration changes or the server stops.
+    """
     match config:
         case BuiltinCrmConfig():
+            if db is None:
+                raise ValueError("the builtin CRM needs the database")
             return BuiltinConnector(db, app_id, timeout_s=config.timeout_s)
         case ShopifyCrmConfig():
             return ShopifyConnector(access_token=config.access_token.get_secret_value(), shop=config.shop,

@@ -47,7 +47,7 @@ class CrmImportError(Exception):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
 
 
 class ImportItem(_Strict):
@@ -142,16 +142,15 @@ def parse_json(text: str) -> list[ImportCustomer]:
     for n, raw in enumerate(data, start=1):
         ext = raw.get("external_id") if isinstance(raw, dict) else None
         where = f"customer #{n}" + (f" ({ext})" if isinstance(ext, str | int) else "")
+        if isinstance(ext, str | int) and str(ext).strip() in first_seen:
+            errors.append(f"{where}: external_id also used by customer #{first_seen[str(ext).strip()]}")
+            continue
+        if isinstance(ext, str | int):
+            first_seen[str(ext).strip()] = n
         try:
-            c = ImportCustomer.model_validate(raw)
+            out.append(ImportCustomer.model_validate(raw))
         except ValidationError as e:
             errors += [f"{where}: {msg}" for msg in _messages(e)]
-            continue
-        if c.external_id in first_seen:
-            errors.append(f"{where}: external_id also used by customer #{first_seen[c.external_id]}")
-            continue
-        first_seen[c.external_id] = n
-        out.append(c)
     if errors:
         raise CrmImportError(errors)
     return out
