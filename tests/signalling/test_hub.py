@@ -39,7 +39,15 @@ def hello(ws, token: str) -> dict:
 
 def req(ws, msg: dict) -> dict:
     ws.send_json(msg)
-    return ws.receive_json()
+    return recv(ws)
+
+
+def recv(ws, skip=("queue_update",)) -> dict:
+    """Next message, past the shopper's asynchronous queue position updates."""
+    while True:
+        m = ws.receive_json()
+        if m.get("type") not in skip:
+            return m
 
 
 def expect_closed(ws, code: int) -> None:
@@ -103,22 +111,24 @@ def test_call_ring_answer_media_and_end(env) -> None:
         hello(anna, tok(client, app_id, "anna", role="agent", rooms=["*"], name="Anna"))
         hello(ben, tok(client, app_id, "ben", role="agent", rooms=["*"], name="Ben"))
         hello(bob, tok(client, app_id, "bob", name="Bob"))
-        assert req(anna, {"type": "available"}) == {"type": "available", "calls": [], "re": None}
+        assert req(anna, {"type": "available"}) == {"type": "available", "status": "online", "calls": [], "re": None}
         assert req(ben, {"type": "available", "id": "a"})["calls"] == []
         created = req(bob, {"type": "call", "id": "c", "context": {"product": "NA-H1"}})
-        assert created["type"] == "call_created"
+        assert created["type"] == "call_created" and created["position"] == 1
         call, room = created["call"], created["room"]
-        for agent in (anna, ben):
-            ring = agent.receive_json()
-            assert ring["type"] == "incoming_call" and ring["call"] == call
-            assert ring["shopper"] == {"identity": "bob", "name": "Bob"} and ring["context"]["product"] == "NA-H1"
+        assert bob.receive_json() == {"type": "queue_update", "call": call, "position": 1,
+                                      "estimated_wait_s": created["estimated_wait_s"]}
+        # offer-based routing: only the longest-idle agent (anna, online first) rings
+        ring = anna.receive_json()
+        assert ring["type"] == "incoming_call" and ring["call"] == call and ring["ring_timeout_s"] == 20
+        assert ring["shopper"] == {"identity": "bob", "name": "Bob"} and ring["context"]["product"] == "NA-H1"
+        assert req(ben, {"type": "accept_call", "id": "early", "call": call})["code"] == "call_taken"
         # the shopper joins its own call room at once and publishes while it rings
         assert req(bob, {"type": "join", "id": "j", "room": room})["participants"] == []
         assert req(bob, {"type": "publish", "id": "p", "sdp": OFFER})["type"] == "answer"
         assert bob.receive_json() == {"type": "media_state", "target": "publisher", "state": "up"}
         acc = req(anna, {"type": "accept_call", "id": "x", "call": call})
         assert acc == {"type": "call_accepted", "call": call, "room": room, "re": "x"}
-        assert ben.receive_json() == {"type": "call_taken", "call": call}
         assert req(ben, {"type": "accept_call", "id": "y", "call": call})["code"] == "call_taken"
         answered = bob.receive_json()
         assert answered["type"] == "call_answered" and answered["agent"]["name"] == "Anna"

@@ -176,6 +176,11 @@ def add_note(call_id: str, body: NoteIn, request: Request, agent: AgentInfo = De
         return {"id": note.id, "call": call.id, "outcome": call.outcome}
 
 
+@router.get("/queue", summary="Live queue and every agent's presence")
+def queue(request: Request, agent: AgentInfo = Depends(current_agent)) -> dict[str, Any]:
+    return request.app.state.hub.desk.snapshot(agent.app_id)
+
+
 @router.get("/callbacks", summary="Callback requests left outside business hours")
 def callbacks(request: Request, agent: AgentInfo = Depends(current_agent)) -> list[dict[str, Any]]:
     with _db(request).session() as s:

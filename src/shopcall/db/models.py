@@ -29,6 +29,7 @@ class App(Base):
     # Per-app settings (validated by their owners: crm.factory.CrmConfig, rooms.business_hours).
     crm_config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     business_hours: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    routing: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # routing.RoutingPolicy fields
 
 
 class Room(Base):

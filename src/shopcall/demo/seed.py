@@ -26,7 +26,8 @@ PRODUCTS = [
      "2 x 80 W class A/B, MM phono, DAC with USB-C and optical inputs."),
 ]
 AGENTS = [("anna", "Anna Lindqvist", "anna@nordlys.example", "admin", ["en", "sv", "de"], ["Headphones", "Speakers"]),
-          ("ben", "Ben Okafor", "ben@nordlys.example", "agent", ["en", "fr"], ["Turntables", "Amplifiers"])]
+          ("ben", "Ben Okafor", "ben@nordlys.example", "agent", ["en", "fr"],
+           ["Turntables", "Amplifiers", "Headphones"])]
 DEMO_PASSWORD = "demo"  # shown on the demo console's sign-in page
 CUSTOMERS = [
     ("cus_1001", "Maja Berg", "maja@example.com", [("NA-E3", 1, 19900, 220), ("NA-H1", 1, 34900, 35)]),
@@ -46,6 +47,8 @@ def seed_demo(db: Database) -> str:
         return DEMO_APP_ID
     create_app(db, "Nordlys Audio (demo)", app_id=DEMO_APP_ID)
     with db.session() as s:
+        # a short skills wait so a demo call always reaches someone quickly
+        s.get(App, DEMO_APP_ID).routing = {"ring_timeout_s": 20, "fallback_after_s": 8, "max_wait_s": 600}
         for sku, title, price, img, cat, desc in PRODUCTS:
             s.add(Product(app_id=DEMO_APP_ID, sku=sku, title=title, price_cents=price, currency="EUR",
                           image_url=f"/static/demo/img/{img}.svg", description=desc, category=cat))

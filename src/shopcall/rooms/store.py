@@ -71,6 +71,10 @@ class RoomStore:
             )
             return res.rowcount == 1
 
+    def reassign_call(self, call_id: str, agent_identity: str) -> None:
+        with self.db.session() as s:
+            s.execute(update(Call).where(Call.id == call_id).values(agent_identity=agent_identity))
+
     def cancel_call(self, call_id: str, status: str = "cancelled") -> bool:
         with self.db.session() as s:
             res = s.execute(update(Call).where(Call.id == call_id, Call.status == "ringing")

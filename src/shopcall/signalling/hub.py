@@ -21,6 +21,7 @@ from shopcall.rooms.incall_store import InCallStore
 from shopcall.rooms.store import RoomStore
 from shopcall.signalling import incall
 from shopcall.signalling import protocol as p
+from shopcall.signalling.calls import CallDesk
 from shopcall.signalling.connection import Connection, Socket
 
 log = structlog.get_logger("shopcall.signalling")
@@ -54,8 +55,7 @@ class Hub:
         self.heartbeat_s = heartbeat_s
         self.rooms: dict[str, LiveRoom] = {}
         self.connections: set[Connection] = set()
-        self.ringing: dict[str, Connection] = {}  # call id -> shopper connection
-        self.declined: dict[str, set[str]] = {}  # call id -> conn ids that declined
+        self.desk = CallDesk(self)
         media.on_reset(self._on_media_reset)
 
     # ---- connection lifecycle -------------------------------------------------
@@ -79,9 +79,7 @@ class Hub:
         """Release everything the connection holds; safe to call more than once."""
         self.connections.discard(conn)
         conn.available = False
-        for call_id, shopper in list(self.ringing.items()):
-            if shopper is conn:
-                await self._stop_ringing(call_id, "call_cancelled", status="abandoned")
+        await self.desk.disconnected(conn)
         await self._leave_room(conn, reason)
         await conn.close(1000)
 
@@ -289,96 +287,35 @@ class Hub:
     # ---- handlers: calls --------------------------------------------------------
 
     async def _on_call(self, conn: Connection, msg: p.CallRequest) -> dict[str, Any]:
-        if conn.claims.role != "shopper":
-            raise p.ProtocolError("forbidden", "only shoppers start calls", msg.id)
-        if any(c is conn for c in self.ringing.values()):
-            raise p.ProtocolError("bad_request", "a call is already ringing for this connection", msg.id)
         context = {k: v for k, v in msg.context.items() if isinstance(k, str)}
         if len(str(context)) > 4096:
             raise p.ProtocolError("bad_request", "call context is too large (4 KB at most)", msg.id)
-        room = await asyncio.to_thread(self.store.create_room, conn.claims.app_id, name="call", kind="call",
-                                       max_participants=4)
-        call = await asyncio.to_thread(self.store.create_call, conn.claims.app_id, room.id,
-                                       conn.claims.identity, conn.claims.name, context, conn.claims.customer)
-        conn.granted_rooms.add(room.id)
-        self.ringing[call.id] = conn
-        self.declined[call.id] = set()
-        event = self._incoming(call.id, room.id, conn, context, call.created_at.timestamp())
-        for agent in self._available_agents(conn.claims.app_id):
-            await agent.send(event)
-        log.info("call_ringing", call=call.id, room=room.id, app=conn.claims.app_id)
-        return {"type": "call_created", "call": call.id, "room": room.id}
-
-    def _incoming(self, call_id: str, room_id: str, shopper: Connection, context: dict[str, Any],
-                  created: float) -> dict[str, Any]:
-        return {"type": "incoming_call", "call": call_id, "room": room_id,
-                "shopper": {"identity": shopper.claims.identity, "name": shopper.claims.name},
-                "context": context, "created_at": created}
+        return await self.desk.on_call(conn, context, msg.id)
 
     def agent_online(self, app_id: str, identity: str) -> bool:
         return any(c.claims.app_id == app_id and c.claims.identity == identity and c.claims.is_staff and not c.closed
                    for c in self.connections)
 
-    def _available_agents(self, app_id: str) -> list[Connection]:
-        return [c for c in self.connections
-                if c.available and c.claims.app_id == app_id and c.claims.is_staff and not c.closed]
-
     async def _on_cancel_call(self, conn: Connection, msg: p.CancelCall) -> dict[str, Any]:
-        if self.ringing.get(msg.call) is not conn:
-            raise p.ProtocolError("call_not_found", f"no ringing call {msg.call} of yours", msg.id)
-        await self._stop_ringing(msg.call, "call_cancelled", status="cancelled")
-        return {"type": "call_cancelled", "call": msg.call}
-
-    async def _stop_ringing(self, call_id: str, event: str, *, status: str) -> None:
-        shopper = self.ringing.pop(call_id, None)
-        self.declined.pop(call_id, None)
-        if shopper is None:
-            return
-        await asyncio.to_thread(self.store.cancel_call, call_id, status)
-        for agent in self._available_agents(shopper.claims.app_id):
-            await agent.send({"type": event, "call": call_id})
+        return await self.desk.on_cancel(conn, msg.call, msg.id)
 
     async def _on_available(self, conn: Connection, msg: p.Available) -> dict[str, Any]:
-        if not conn.claims.is_staff:
-            raise p.ProtocolError("forbidden", "only agents take calls", msg.id)
-        conn.available = True
-        calls = []
-        for call_id, shopper in self.ringing.items():
-            if shopper.claims.app_id == conn.claims.app_id and conn.conn_id not in self.declined.get(call_id, ()):
-                call = await asyncio.to_thread(self.store.get_call, call_id)
-                if call is not None:
-                    calls.append(self._incoming(call.id, call.room_id, shopper, call.context,
-                                                call.created_at.timestamp()))
-        return {"type": "available", "calls": calls}
+        return await self.desk.on_available(conn, msg.id)
+
+    async def _on_set_status(self, conn: Connection, msg: Any) -> dict[str, Any]:
+        return await self.desk.on_set_status(conn, msg)
 
     async def _on_accept_call(self, conn: Connection, msg: p.AcceptCall) -> dict[str, Any]:
-        if not conn.claims.is_staff:
-            raise p.ProtocolError("forbidden", "only agents take calls", msg.id)
-        call = await asyncio.to_thread(self.store.get_call, msg.call)
-        if call is None or call.app_id != conn.claims.app_id:
-            raise p.ProtocolError("call_not_found", f"no call {msg.call}", msg.id)
-        won = await asyncio.to_thread(self.store.claim_call, msg.call, conn.claims.identity)
-        if not won:
-            raise p.ProtocolError("call_taken", "another agent has already answered this call", msg.id)
-        shopper = self.ringing.pop(msg.call, None)
-        self.declined.pop(msg.call, None)
-        conn.granted_rooms.add(call.room_id)
-        for agent in self._available_agents(conn.claims.app_id):
-            if agent is not conn:
-                await agent.send({"type": "call_taken", "call": msg.call})
-        if shopper is not None:
-            await shopper.send({"type": "call_answered", "call": msg.call,
-                                "agent": {"identity": conn.claims.identity, "name": conn.claims.name}})
-        log.info("call_answered", call=msg.call, agent=conn.claims.identity)
-        return {"type": "call_accepted", "call": msg.call, "room": call.room_id}
+        return await self.desk.on_accept(conn, msg.call, msg.id)
 
     async def _on_decline_call(self, conn: Connection, msg: p.DeclineCall) -> dict[str, Any]:
-        if not conn.claims.is_staff:
-            raise p.ProtocolError("forbidden", "only agents take calls", msg.id)
-        if msg.call not in self.ringing:
-            raise p.ProtocolError("call_not_found", f"no ringing call {msg.call}", msg.id)
-        self.declined[msg.call].add(conn.conn_id)
-        return {"type": "call_declined", "call": msg.call}
+        return await self.desk.on_decline(conn, msg.call, msg.id)
+
+    async def _on_transfer_call(self, conn: Connection, msg: Any) -> dict[str, Any]:
+        return await self.desk.on_transfer(conn, msg)
+
+    async def _on_invite_agent(self, conn: Connection, msg: Any) -> dict[str, Any]:
+        return await self.desk.on_invite(conn, msg)
 
     # ---- room lifecycle -----------------------------------------------------
 
@@ -420,9 +357,7 @@ class Hub:
         """End a room for everyone: tell them, close their sockets, free the media room."""
         ended = await asyncio.to_thread(self.store.end_room, room_id, reason)
         live = self.rooms.pop(room_id, None)
-        for call_id, shopper in list(self.ringing.items()):
-            if room_id in shopper.granted_rooms:
-                await self._stop_ringing(call_id, "call_cancelled", status="ended")
+        await self.desk.room_ended(room_id)
         if live is not None:
             live.ended = True
             members = list(live.members.values())
@@ -468,6 +403,7 @@ class Hub:
                 await conn.send({"type": "media_reset", "reason": reason})
 
     async def shutdown(self) -> None:
+        await self.desk.stop()
         for conn in list(self.connections):
             await conn.send({"type": "error", "code": "server_shutdown", "message": "the server is restarting",
                              "fatal": True})

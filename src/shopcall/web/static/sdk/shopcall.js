@@ -103,6 +103,9 @@ export const ERROR_TEXT = {
   room_ended: "The call has ended.",
   call_not_found: "This call is no longer ringing.",
   call_taken: "Another agent already answered this call.",
+  closed: "We are closed right now — leave a callback request and we will call you.",
+  no_agent: "None of our experts could take your call right now.",
+  agent_unavailable: "That agent cannot take the call right now.",
   media_unavailable: "The video service is unavailable right now — please try again shortly.",
   timeout: "The server did not answer in time.",
   disconnected: "Connection lost.",
@@ -730,6 +733,19 @@ export class ShopCallClient extends EventTarget {
       case "incoming_call":
         this._emit("incoming-call", msg);
         return;
+      case "queue_update":
+        this._emit("queue-update", { call: msg.call, position: msg.position, estimatedWaitS: msg.estimated_wait_s });
+        return;
+      case "call_unanswered":
+        this._emit("call-unanswered", { call: msg.call, message: msg.message });
+        this._settleAnswerWaiter(msg.call, new ShopCallError("no_agent", msg.message || "No agent could take the call"));
+        return;
+      case "call_transferred":
+        this._emit("call-transferred", msg);
+        return;
+      case "call_invitation":
+        this._emit("call-invitation", msg);
+        return;
       case "call_cancelled":
         this._emit("call-cancelled", { call: msg.call, reason: msg.reason });
         this._settleAnswerWaiter(msg.call, new ShopCallError("call_cancelled", "The call was cancelled"));
@@ -1292,7 +1308,13 @@ export class ShopCallClient extends EventTarget {
     const reply = await this.request({ type: "call", context: ctx });
     const answered = this.waitForAnswer(reply.call);
     answered.catch(() => {}); // the app may not await it
-    return { call: reply.call, room: reply.room, answered };
+    return {
+      call: reply.call,
+      room: reply.room,
+      position: reply.position ?? null,
+      estimatedWaitS: reply.estimated_wait_s ?? null,
+      answered,
+    };
   }
 
   /**
@@ -1347,6 +1369,33 @@ export class ShopCallClient extends EventTarget {
     const reply = await this.request({ type: "available" });
     this.available = true;
     return reply.calls || [];
+  }
+
+  /**
+   * Agent: set my presence. Calls only ring agents who are online with a free slot.
+   * @param {"online"|"away"|"busy"|"offline"} status
+   * @returns {Promise<{status: string, calls: IncomingCall[]}>}
+   */
+  async setStatus(status) {
+    const reply = await this.request({ type: "set_status", status });
+    this.available = status === "online";
+    return { status: reply.status, calls: reply.calls || [] };
+  }
+
+  /**
+   * Agent: hand my call over to another agent (the shopper stays, nobody re-queues).
+   * @param {string} call @param {string} to agent identity
+   */
+  async transferCall(call, to) {
+    return this.request({ type: "transfer_call", call, to });
+  }
+
+  /**
+   * Agent: invite another agent into my call.
+   * @param {string} call @param {string} to agent identity
+   */
+  async inviteAgent(call, to) {
+    return this.request({ type: "invite_agent", call, to });
   }
 
   /**

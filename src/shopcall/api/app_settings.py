@@ -1,0 +1,67 @@
+"""App settings (`/v1/settings`) for the merchant's server: business hours and the CRM connector.
+
+Secrets of the CRM configuration are write-only: they are stored, never returned.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from shopcall.api.deps import AuthedApp, current_app
+from shopcall.api.errors import ERROR_RESPONSES, ApiError
+from shopcall.crm._http import describe
+from shopcall.crm.factory import dump_crm_config, parse_crm_config
+from shopcall.db.models import App
+from shopcall.rooms.business_hours import BusinessHours, parse_hours
+
+router = APIRouter(prefix="/v1/settings", tags=["settings"], responses=ERROR_RESPONSES)
+
+
+class RoutingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ring_timeout_s: float = Field(20, ge=3, le=120, description="how long one agent rings before the next")
+    fallback_after_s: float | None = Field(30, ge=0, le=3600, description="then any agent, skills or not")
+    max_wait_s: float | None = Field(600, ge=10, le=7200, description="then the call ends as unanswered")
+
+
+class SettingsIn(BaseModel):
+    business_hours: BusinessHours | None = None
+    crm: dict[str, Any] | None = None
+    routing: RoutingIn | None = None
+
+
+def _out(app: App) -> dict[str, Any]:
+    crm = dump_crm_config(parse_crm_config(app.crm_config)) if app.crm_config else {"kind": "builtin"}
+    return {"business_hours": parse_hours(app.business_hours).model_dump(mode="json"), "crm": crm,
+            "routing": RoutingIn.model_validate(app.routing or {}).model_dump()}
+
+
+@router.get("", summary="The app's business hours and CRM connector (secrets masked)")
+def get_settings(request: Request, tenant: AuthedApp = Depends(current_app)) -> dict[str, Any]:
+    with request.app.state.db.session() as s:
+        return _out(s.get(App, tenant.id))
+
+
+@router.patch("", summary="Change business hours and/or the CRM connector")
+def patch_settings(body: SettingsIn, request: Request, tenant: AuthedApp = Depends(current_app)) -> dict[str, Any]:
+    crm = None
+    if body.crm is not None:
+        try:
+            crm = dump_crm_config(parse_crm_config(body.crm), reveal_secrets=True)
+        except ValidationError as e:
+            raise ApiError(422, "bad_request", f"crm: {describe(e)}") from None
+    with request.app.state.db.session() as s:
+        app = s.get(App, tenant.id)
+        if body.business_hours is not None:
+            app.business_hours = body.business_hours.model_dump(mode="json")
+        if crm is not None:
+            app.crm_config = crm
+        if body.routing is not None:
+            app.routing = body.routing.model_dump()
+        s.flush()
+        out = _out(app)
+    request.app.state.hub.desk.load_policy(tenant.id)
+    return out
