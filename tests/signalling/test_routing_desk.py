@@ -107,6 +107,7 @@ def test_transfer_and_invite_a_second_agent(env) -> None:  # noqa: F811
         assert recv(anna)["type"] == "incoming_call"
         req(anna, {"type": "accept_call", "call": created["call"]})
         assert recv(bob)["type"] == "call_answered"
+        assert req(bob, {"type": "join", "room": created["room"]})["type"] == "joined"
         assert req(anna, {"type": "transfer_call", "call": created["call"], "to": "ben"})["code"] == \
             "agent_unavailable"  # ben is not online
         _agent(client, ben, app_id, "ben")
@@ -115,10 +116,15 @@ def test_transfer_and_invite_a_second_agent(env) -> None:  # noqa: F811
         got = recv(ben)
         assert got["type"] == "call_invitation" and got["room"] == created["room"] and got["from"] == "Anna"
         assert req(ben, {"type": "join", "room": created["room"]})["type"] == "joined"
+        assert recv(bob)["type"] == "participant_joined"
         # ben is now in the call (busy), so a transfer to him is a plain hand-over within the call
         assert req(anna, {"type": "transfer_call", "call": created["call"], "to": "nobody"})["code"] == \
             "agent_unavailable"
         assert req(bob, {"type": "transfer_call", "call": created["call"], "to": "ben"})["code"] == "forbidden"
+        # the invited agent leaves; the call goes on and he is free for the next one
+        assert req(ben, {"type": "leave"})["type"] == "left"
+        snap = client.app.state.hub.desk.snapshot(app_id)
+        assert {a["identity"]: a["status"] for a in snap["agents"]} == {"anna": "busy", "ben": "online"}
 
 
 def test_transfer_hands_the_call_over_without_requeueing(env) -> None:  # noqa: F811

@@ -136,6 +136,16 @@ class CallDesk:
         for key in list(live.agents):
             await self.apply(self.router.end_call(live.call_id, key, now))
 
+    async def left_room(self, conn: Connection, room_id: str) -> None:
+        """An agent who leaves a call that goes on (after a transfer or an invitation) is free again."""
+        call_id = self.room_calls.get(room_id)
+        live = self.calls.get(call_id) if call_id else None
+        key = _key(conn)
+        if live is None or key not in live.agents or live.room_id != room_id:
+            return
+        live.agents.discard(key)
+        await self.apply(self.router.end_call(live.call_id, key, self.now()))
+
     # ---- actions ----------------------------------------------------------------------------
 
     async def _to_agent(self, key: str, msg: dict[str, Any]) -> None:

@@ -328,6 +328,8 @@ class Hub:
             return
         live.members.pop(pid, None)
         await asyncio.to_thread(self.store.remove_participant, pid, reason)
+        if reason == "left" and conn.claims.is_staff:
+            await self.desk.left_room(conn, live.room_id)
         was_publishing, conn.publishing = conn.publishing, False
         if was_publishing:
             await self._drop_subscriptions_to(live, conn, pid)
