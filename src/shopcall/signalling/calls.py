@@ -278,6 +278,13 @@ class CallDesk:
         for c in self.agents.get(target, ()):
             c.granted_rooms.add(live.room_id)
         await self._to_agent(target, {**live.incoming, "type": "call_transferred", "from": conn.claims.name})
+        # tell the shopper first, so the outgoing agent's leaving does not look like the end of the call
+        name = next((c.claims.name for c in self.agents.get(target, ())), msg.to)
+        room = self.hub.rooms.get(live.room_id)
+        for member in list(room.members.values()) if room else []:
+            if not member.claims.is_staff:
+                await member.send({"type": "agent_changed", "call": msg.call, "from": conn.claims.name,
+                                   "agent": {"identity": msg.to, "name": name}})
         await self.apply(actions)
         log.info("call_transferred", call=msg.call, to=msg.to)
         return {"type": "call_transferred_away", "call": msg.call, "to": msg.to}

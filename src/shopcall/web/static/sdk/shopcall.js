@@ -743,6 +743,9 @@ export class ShopCallClient extends EventTarget {
       case "call_transferred":
         this._emit("call-transferred", msg);
         return;
+      case "agent_changed":
+        this._emit("agent-changed", { call: msg.call, from: msg.from, agent: msg.agent });
+        return;
       case "call_invitation":
         this._emit("call-invitation", msg);
         return;

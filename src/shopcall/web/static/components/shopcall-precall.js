@@ -1,0 +1,203 @@
+/**
+ * `<shopcall-precall>` — the check before a call: camera preview, camera and microphone pickers,
+ * a live microphone level meter, and the recording notice when the shop records calls.
+ *
+ *   const pre = document.querySelector("shopcall-precall");
+ *   await pre.open();                       // asks for the devices, starts the preview
+ *   const { stream, problems } = pre.take(); // hand the stream to the call; the preview stops
+ *   pre.close();                            // or: stop everything (dialog dismissed)
+ *
+ * Attributes: `recording` ("on"|"on_demand"|"off") shows the recording notice.
+ * Events: `devices-change` {camera, microphone} when the shopper picks another device.
+ * @module shopcall/components/shopcall-precall
+ */
+
+import { describeError, getLocalMedia } from "../sdk/shopcall.js";
+import { esc } from "./icons.js";
+
+const STYLE = `
+:host { display: grid; gap: 12px; font-family: var(--sc-font, system-ui, sans-serif); color: var(--sc-fg, #111827); }
+* { box-sizing: border-box; }
+.preview { position: relative; aspect-ratio: 16 / 9; border-radius: 14px; overflow: hidden; background: #0f141c; }
+video { position: absolute; inset: 0; width: 100%; height: 100%; object-fit: cover; transform: scaleX(-1); }
+.msg { position: absolute; inset: 0; display: grid; place-items: center; color: rgba(255,255,255,.8); font-size: 14px; padding: 16px; text-align: center; }
+.row { display: grid; grid-template-columns: 1fr 1fr; gap: 10px; }
+@media (max-width: 480px) { .row { grid-template-columns: 1fr; } }
+label { display: grid; gap: 4px; font-size: 12.5px; font-weight: 600; color: rgba(0,0,0,.6); }
+select { padding: 8px 10px; border-radius: 10px; border: 1px solid rgba(0,0,0,.15); font: inherit; font-size: 14px; background: #fff; min-width: 0; }
+.meter { height: 8px; border-radius: 999px; background: rgba(0,0,0,.08); overflow: hidden; }
+.meter i { display: block; height: 100%; width: 0%; background: linear-gradient(90deg, #2fd27f, #ffd60a 70%, #ff4d4f);
+  transition: width .08s linear; }
+.meter-row { display: grid; grid-template-columns: auto 1fr; gap: 10px; align-items: center; font-size: 12.5px; color: rgba(0,0,0,.6); }
+.rec { display: flex; gap: 8px; align-items: flex-start; padding: 10px 12px; border-radius: 10px; background: #fff4f2;
+  border: 1px solid #ffd2cf; color: #8a1f17; font-size: 13px; line-height: 1.35; }
+.rec b { display: inline-block; width: 9px; height: 9px; border-radius: 50%; background: #e5484d; margin-top: 4px; flex: none; }
+.err { color: var(--sc-danger, #d92d20); font-size: 13px; }
+`;
+
+export class ShopCallPrecallElement extends HTMLElement {
+  static get observedAttributes() {
+    return ["recording"];
+  }
+
+  constructor() {
+    super();
+    this.attachShadow({ mode: "open" });
+    /** @type {MediaStream|null} */
+    this.stream = null;
+    /** @type {any[]} */
+    this.problems = [];
+    this.level = 0;
+    this._audioCtx = null;
+    this._raf = 0;
+    this._render();
+  }
+
+  attributeChangedCallback() {
+    this._renderNotice();
+  }
+
+  _render() {
+    const root = /** @type {ShadowRoot} */ (this.shadowRoot);
+    root.innerHTML = `<style>${STYLE}</style>
+      <div class="preview"><video data-testid="precall-video" autoplay playsinline muted></video>
+        <div class="msg" data-el="msg">Starting your camera…</div></div>
+      <div class="row">
+        <label>Camera<select data-testid="precall-camera" data-el="camera"></select></label>
+        <label>Microphone<select data-testid="precall-mic" data-el="mic"></select></label>
+      </div>
+      <div class="meter-row"><span>Mic level</span><div class="meter" data-testid="precall-meter"><i data-el="bar"></i></div></div>
+      <div data-el="notice"></div>
+      <div class="err" data-el="err" hidden></div>`;
+    const q = (/** @type {string} */ n) => /** @type {any} */ (root.querySelector(`[data-el="${n}"]`));
+    this._els = { video: root.querySelector("video"), msg: q("msg"), camera: q("camera"), mic: q("mic"), bar: q("bar"),
+      notice: q("notice"), err: q("err") };
+    this._els.camera.addEventListener("change", () => this._switch());
+    this._els.mic.addEventListener("change", () => this._switch());
+    this._renderNotice();
+  }
+
+  _renderNotice() {
+    if (!this._els) return;
+    const mode = this.getAttribute("recording") || "off";
+    this._els.notice.innerHTML = mode === "off" ? "" : `<div class="rec" data-testid="precall-recording-notice"><b></b>
+      <span>${mode === "on" ? "This call is recorded" : "Your expert may record this call"} for service and quality.
+      You will be asked for your consent first.</span></div>`;
+  }
+
+  /** Ask for camera and microphone and start the preview. */
+  async open(constraints = {}) {
+    this._els.err.hidden = true;
+    try {
+      const got = await getLocalMedia(constraints);
+      this._use(got.stream, got.problems);
+    } catch (err) {
+      this._use(null, [err]);
+    }
+    await this._listDevices();
+  }
+
+  async _switch() {
+    const cam = this._els.camera.value;
+    const mic = this._els.mic.value;
+    this._stopTracks();
+    const video = cam ? { deviceId: { exact: cam }, width: { ideal: 1280 }, height: { ideal: 720 } } : undefined;
+    const audio = mic ? { deviceId: { exact: mic } } : undefined;
+    await this.open({ video, audio });
+    this.dispatchEvent(new CustomEvent("devices-change", { detail: { camera: cam, microphone: mic } }));
+  }
+
+  /** @param {MediaStream|null} stream @param {any[]} problems */
+  _use(stream, problems) {
+    this.stream = stream;
+    this.problems = problems;
+    const { video, msg, err } = this._els;
+    video.srcObject = stream;
+    const hasVideo = !!(stream && stream.getVideoTracks().length);
+    msg.hidden = hasVideo;
+    msg.textContent = hasVideo ? "" : "Camera off — you can still talk by voice.";
+    if (problems.length) {
+      err.textContent = problems.map((p) => describeError(p)).join(" ");
+      err.hidden = false;
+    }
+    this._meter(stream);
+  }
+
+  async _listDevices() {
+    if (!navigator.mediaDevices || !navigator.mediaDevices.enumerateDevices) return;
+    const devices = await navigator.mediaDevices.enumerateDevices();
+    const current = (/** @type {string} */ kind) => {
+      const t = this.stream && this.stream.getTracks().find((x) => x.kind === kind);
+      return t ? t.getSettings().deviceId || "" : "";
+    };
+    const fill = (/** @type {HTMLSelectElement} */ sel, /** @type {string} */ kind, /** @type {string} */ label) => {
+      const list = devices.filter((d) => d.kind === kind);
+      sel.innerHTML = list.length
+        ? list.map((d, i) => `<option value="${esc(d.deviceId)}">${esc(d.label || `${label} ${i + 1}`)}</option>`).join("")
+        : `<option value="">No ${label.toLowerCase()} found</option>`;
+      const cur = current(kind === "videoinput" ? "video" : "audio");
+      if (cur) sel.value = cur;
+      sel.disabled = list.length < 2;
+    };
+    fill(this._els.camera, "videoinput", "Camera");
+    fill(this._els.mic, "audioinput", "Microphone");
+  }
+
+  /** @param {MediaStream|null} stream */
+  _meter(stream) {
+    cancelAnimationFrame(this._raf);
+    if (this._audioCtx) this._audioCtx.close().catch(() => {});
+    this._audioCtx = null;
+    const track = stream && stream.getAudioTracks()[0];
+    if (!track) return;
+    const ctx = new AudioContext();
+    this._audioCtx = ctx;
+    const src = ctx.createMediaStreamSource(new MediaStream([track]));
+    const an = ctx.createAnalyser();
+    an.fftSize = 512;
+    src.connect(an);
+    const buf = new Float32Array(an.fftSize);
+    const tick = () => {
+      an.getFloatTimeDomainData(buf);
+      let sum = 0;
+      for (const v of buf) sum += v * v;
+      const rms = Math.sqrt(sum / buf.length);
+      // -60 dBFS .. 0 dBFS onto 0..100 %
+      const db = 20 * Math.log10(Math.max(rms, 1e-6));
+      this.level = Math.max(0, Math.min(1, (db + 60) / 60));
+      this._els.bar.style.width = `${Math.round(this.level * 100)}%`;
+      this._els.bar.parentElement.dataset.level = this.level.toFixed(2);
+      this._raf = requestAnimationFrame(tick);
+    };
+    ctx.resume().catch(() => {});
+    tick();
+  }
+
+  /** Hand over the stream (the call owns it from now on); the preview and meter stop. */
+  take() {
+    const out = { stream: this.stream, problems: this.problems };
+    this.stream = null;
+    this._release();
+    return out;
+  }
+
+  /** Stop the preview and the devices. */
+  close() {
+    this._stopTracks();
+    this._release();
+  }
+
+  _stopTracks() {
+    if (this.stream) for (const t of this.stream.getTracks()) t.stop();
+    this.stream = null;
+  }
+
+  _release() {
+    cancelAnimationFrame(this._raf);
+    if (this._audioCtx) this._audioCtx.close().catch(() => {});
+    this._audioCtx = null;
+    this._els.video.srcObject = null;
+  }
+}
+
+if (!customElements.get("shopcall-precall")) customElements.define("shopcall-precall", ShopCallPrecallElement);
