@@ -184,3 +184,65 @@ def test_product_card_chat_and_annotation_in_a_live_call(server, browser, artifa
     finally:
         actx.close()
         sctx.close()
+
+
+def test_agent_screen_share_reaches_the_shopper_as_a_second_video(server, browser, artifacts) -> None:
+    shots = artifacts / "incall"
+    shots.mkdir(exist_ok=True)
+    actx, agent = _page(browser, 1366, 860)
+    sctx, shopper = _page(browser, 1280, 800)
+    try:
+        agent.goto(server.base + "/console")
+        agent.get_by_test_id("login-anna").click()
+        agent.get_by_test_id("agent-status").wait_for()
+        shopper.goto(server.base + "/demo/shop")
+        shopper.get_by_test_id("call-button").first.click()
+        shopper.get_by_test_id("start-call").click()
+        agent.get_by_test_id("answer-call").first.click(timeout=15000)
+        wait_for_media(agent)
+        wait_for_media(shopper)
+
+        agent.get_by_test_id("toggle-screen").click()
+        screen_video = shopper.locator(".tile.screen video")
+        screen_video.wait_for(timeout=15000)
+
+        def decoded_videos():
+            st = shopper.evaluate("""async () => {
+                const out = [];
+                for (const pc of window.__pcs) {
+                  if (pc.connectionState === 'closed') continue;
+                  (await pc.getStats()).forEach(s => {
+                    if (s.type === 'inbound-rtp' && s.kind === 'video')
+                      out.push({frames: s.framesDecoded || 0, width: s.frameWidth || 0, height: s.frameHeight || 0});
+                  });
+                }
+                return out; }""")
+            good = [v for v in st if v["frames"] > 30 and v["width"] > 0]
+            return good if len(good) >= 2 else None
+
+        videos = _wait(decoded_videos, timeout=20, what="camera and screen both decoded")
+        assert any(v["width"] >= 1000 for v in videos), videos  # the 1280x720 screen, next to the camera
+        assert shopper.evaluate("() => document.querySelector('shopcall-call').shadowRoot"
+                                ".querySelector('.remotes').dataset.layout") == "screen"
+        box = screen_video.bounding_box()
+        assert box and box["width"] > 600  # shown large
+        # drawing now lands on the shared screen
+        agent.get_by_test_id("toggle-draw").click()
+        canvas = agent.locator(".tile.screen [data-testid=annotation-canvas]")
+        cb = canvas.bounding_box()
+        agent.mouse.move(cb["x"] + cb["width"] * 0.3, cb["y"] + cb["height"] * 0.3)
+        agent.mouse.down()
+        agent.mouse.move(cb["x"] + cb["width"] * 0.6, cb["y"] + cb["height"] * 0.5, steps=12)
+        agent.mouse.up()
+        _wait(lambda: agent.evaluate("() => { const v = document.querySelector('shopcall-call'); "
+                                     "return Object.keys(v.annotationState()).some(k => k.endsWith(':screen') "
+                                     "&& v.annotationState()[k].length === 1); }"), what="stroke on the agent's screen")
+        time.sleep(1)
+        shopper.screenshot(path=shots / "06_shop_sees_screen_share.png")
+        agent.screenshot(path=shots / "07_console_sharing_screen.png")
+        agent.get_by_test_id("toggle-screen").click()
+        _wait(lambda: shopper.locator(".tile.screen").count() == 0, what="screen tile removed")
+        agent.get_by_test_id("end-call").click()
+    finally:
+        actx.close()
+        sctx.close()

@@ -31,6 +31,7 @@ class Connection:
     media: MediaSession | None = None
     publisher_joined: bool = False
     publishing: bool = False
+    screen_publishing: bool = False
     audio_muted: bool = False
     video_muted: bool = False
     subscriptions: dict[str, str] = field(default_factory=dict)  # sid -> publisher pid
@@ -63,6 +64,6 @@ class Connection:
     def public(self) -> dict[str, Any]:
         return {
             "pid": self.pid, "identity": self.claims.identity, "name": self.claims.name,
-            "role": self.claims.role, "publishing": self.publishing,
+            "role": self.claims.role, "publishing": self.publishing, "screen": self.screen_publishing,
             "audio_muted": self.audio_muted, "video_muted": self.video_muted,
         }

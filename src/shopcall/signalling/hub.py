@@ -19,7 +19,7 @@ from shopcall.auth.tokens import TokenError, verify
 from shopcall.media.backend import MediaBackend, MediaError, MediaEvent, RoomSpec
 from shopcall.rooms.incall_store import InCallStore
 from shopcall.rooms.store import RoomStore
-from shopcall.signalling import incall
+from shopcall.signalling import incall, screens
 from shopcall.signalling import protocol as p
 from shopcall.signalling.calls import CallDesk
 from shopcall.signalling.connection import Connection, Socket
@@ -42,6 +42,7 @@ class LiveRoom:
     members: dict[str, Connection] = field(default_factory=dict)  # pid -> connection
     ended: bool = False
     extras: Any = None  # signalling.incall.RoomExtras
+    screens: dict[str, Any] = field(default_factory=dict)  # owner pid -> signalling.screens.ScreenFeed
 
 
 class Hub:
@@ -135,7 +136,8 @@ class Hub:
         if handler is not None:
             reply = await handler(conn, msg)
         else:
-            reply = await incall.HANDLERS[msg.type](self, conn, msg)
+            handler = incall.HANDLERS.get(msg.type) or screens.HANDLERS[msg.type]
+            reply = await handler(self, conn, msg)
         if reply is not None:
             reply["re"] = msg.id
             await conn.send(reply)
@@ -174,7 +176,8 @@ class Hub:
             raise p.ProtocolError("room_ended", "this room has ended", msg.id)
         live = self.rooms.get(room.id)
         if live is None:
-            live = LiveRoom(room.id, room.app_id, RoomSpec(key=room.id, max_publishers=max(room.max_participants, 2)),
+            # each participant may publish a camera and a screen
+            live = LiveRoom(room.id, room.app_id, RoomSpec(key=room.id, max_publishers=room.max_participants * 2),
                             room.max_participants)
             self.rooms[room.id] = live
         if len(live.members) >= live.max_participants:
@@ -231,13 +234,15 @@ class Hub:
 
     async def _on_subscribe(self, conn: Connection, msg: p.Subscribe) -> dict[str, Any]:
         live = self._live(conn, msg.id)
-        target = live.members.get(msg.pid)
-        if target is None or not target.publishing or target.feed_id is None:
+        screen = screens.feed_of(live, msg.pid)
+        target = screen.owner if screen is not None else live.members.get(msg.pid)
+        feed_id = screen.feed_id if screen is not None else (target.feed_id if target is not None else None)
+        if target is None or feed_id is None or (screen is None and not target.publishing):
             raise p.ProtocolError("no_such_publisher", f"{msg.pid} is not publishing in this room", msg.id)
         if target is conn:
             raise p.ProtocolError("bad_request", "cannot subscribe to yourself", msg.id)
         media = await self._session(conn)
-        sid, offer = await media.subscribe(live.spec, target.feed_id)
+        sid, offer = await media.subscribe(live.spec, feed_id)
         conn.subscriptions[sid] = msg.pid
         return {"type": "offer", "sid": sid, "pid": msg.pid, "sdp": offer}
 
@@ -256,7 +261,10 @@ class Hub:
         return {"type": "unsubscribed", "sid": msg.sid}
 
     async def _on_trickle(self, conn: Connection, msg: p.Trickle) -> None:
-        self._live(conn, msg.id)
+        live = self._live(conn, msg.id)
+        if msg.target == "screen":
+            await screens.trickle(conn, live, msg.candidate, msg.id)
+            return None
         if conn.media is None or (msg.target != "publisher" and msg.target not in conn.subscriptions):
             raise p.ProtocolError("no_such_subscription", f"no peer connection {msg.target!r} to trickle to",
                                   msg.id)
@@ -327,6 +335,9 @@ class Hub:
         if live is None or pid is None:
             return
         live.members.pop(pid, None)
+        feed = live.screens.get(pid)
+        if feed is not None:
+            await screens.stop(self, live, feed)
         await asyncio.to_thread(self.store.remove_participant, pid, reason)
         if reason == "left" and conn.claims.is_staff:
             await self.desk.left_room(conn, live.room_id)
@@ -364,6 +375,10 @@ class Hub:
             live.ended = True
             members = list(live.members.values())
             live.members.clear()
+            for feed in list(live.screens.values()):
+                if feed.media is not None:
+                    await media_call(feed.media.close())
+            live.screens.clear()
             for member in members:
                 await member.send({"type": "room_ended", "room": room_id, "reason": reason})
                 member.room_id, member.pid = None, None
@@ -398,6 +413,11 @@ class Hub:
     async def _on_media_reset(self, reason: str) -> None:
         """The media server restarted: its sessions are gone, so clients must re-publish."""
         log.warning("media_reset", reason=reason)
+        for live in self.rooms.values():
+            for feed in list(live.screens.values()):
+                feed.media, feed.joined, feed.publishing = None, False, False
+                feed.owner.screen_publishing = False
+            live.screens.clear()
         for conn in list(self.connections):
             conn.media, conn.publisher_joined, conn.subscriptions = None, False, {}
             conn.publishing = False

@@ -238,6 +238,16 @@ button { font: inherit; color: inherit; }
   .drawer.open { transform: none; }
 }
 
+/* screen share: the shared screen fills the stage, cameras become a filmstrip */
+.remotes[data-layout="screen"] { display: block; padding: 0; }
+.remotes[data-layout="screen"] .tile.screen { position: absolute; inset: 0; background: #0b0e14; }
+.tile.screen video { object-fit: contain; }
+.remotes[data-layout="screen"] .tile:not(.screen) { position: absolute; z-index: 2; left: 14px;
+  width: clamp(90px, 20cqw, 200px); aspect-ratio: 4 / 3; border-radius: 12px; box-shadow: 0 6px 20px rgba(0,0,0,.45);
+  border: 1px solid rgba(255,255,255,.16); }
+.remotes[data-layout="screen"] .tile:not(.screen) .label { left: 6px; bottom: 6px; padding: 3px 8px; font-size: 11.5px; }
+.sharing { background: var(--sc-danger, #e5484d) !important; }
+
 `;
 
 /**
@@ -246,7 +256,7 @@ button { font: inherit; color: inherit; }
 
 export class ShopCallCallElement extends HTMLElement {
   static get observedAttributes() {
-    return ["local-name", "remote-name", "hangup-label"];
+    return ["local-name", "remote-name", "hangup-label", "can-share-screen"];
   }
 
   constructor() {
@@ -299,6 +309,7 @@ export class ShopCallCallElement extends HTMLElement {
 
   attributeChangedCallback() {
     if (!this._els) return;
+    this._els.screenBtn.hidden = !this.hasAttribute("can-share-screen");
     this._updateNames();
     const label = this.getAttribute("hangup-label") || "Hang up";
     this._els.hangup.setAttribute("aria-label", label);
@@ -356,6 +367,9 @@ export class ShopCallCallElement extends HTMLElement {
           <button type="button" class="btn" data-testid="toggle-camera" aria-pressed="false" aria-label="Turn camera off">
             ${icons.camera}<span class="tip">Turn camera off</span>
           </button>
+          <button type="button" class="btn" data-testid="toggle-screen" aria-label="Share your screen" data-on="false" hidden>
+            ${icons.screen}<span class="tip">Share your screen</span>
+          </button>
           <button type="button" class="btn" data-testid="toggle-draw" aria-label="Draw on the video" data-on="false">
             ${icons.pen}<span class="tip">Draw on the video</span>
           </button>
@@ -398,6 +412,8 @@ export class ShopCallCallElement extends HTMLElement {
       chat: /** @type {any} */ (q("shopcall-chat")),
     };
     this._els.draw.addEventListener("click", () => this.setDrawing(!this.drawing));
+    this._els.screenBtn = q('[data-testid="toggle-screen"]');
+    this._els.screenBtn.addEventListener("click", () => this.toggleScreenShare());
     this._els.chatBtn.addEventListener("click", () => this.setChatOpen(!this.chatOpen));
     this._els.chat.addEventListener("close", () => this.setChatOpen(false));
     this._els.chat.addEventListener("unread", (/** @type {any} */ e) => {
@@ -585,6 +601,11 @@ export class ShopCallCallElement extends HTMLElement {
       this._attachStream(pid, stream);
     });
     on("track-removed", ({ pid }) => {
+      if (pid.endsWith(":screen")) {
+        this._removeTile(pid);
+        this._layout();
+        return;
+      }
       const t = this._tiles.get(pid);
       if (t && t.video) {
         t.video.srcObject = null;
@@ -592,6 +613,18 @@ export class ShopCallCallElement extends HTMLElement {
         t.video = null;
         t.tile.classList.remove("has-video");
       }
+    });
+    on("screen-share", ({ active, stream }) => {
+      this._syncScreenUi(active);
+      // my own shared screen, shown large so I can point and draw on it
+      const pid = `${c.pid}:screen`;
+      if (active && stream) {
+        this._ensureTile(pid, { pid, name: "Your screen" });
+        this._attachStream(pid, stream);
+      } else {
+        this._removeTile(pid);
+      }
+      this._layout();
     });
     on("participant-joined", ({ participant }) => {
       this._ensureTile(participant.pid, participant);
@@ -683,7 +716,7 @@ export class ShopCallCallElement extends HTMLElement {
     const name = (participant && participant.name) || (t && t.name) || this.remoteName || "Guest";
     if (!t) {
       const tile = document.createElement("div");
-      tile.className = "tile";
+      tile.className = pid.endsWith(":screen") ? "tile screen" : "tile";
       tile.dataset.pid = pid;
       tile.setAttribute("part", "remote-tile");
       tile.innerHTML = `
@@ -796,6 +829,18 @@ export class ShopCallCallElement extends HTMLElement {
   _layout() {
     const n = this._tiles.size;
     this._els.remotes.dataset.count = String(n);
+    const screen = [...this._tiles.keys()].some((pid) => pid.endsWith(":screen"));
+    this._els.remotes.dataset.layout = screen ? "screen" : "grid";
+    if (screen) {
+      let i = 0;
+      for (const [pid, t] of this._tiles) {
+        if (pid.endsWith(":screen")) continue;
+        t.tile.style.top = `calc(56px + ${i} * (clamp(90px, 20cqw, 200px) * .75 + 10px))`;
+        i += 1;
+      }
+    } else {
+      for (const t of this._tiles.values()) t.tile.style.top = "";
+    }
     this._els.waiting.hidden = n > 0;
     this._setWaiting();
   }
@@ -867,10 +912,35 @@ export class ShopCallCallElement extends HTMLElement {
     }
   }
 
-  /** The layer drawing applies to: the first remote video (the large one in a 1:1 call). */
+  /** The layer drawing applies to: a shared screen if there is one, else the first remote video. */
   _drawTarget() {
+    const screen = [...this._tiles.keys()].find((pid) => pid.endsWith(":screen"));
+    if (screen) return this._layers.get(screen) || null;
     const first = this._tiles.keys().next();
     return first.done ? null : this._layers.get(first.value) || null;
+  }
+
+  /** Agents: start or stop sharing the screen. */
+  async toggleScreenShare() {
+    if (!this.client) return;
+    try {
+      if (this.client.screenPc) await this.client.stopScreenShare();
+      else await this.client.startScreenShare();
+    } catch (err) {
+      if (err && err.code !== "screen_blocked") this.showError(`Screen sharing failed — ${describeError(err)}`);
+      this._syncScreenUi(!!this.client.screenPc);
+    }
+  }
+
+  /** @param {boolean} active */
+  _syncScreenUi(active) {
+    const b = this._els.screenBtn;
+    b.dataset.on = String(active);
+    b.classList.toggle("sharing", active);
+    const label = active ? "Stop sharing your screen" : "Share your screen";
+    b.setAttribute("aria-label", label);
+    b.innerHTML = `${icons.screen}<span class="tip">${label}</span>`;
+    if (active) this.showInfo("You are sharing your screen", 3000);
   }
 
   /** Switch drawing on the remote video on or off. @param {boolean} on */

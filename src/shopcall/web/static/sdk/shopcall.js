@@ -826,7 +826,10 @@ export class ShopCallClient extends EventTarget {
     this.lastJoined = info;
     this._emit("joined", info);
     if (this.options.autoSubscribe) {
-      for (const p of this.participants.values()) if (p.publishing) this._subscribeSafe(p.pid);
+      for (const p of this.participants.values()) {
+        if (p.publishing) this._subscribeSafe(p.pid);
+        if (p.screen) this._subscribeSafe(`${p.pid}:screen`);
+      }
     }
     return info;
   }
@@ -892,8 +895,24 @@ export class ShopCallClient extends EventTarget {
   }
 
   /** @param {string} pid */
+  /**
+   * The participant behind a pid; a screen share (`<pid>:screen`) maps to its owner, named "… (screen)".
+   * @param {string} pid
+   */
+  participantFor(pid) {
+    if (pid.endsWith(":screen")) {
+      const owner = this.participants.get(pid.slice(0, -7));
+      return owner ? { ...owner, pid, name: `${owner.name} (screen)`, source: "screen", of: owner.pid } : null;
+    }
+    return this.participants.get(pid) || null;
+  }
+
   _onTrackPublished(pid) {
-    if (pid === this.pid) return;
+    if (pid === this.pid || pid === `${this.pid}:screen`) return;
+    if (pid.endsWith(":screen")) {
+      const owner = this.participants.get(pid.slice(0, -7));
+      if (owner) owner.screen = true;
+    }
     const p = this.participants.get(pid);
     if (p) p.publishing = true;
     if (!this.options.autoSubscribe) return;
@@ -904,6 +923,10 @@ export class ShopCallClient extends EventTarget {
 
   /** @param {string} pid */
   _onTrackUnpublished(pid) {
+    if (pid.endsWith(":screen")) {
+      const owner = this.participants.get(pid.slice(0, -7));
+      if (owner) owner.screen = false;
+    }
     const p = this.participants.get(pid);
     if (p) p.publishing = false;
     this._dropSubscription(pid, true);
@@ -931,6 +954,7 @@ export class ShopCallClient extends EventTarget {
    */
   _dropAllMedia(forgetStream = true) {
     this._closePublisher();
+    this._closeScreen(true);
     for (const pid of [...this.subscriptions.keys()]) this._dropSubscription(pid, false);
     if (forgetStream) this.localStream = null;
   }
@@ -1012,6 +1036,79 @@ export class ShopCallClient extends EventTarget {
       this.request({ type: "mute", audio: this.muted.audio, video: this.muted.video }).catch(() => {});
     }
     return { simulcast };
+  }
+
+  /**
+   * Share the screen (or a given stream) as a second video, seen by others as `<pid>:screen`.
+   * Ends by itself when the browser's "Stop sharing" is pressed.
+   * @param {{stream?: MediaStream}} [opts]
+   * @returns {Promise<MediaStream>}
+   */
+  async startScreenShare(opts = {}) {
+    if (!this.room || !this.pid) throw new ShopCallError("not_in_room", "Join a room before sharing the screen");
+    await this.stopScreenShare();
+    let stream = opts.stream;
+    if (!stream) {
+      if (!navigator.mediaDevices || !navigator.mediaDevices.getDisplayMedia) {
+        throw new ShopCallError("webrtc_unsupported", "This browser cannot share the screen");
+      }
+      try {
+        stream = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 15 } }, audio: false });
+      } catch (err) {
+        throw new ShopCallError("screen_blocked", "Screen sharing was cancelled or blocked");
+      }
+    }
+    const pc = new RTCPeerConnection({ iceServers: (this.welcome && this.welcome.ice_servers) || [] });
+    this.screenPc = pc;
+    this.screenStream = stream;
+    const pending = [];
+    let ready = false;
+    pc.onicecandidate = (e) => {
+      if (this.screenPc !== pc) return;
+      const cand = e.candidate ? e.candidate.toJSON() : null;
+      if (ready) this._send({ type: "trickle", target: "screen", candidate: cand });
+      else pending.push(cand);
+    };
+    for (const track of stream.getVideoTracks()) {
+      if ("contentHint" in track) track.contentHint = "detail"; // sharp text over smooth motion
+      track.addEventListener("ended", () => { if (this.screenPc === pc) this.stopScreenShare(); });
+      pc.addTransceiver(track, { direction: "sendonly", streams: [stream] });
+    }
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    let reply;
+    try {
+      reply = await this.request({ type: "publish_screen", sdp: pc.localDescription ? pc.localDescription.sdp : offer.sdp });
+    } catch (err) {
+      if (this.screenPc === pc) this._closeScreen(!opts.stream);
+      throw err;
+    }
+    await pc.setRemoteDescription({ type: "answer", sdp: reply.sdp });
+    ready = true;
+    for (const c of pending) this._send({ type: "trickle", target: "screen", candidate: c });
+    this._emit("screen-share", { active: true, stream });
+    return stream;
+  }
+
+  /** Stop sharing the screen. */
+  async stopScreenShare() {
+    if (!this.screenPc) return;
+    this._closeScreen(true);
+    try {
+      await this.request({ type: "unpublish_screen" }, { soft: true });
+    } catch (err) {
+      if (!["not_publishing", "not_in_room", "disconnected"].includes(err.code)) throw err;
+    }
+    this._emit("screen-share", { active: false, stream: null });
+  }
+
+  /** @param {boolean} stopTracks */
+  _closeScreen(stopTracks) {
+    const pc = this.screenPc;
+    this.screenPc = null;
+    if (pc) pc.close();
+    if (stopTracks && this.screenStream) for (const t of this.screenStream.getTracks()) t.stop();
+    this.screenStream = null;
   }
 
   /** Stop publishing (`unpublish`), keeping the room membership. */
@@ -1194,7 +1291,8 @@ export class ShopCallClient extends EventTarget {
           sid: sub.sid,
           stream: sub.stream,
           track,
-          participant: this.participants.get(sub.pid) || null,
+          participant: this.participantFor(sub.pid),
+          source: sub.pid.endsWith(":screen") ? "screen" : "camera",
         });
       };
       pc.onconnectionstatechange = () => {
