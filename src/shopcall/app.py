@@ -10,7 +10,7 @@ import structlog
 from fastapi import FastAPI
 
 from shopcall import __version__
-from shopcall.api import app_settings, console, errors, health, rooms, widget
+from shopcall.api import app_settings, console, errors, health, rooms, sessions, widget
 from shopcall.auth.secrets import load_signing_key
 from shopcall.config import Settings
 from shopcall.db.engine import Database
@@ -74,6 +74,7 @@ def create_app(settings: Settings, *, media: MediaBackend | None = None, demo: b
     app.include_router(rooms.router)
     app.include_router(console.router)
     app.include_router(widget.router)
+    app.include_router(sessions.router)
     app.include_router(app_settings.router)
     app.include_router(endpoint.router)
     if demo:

@@ -19,7 +19,7 @@ from shopcall.auth.tokens import TokenError, verify
 from shopcall.media.backend import MediaBackend, MediaError, MediaEvent, RoomSpec
 from shopcall.rooms.incall_store import InCallStore
 from shopcall.rooms.store import RoomStore
-from shopcall.signalling import incall, screens
+from shopcall.signalling import incall, moderation, screens
 from shopcall.signalling import protocol as p
 from shopcall.signalling.calls import CallDesk
 from shopcall.signalling.connection import Connection, Socket
@@ -43,6 +43,8 @@ class LiveRoom:
     ended: bool = False
     extras: Any = None  # signalling.incall.RoomExtras
     screens: dict[str, Any] = field(default_factory=dict)  # owner pid -> signalling.screens.ScreenFeed
+    spotlight: str | None = None  # pid the host put on the main stage
+    removed: set[str] = field(default_factory=set)  # identities the host removed: no way back in
 
 
 class Hub:
@@ -136,7 +138,7 @@ class Hub:
         if handler is not None:
             reply = await handler(conn, msg)
         else:
-            handler = incall.HANDLERS.get(msg.type) or screens.HANDLERS[msg.type]
+            handler = incall.HANDLERS.get(msg.type) or screens.HANDLERS.get(msg.type) or moderation.HANDLERS[msg.type]
             reply = await handler(self, conn, msg)
         if reply is not None:
             reply["re"] = msg.id
@@ -180,6 +182,8 @@ class Hub:
             live = LiveRoom(room.id, room.app_id, RoomSpec(key=room.id, max_publishers=room.max_participants * 2),
                             room.max_participants)
             self.rooms[room.id] = live
+        if conn.claims.identity in live.removed and not conn.claims.is_staff:
+            raise p.ProtocolError("removed", "the host removed you from this session", msg.id)
         if len(live.members) >= live.max_participants:
             raise p.ProtocolError("room_full", f"the room holds at most {live.max_participants} participants",
                                   msg.id)
@@ -194,7 +198,8 @@ class Hub:
         await self._broadcast(live, {"type": "participant_joined", "participant": conn.public()}, skip=conn)
         log.info("participant_joined", room=room.id, pid=pid, identity=conn.claims.identity)
         state = await incall.join_state(self, live)
-        return {"type": "joined", "room": room.id, "pid": pid, "participants": others, **state}
+        return {"type": "joined", "room": room.id, "pid": pid, "participants": others, "kind": room.kind,
+                "spotlight": live.spotlight, **state}
 
     def _live(self, conn: Connection, ref: str | None) -> LiveRoom:
         live = self.rooms.get(conn.room_id or "")
@@ -335,6 +340,9 @@ class Hub:
         if live is None or pid is None:
             return
         live.members.pop(pid, None)
+        if live.spotlight == pid:
+            live.spotlight = None
+            await self._broadcast(live, {"type": "spotlight", "pid": None, "by": None})
         feed = live.screens.get(pid)
         if feed is not None:
             await screens.stop(self, live, feed)

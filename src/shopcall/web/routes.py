@@ -35,6 +35,12 @@ def console() -> FileResponse:
     return _page("console.html")
 
 
+@router.get("/join/{room_id}")
+def join(room_id: str) -> FileResponse:
+    """Group-session landing page (the invite code is checked when the guest joins)."""
+    return _page("join.html")
+
+
 @router.get("/docs")
 def docs() -> HTMLResponse:
     """Swagger UI from the locally installed bundle: works with no internet."""

@@ -248,6 +248,25 @@ button { font: inherit; color: inherit; }
 .remotes[data-layout="screen"] .tile:not(.screen) .label { left: 6px; bottom: 6px; padding: 3px 8px; font-size: 11.5px; }
 .sharing { background: var(--sc-danger, #e5484d) !important; }
 
+/* groups: a grid for many; with a main speaker (active speaker or spotlight) the rest is a filmstrip */
+.remotes[data-count="5"], .remotes[data-count="6"] { grid-template-columns: repeat(3, 1fr); grid-auto-rows: 1fr; padding: 6px; }
+.remotes.many { grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); grid-auto-rows: minmax(110px, 1fr); padding: 6px; overflow: auto; }
+.remotes[data-layout="speaker"] { display: grid; grid-template-columns: 1fr; grid-template-rows: 1fr auto; padding: 6px; gap: 6px; }
+.remotes[data-layout="speaker"] .tile.main { grid-row: 1; }
+.remotes[data-layout="speaker"] .strip { grid-row: 2; display: flex; gap: 6px; overflow-x: auto; min-height: 0;
+  margin-bottom: calc(var(--controls-h) + 26px); }
+.remotes[data-layout="speaker"] .strip .tile { flex: none; width: clamp(96px, 16cqw, 170px); aspect-ratio: 4 / 3; }
+.strip .tile .avatar, .remotes.many .tile .avatar { width: 44px; font-size: 16px; box-shadow: none; }
+.tile.speaking { box-shadow: inset 0 0 0 3px var(--sc-success, #2fd27f); }
+.tile .mod { position: absolute; top: 8px; right: 8px; z-index: 3; display: none; gap: 4px; }
+:host([can-moderate]) .tile:hover .mod, :host([can-moderate]) .tile:focus-within .mod { display: flex; }
+.tile .mod button { width: 30px; height: 30px; border-radius: 50%; border: 0; cursor: pointer; display: grid; place-items: center;
+  background: rgba(10,12,18,.65); color: #fff; }
+.tile .mod button svg { width: 16px; height: 16px; }
+.tile .mod button:hover { background: rgba(10,12,18,.9); }
+.tile .star { display: none; color: #ffd60a; }
+.tile.spotlit .star { display: inline-flex; }
+
 `;
 
 /**
@@ -256,7 +275,7 @@ button { font: inherit; color: inherit; }
 
 export class ShopCallCallElement extends HTMLElement {
   static get observedAttributes() {
-    return ["local-name", "remote-name", "hangup-label", "can-share-screen"];
+    return ["local-name", "remote-name", "hangup-label", "can-share-screen", "can-moderate"];
   }
 
   constructor() {
@@ -594,6 +613,11 @@ export class ShopCallCallElement extends HTMLElement {
 
   _listen() {
     const c = /** @type {ShopCallClient} */ (this.client);
+    this._startSpeakerWatch();
+    this._off.push(() => {
+      clearInterval(this._speakerTimer);
+      this._speakerTimer = null;
+    });
     const on = (/** @type {string} */ t, /** @type {(d: any) => void} */ fn) => this._off.push(c.on(t, fn));
     on("connection-state", ({ state }) => this._setConnection(state));
     on("track", ({ pid, stream, participant }) => {
@@ -613,6 +637,15 @@ export class ShopCallCallElement extends HTMLElement {
         t.video = null;
         t.tile.classList.remove("has-video");
       }
+    });
+    on("spotlight", () => this._layout());
+    on("force-muted", ({ by, audio }) => {
+      this._syncMuteUi();
+      this.showInfo(`${by || "The host"} muted your ${audio ? "microphone" : "camera"}`, 4000);
+    });
+    on("removed", ({ by }) => {
+      this._setConnection("closed", "Removed");
+      this.showError(`${by || "The host"} removed you from this session.`, true);
     });
     on("screen-share", ({ active, stream }) => {
       this._syncScreenUi(active);
@@ -721,7 +754,15 @@ export class ShopCallCallElement extends HTMLElement {
       tile.setAttribute("part", "remote-tile");
       tile.innerHTML = `
         <div class="avatar-wrap"><div class="avatar">${esc(initials(name))}</div></div>
-        <span class="label"><span class="mic-off">${icons.micOff}</span><span class="name">${esc(name)}</span></span>`;
+        <span class="label"><span class="star">${icons.star}</span><span class="mic-off">${icons.micOff}</span><span class="name">${esc(name)}</span></span>
+        ${pid.endsWith(":screen") ? "" : `<span class="mod">
+          <button type="button" data-act="mute_audio" data-testid="mod-mute" aria-label="Mute ${esc(name)}" title="Mute">${icons.micOff}</button>
+          <button type="button" data-act="spotlight" data-testid="mod-spotlight" aria-label="Spotlight ${esc(name)}" title="Spotlight">${icons.star}</button>
+          <button type="button" data-act="remove" data-testid="mod-remove" aria-label="Remove ${esc(name)}" title="Remove">${icons.close}</button></span>`}`;
+      tile.querySelector(".mod")?.addEventListener("click", (e) => {
+        const b = /** @type {HTMLElement|null} */ (/** @type {HTMLElement} */ (e.target).closest("button"));
+        if (b && b.dataset.act) this.moderate(pid, b.dataset.act);
+      });
       this._els.remotes.append(tile);
       t = { tile, video: null, name };
       this._tiles.set(pid, t);
@@ -830,7 +871,12 @@ export class ShopCallCallElement extends HTMLElement {
     const n = this._tiles.size;
     this._els.remotes.dataset.count = String(n);
     const screen = [...this._tiles.keys()].some((pid) => pid.endsWith(":screen"));
-    this._els.remotes.dataset.layout = screen ? "screen" : "grid";
+    const spot = this.client && this.client.spotlight;
+    for (const [pid, t] of this._tiles) t.tile.classList.toggle("spotlit", pid === spot);
+    const main = !screen && n >= 3 ? (spot && this._tiles.has(spot) ? spot : this.activeSpeaker) : null;
+    this._els.remotes.classList.toggle("many", n > 6 && !main && !screen);
+    this._arrangeSpeaker(screen ? null : main && this._tiles.has(main) ? main : null);
+    this._els.remotes.dataset.layout = screen ? "screen" : this._els.remotes.dataset.main ? "speaker" : "grid";
     if (screen) {
       let i = 0;
       for (const [pid, t] of this._tiles) {
@@ -910,6 +956,86 @@ export class ShopCallCallElement extends HTMLElement {
     } catch (err) {
       this.showError(`Drawing not shared — ${describeError(err)}`);
     }
+  }
+
+  /**
+   * Speaker layout: the main tile large, the others in a filmstrip (or back to a plain grid).
+   * @param {string|null} main
+   */
+  _arrangeSpeaker(main) {
+    const remotes = this._els.remotes;
+    let strip = /** @type {HTMLElement|null} */ (remotes.querySelector(":scope > .strip"));
+    if (!main) {
+      if (strip) {
+        for (const t of [...strip.children]) remotes.append(t);
+        strip.remove();
+      }
+      for (const t of this._tiles.values()) t.tile.classList.remove("main");
+      delete remotes.dataset.main;
+      return;
+    }
+    if (!strip) {
+      strip = document.createElement("div");
+      strip.className = "strip";
+      remotes.append(strip);
+    }
+    for (const [pid, t] of this._tiles) {
+      t.tile.classList.toggle("main", pid === main);
+      if (pid === main) {
+        if (t.tile.parentElement !== remotes) remotes.prepend(t.tile);
+      } else if (t.tile.parentElement !== strip) {
+        strip.append(t.tile);
+      }
+    }
+    remotes.dataset.main = main;
+  }
+
+  /** Host: moderate a participant. @param {string} pid @param {string} action */
+  async moderate(pid, action) {
+    if (!this.client) return;
+    try {
+      if (action === "spotlight" && this.client.spotlight === pid) await this.client.moderate(null, "unspotlight");
+      else await this.client.moderate(pid, action);
+    } catch (err) {
+      this.showError(describeError(err));
+    }
+  }
+
+  /** Follow the loudest remote participant (audio level from getStats, with a hold against flapping). */
+  _startSpeakerWatch() {
+    if (this._speakerTimer) return;
+    this.activeSpeaker = null;
+    this._speakerSince = 0;
+    this._speakerTimer = setInterval(async () => {
+      const c = this.client;
+      if (!c || this._tiles.size < 3) return;
+      const levels = {};
+      for (const [pid, sub] of c.subscriptions) {
+        if (!sub.pc || pid.endsWith(":screen")) continue;
+        try {
+          (await sub.pc.getStats()).forEach((st) => {
+            if (st.type === "inbound-rtp" && st.kind === "audio") levels[pid] = st.audioLevel || 0;
+          });
+        } catch (_) {
+          /* closed meanwhile */
+        }
+      }
+      this.audioLevels = levels;
+      let best = null;
+      let bestLevel = 0.02; // below this nobody is speaking
+      for (const [pid, lvl] of Object.entries(levels)) if (lvl > bestLevel) [best, bestLevel] = [pid, lvl];
+      for (const [pid, t] of this._tiles) t.tile.classList.toggle("speaking", pid === best);
+      const now = Date.now();
+      const cur = this.activeSpeaker;
+      const curLevel = cur ? levels[cur] || 0 : 0;
+      // switch only when someone is clearly louder and the current speaker has held the stage 1.5 s
+      if (best && best !== cur && (!cur || (now - this._speakerSince > 1500 && bestLevel > curLevel * 1.5))) {
+        this.activeSpeaker = best;
+        this._speakerSince = now;
+        this._layout();
+        this.dispatchEvent(new CustomEvent("active-speaker", { bubbles: true, composed: true, detail: { pid: best } }));
+      }
+    }, 400);
   }
 
   /** The layer drawing applies to: a shared screen if there is one, else the first remote video. */

@@ -743,6 +743,22 @@ export class ShopCallClient extends EventTarget {
       case "call_transferred":
         this._emit("call-transferred", msg);
         return;
+      case "force_mute": {
+        const what = {};
+        if (msg.audio) what.audio = true;
+        if (msg.video) what.video = true;
+        this.setMuted(what).catch(() => {});
+        this._emit("force-muted", { ...what, by: msg.by });
+        return;
+      }
+      case "removed":
+        this._fatal = true; // the socket closes next; do not reconnect into a room we were removed from
+        this._emit("removed", { room: msg.room, by: msg.by });
+        return;
+      case "spotlight":
+        this.spotlight = msg.pid || null;
+        this._emit("spotlight", { pid: msg.pid || null });
+        return;
       case "agent_changed":
         this._emit("agent-changed", { call: msg.call, from: msg.from, agent: msg.agent });
         return;
@@ -821,9 +837,13 @@ export class ShopCallClient extends EventTarget {
       chat: reply.chat || [],
       cards: reply.cards || [],
       annotations: reply.annotations || {},
+      spotlight: reply.spotlight || null,
+      kind: reply.kind || "call",
     };
     /** @type {any} what `joined` carried (chat history, cards, annotations), for late UIs */
     this.lastJoined = info;
+    this.spotlight = reply.spotlight || null;
+    this.roomKind = reply.kind || "call";
     this._emit("joined", info);
     if (this.options.autoSubscribe) {
       for (const p of this.participants.values()) {
@@ -1481,6 +1501,15 @@ export class ShopCallClient extends EventTarget {
     const reply = await this.request({ type: "set_status", status });
     this.available = status === "online";
     return { status: reply.status, calls: reply.calls || [] };
+  }
+
+  /**
+   * Host (agent): mute, remove or spotlight a participant; `unspotlight` needs no pid.
+   * @param {string|null} pid
+   * @param {"mute_audio"|"mute_video"|"remove"|"spotlight"|"unspotlight"} action
+   */
+  async moderate(pid, action) {
+    return this.request({ type: "moderate", pid, action });
   }
 
   /**

@@ -1,0 +1,71 @@
+"""Group sessions: agents host them from the console; shoppers join by link (`/join/{room}`).
+
+A shopper with the link gets a client token for that one room and nothing else.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
+
+from shopcall.api.console import current_agent
+from shopcall.api.deps import AuthedApp, current_app
+from shopcall.api.errors import ERROR_RESPONSES, ApiError
+from shopcall.auth import tokens
+from shopcall.console.accounts import AgentInfo
+from shopcall.rooms.invites import check_invite, invite_code
+from shopcall.rooms.store import RoomStore
+
+router = APIRouter(prefix="/v1", tags=["sessions"], responses=ERROR_RESPONSES)
+MAX_SHOPPERS = 16
+GUEST_TTL_S = 3 * 3600
+
+
+class SessionIn(BaseModel):
+    title: str = Field("Live consultation", min_length=1, max_length=200)
+    max_shoppers: int = Field(MAX_SHOPPERS, ge=1, le=MAX_SHOPPERS)
+
+
+class JoinIn(BaseModel):
+    invite: str = Field(min_length=10, max_length=64)
+    name: str = Field("Guest", min_length=1, max_length=80)
+
+
+def _link(request: Request, room_id: str) -> dict[str, str]:
+    code = invite_code(request.app.state.signing_key, room_id)
+    return {"room": room_id, "invite": code, "join_url": str(request.base_url).rstrip("/") +
+            f"/join/{room_id}?invite={code}"}
+
+
+@router.post("/console/sessions", status_code=201, summary="Host a group session (1 agent + up to 16 shoppers)")
+def host_session(body: SessionIn, request: Request, agent: AgentInfo = Depends(current_agent)) -> dict[str, Any]:
+    room = RoomStore(request.app.state.db).create_room(agent.app_id, name=body.title, kind="group",
+                                                       max_participants=body.max_shoppers + 2)
+    return {**_link(request, room.id), "title": room.name, "max_participants": room.max_participants}
+
+
+@router.post("/rooms/{room_id}/invite", summary="An invitation link for a group room (merchant server)")
+def room_invite(room_id: str, request: Request, app: AuthedApp = Depends(current_app)) -> dict[str, str]:
+    room = RoomStore(request.app.state.db).get_room(room_id)
+    if room is None or room.app_id != app.id:
+        raise ApiError(404, "room_not_found", f"no room {room_id}")
+    if room.kind != "group":
+        raise ApiError(409, "not_a_group", "invitation links are for group sessions")
+    return _link(request, room.id)
+
+
+@router.post("/join/{room_id}", summary="Join a group session by link: a shopper token for that room")
+def join_by_link(room_id: str, body: JoinIn, request: Request) -> dict[str, Any]:
+    key = request.app.state.signing_key
+    room = RoomStore(request.app.state.db).get_room(room_id)
+    if room is None or not check_invite(key, room_id, body.invite):
+        raise ApiError(404, "invite_invalid", "this invitation link is not valid")
+    if room.status != "open":
+        raise ApiError(410, "room_ended", "this session has ended")
+    identity = "guest-" + secrets.token_hex(5)
+    token, exp = tokens.mint(key, app_id=room.app_id, identity=identity, role="shopper", name=body.name.strip(),
+                             rooms=[room.id], ttl_s=GUEST_TTL_S)
+    return {"token": token, "room": room.id, "title": room.name, "identity": identity, "expires_at": exp}

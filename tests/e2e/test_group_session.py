@@ -1,0 +1,116 @@
+"""A group session: 1 agent hosts, 4 shoppers join by link (2 with camera, 2 without); all see the agent."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.e2e.helpers import PC_PROBE
+
+pytestmark = pytest.mark.e2e
+
+AGENT_VIDEO = """async () => {
+  const c = window.shopcall && window.shopcall.client;
+  if (!c) return null;
+  const host = [...c.participants.values()].find(p => p.role === 'agent' || p.role === 'admin');
+  const sub = host && c.subscriptions.get(host.pid);
+  if (!sub || !sub.pc) return null;
+  let frames = 0, width = 0;
+  (await sub.pc.getStats()).forEach(s => {
+    if (s.type === 'inbound-rtp' && s.kind === 'video') { frames = s.framesDecoded || 0; width = s.frameWidth || 0; }
+  });
+  return {frames, width};
+}"""
+
+
+def _wait(pred, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_group_session_with_four_shoppers(server, browser, artifacts) -> None:
+    shots = artifacts / "group"
+    shots.mkdir(exist_ok=True)
+    contexts = []
+
+    def page(w: int, h: int):
+        ctx = browser.new_context(viewport={"width": w, "height": h})
+        ctx.add_init_script(PC_PROBE)
+        contexts.append(ctx)
+        return ctx.new_page()
+
+    try:
+        host = page(1366, 860)
+        host.goto(server.base + "/console")
+        host.get_by_test_id("login-ben").click()
+        host.get_by_test_id("agent-status").filter(has_text="Online").wait_for(timeout=10000)
+        host.get_by_test_id("host-session").click()
+        link_box = host.get_by_test_id("session-link")
+        link_box.wait_for(timeout=10000)
+        link = link_box.input_value()
+        assert "/join/" in link and "invite=" in link
+
+        guests = []
+        for i, (name, camera) in enumerate([("Ada", True), ("Bo", True), ("Cy", False), ("Di", False)]):
+            g = page(900, 640)
+            g.goto(link)
+            g.get_by_test_id("join-name").fill(name)
+            if not camera:
+                g.get_by_test_id("join-camera").uncheck()
+            if i == 0:
+                g.wait_for_function("() => { const v = document.querySelector('shopcall-precall')"
+                                    ".shadowRoot.querySelector('video'); return v && v.videoWidth > 0; }")
+                g.screenshot(path=shots / "01_join_page.png")
+            g.get_by_test_id("join-button").click()
+            guests.append((name, camera, g))
+
+        # every shopper decodes the agent's video
+        for name, _, g in guests:
+            got = _wait(lambda g=g: (r := g.evaluate(AGENT_VIDEO)) and r["frames"] > 30 and r["width"] > 0 and r,
+                        timeout=45, what=f"{name} decoding the agent's video")
+            assert got["frames"] > 30
+        _wait(lambda: "4 shoppers" in host.get_by_test_id("session-count").inner_text(), 10, "4 shoppers counted")
+        # cameras are optional: only Ada and Bo publish video; the host sees 4 tiles
+        assert host.locator(".tile").count() == 4
+        time.sleep(1.5)
+        host.screenshot(path=shots / "02_console_hosting.png")
+        guests[0][2].screenshot(path=shots / "03_guest_view.png")
+
+        # spotlight Bo: every guest's main stage follows
+        bo_pid = guests[1][2].evaluate("window.shopcall.client.pid")
+        bo_tile = host.locator(f'.tile[data-pid="{bo_pid}"]')
+        bo_tile.hover()
+        bo_tile.get_by_test_id("mod-spotlight").click()
+        for name, _, g in guests:
+            if name == "Bo":
+                continue
+            _wait(lambda g=g: g.evaluate("() => document.querySelector('shopcall-call').shadowRoot"
+                                         ".querySelector('.remotes').dataset.main") == bo_pid,
+                  10, f"{name}'s stage on Bo")
+        guests[0][2].screenshot(path=shots / "04_guest_spotlight.png")
+
+        # mute Cy, remove Di
+        cy_pid = guests[2][2].evaluate("window.shopcall.client.pid")
+        t = host.locator(f'.tile[data-pid="{cy_pid}"]')
+        t.hover()
+        t.get_by_test_id("mod-mute").click()
+        _wait(lambda: guests[2][2].evaluate("window.shopcall.client.muted.audio") is True, 10, "Cy muted")
+        di_pid = guests[3][2].evaluate("window.shopcall.client.pid")
+        t = host.locator(f'.tile[data-pid="{di_pid}"]')
+        t.hover()
+        t.get_by_test_id("mod-remove").click()
+        guests[3][2].get_by_text("removed you from the session").wait_for(timeout=10000)
+        _wait(lambda: host.locator(".tile").count() == 3, 10, "Di's tile gone")
+        guests[3][2].screenshot(path=shots / "05_guest_removed.png")
+        host.get_by_test_id("end-call").click()
+        for _name, _, g in guests[:3]:
+            g.get_by_text("The session has ended").wait_for(timeout=10000)
+    finally:
+        for c in contexts:
+            c.close()
