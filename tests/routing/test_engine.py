@@ -446,3 +446,23 @@ def test_policy_validation() -> None:
         RoutingPolicy(ewma_alpha=0)
     with pytest.raises(ValueError):
         RoutingPolicy(max_wait_s=-1)
+
+
+def test_start_direct_skips_the_queue_for_an_invited_shopper() -> None:
+    r = Router(RoutingPolicy(ring_timeout_s=10))
+    r.set_agent("a", APP, status="online", now=0)
+    r.set_agent("b", APP, status="online", now=1)
+    acts = r.enqueue(call("q1"), now=2)
+    assert rings(acts) == [("q1", "a")]
+    # a's own invitation is accepted: a takes the direct call, q1's ring moves to b
+    acts = r.start_direct("d1", APP, "a", now=3)
+    assert stops(acts) == [("q1", "a", "agent_unavailable")]
+    assert of(acts, Assigned)[0].call_id == "d1" and rings(acts) == [("q1", "b")]
+    with pytest.raises(RoutingError):
+        r.start_direct("d2", APP, "a", now=4)  # full (max 1)
+    with pytest.raises(RoutingError):
+        r.start_direct("d1", APP, "b", now=4)  # exists
+    r.set_status("b", "away", now=5)
+    with pytest.raises(RoutingError):
+        r.start_direct("d3", APP, "b", now=6)
+    assert of(r.end_call("d1", "a", now=9), CallEnded)

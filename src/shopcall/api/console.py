@@ -181,6 +181,11 @@ def queue(request: Request, agent: AgentInfo = Depends(current_agent)) -> dict[s
     return request.app.state.hub.desk.snapshot(agent.app_id)
 
 
+@router.get("/visitors", summary="Shoppers on the shop right now (live, anonymous unless signed in)")
+def visitors(request: Request, agent: AgentInfo = Depends(current_agent)) -> list[dict[str, Any]]:
+    return request.app.state.hub.visitors.listing(agent.app_id)
+
+
 @router.get("/callbacks", summary="Callback requests left outside business hours")
 def callbacks(request: Request, agent: AgentInfo = Depends(current_agent)) -> list[dict[str, Any]]:
     with _db(request).session() as s:

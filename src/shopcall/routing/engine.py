@@ -289,6 +289,31 @@ class Router:
         return True, actions + self._settle(call.app_id, now)
 
     @_locked
+    def start_direct(self, call_id: str, app_id: str, agent_id: str, now: float) -> list[Action]:
+        """A call that skips the queue: the shopper accepted this agent's own invitation.
+
+        The agent must be of the app, ONLINE with a free slot (else RoutingError); a ring the agent
+        had for another call is withdrawn and that call re-offered.
+        """
+        self._clock(now)
+        if call_id in self._calls or call_id in self._active:
+            raise RoutingError(f"call {call_id} already exists")
+        agent = self._agents.get(agent_id)
+        if agent is None or agent.app_id != app_id:
+            raise RoutingError(f"agent {agent_id} is not an agent of this app")
+        if not agent.routable:
+            raise RoutingError(f"agent {agent_id} is {agent.effective_status.value}")
+        actions: list[Action] = []
+        if agent.ringing_for is not None:
+            ringing = self._calls.get(agent.ringing_for)
+            if ringing is not None:
+                actions.append(self._stop_ring(ringing, "agent_unavailable"))
+        agent.active_calls.add(call_id)
+        self._active[call_id] = ActiveCall(call_id, app_id, agent_id, {agent_id}, now, 0.0)
+        actions.append(Assigned(call_id, agent_id, 0.0, app_id=app_id))
+        return actions + self._settle(app_id, now)
+
+    @_locked
     def decline(self, call_id: str, agent_id: str, now: float) -> list[Action]:
         """The rung agent declines: the call moves on. Stale declines (not rung) are ignored."""
         self._clock(now)

@@ -19,7 +19,7 @@ from shopcall.auth.tokens import TokenError, verify
 from shopcall.media.backend import MediaBackend, MediaError, MediaEvent, RoomSpec
 from shopcall.rooms.incall_store import InCallStore
 from shopcall.rooms.store import RoomStore
-from shopcall.signalling import incall, moderation, screens
+from shopcall.signalling import incall, moderation, screens, visitors
 from shopcall.signalling import protocol as p
 from shopcall.signalling.calls import CallDesk
 from shopcall.signalling.connection import Connection, Socket
@@ -47,6 +47,11 @@ class LiveRoom:
     removed: set[str] = field(default_factory=set)  # identities the host removed: no way back in
 
 
+# Messages handled by feature modules, each `async (hub, conn, msg) -> reply | None`.
+FEATURE_HANDLERS: dict[str, Any] = {**incall.HANDLERS, **screens.HANDLERS, **moderation.HANDLERS,
+                                    **visitors.HANDLERS}
+
+
 class Hub:
     def __init__(self, store: RoomStore, media: MediaBackend, signing_key: bytes, *,
                  app_exists: Any, heartbeat_s: int = HEARTBEAT_S) -> None:
@@ -59,6 +64,7 @@ class Hub:
         self.rooms: dict[str, LiveRoom] = {}
         self.connections: set[Connection] = set()
         self.desk = CallDesk(self)
+        self.visitors = visitors.VisitorDesk(self)
         media.on_reset(self._on_media_reset)
 
     # ---- connection lifecycle -------------------------------------------------
@@ -82,6 +88,7 @@ class Hub:
         """Release everything the connection holds; safe to call more than once."""
         self.connections.discard(conn)
         conn.available = False
+        self.visitors.disconnected(conn)
         await self.desk.disconnected(conn)
         await self._leave_room(conn, reason)
         await conn.close(1000)
@@ -138,8 +145,7 @@ class Hub:
         if handler is not None:
             reply = await handler(conn, msg)
         else:
-            handler = incall.HANDLERS.get(msg.type) or screens.HANDLERS.get(msg.type) or moderation.HANDLERS[msg.type]
-            reply = await handler(self, conn, msg)
+            reply = await FEATURE_HANDLERS[msg.type](self, conn, msg)
         if reply is not None:
             reply["re"] = msg.id
             await conn.send(reply)

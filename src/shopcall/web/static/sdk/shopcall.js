@@ -103,6 +103,9 @@ export const ERROR_TEXT = {
   room_ended: "The call has ended.",
   call_not_found: "This call is no longer ringing.",
   call_taken: "Another agent already answered this call.",
+  visitor_gone: "That visitor has left the shop.",
+  visitor_busy: "That visitor is already talking to someone or has an open invitation.",
+  invite_not_found: "This invitation has expired.",
   closed: "We are closed right now — leave a callback request and we will call you.",
   no_agent: "None of our experts could take your call right now.",
   agent_unavailable: "That agent cannot take the call right now.",
@@ -742,6 +745,15 @@ export class ShopCallClient extends EventTarget {
         return;
       case "call_transferred":
         this._emit("call-transferred", msg);
+        return;
+      case "agent_invite":
+        this._emit("agent-invite", msg);
+        return;
+      case "invite_declined":
+        this._emit("invite-declined", msg);
+        return;
+      case "invite_accepted":
+        this._emit("invite-accepted", msg);
         return;
       case "force_mute": {
         const what = {};
@@ -1501,6 +1513,33 @@ export class ShopCallClient extends EventTarget {
     const reply = await this.request({ type: "set_status", status });
     this.available = status === "online";
     return { status: reply.status, calls: reply.calls || [] };
+  }
+
+  /**
+   * Shop widget: report what the shopper does (page/product views, cart, heartbeats) so agents see
+   * live visitors. Fire and forget.
+   * @param {{event: "page_view"|"product_view"|"cart"|"heartbeat", page?: string, product?: string,
+   *   title?: string, cart?: {items: number, value: number, currency?: string}, returning?: boolean,
+   *   first_seen?: number}} e
+   */
+  reportVisit(e) {
+    return this._send({ type: "visitor_event", ...e });
+  }
+
+  /**
+   * Agent: invite a live visitor to a video call (they see a prompt and may accept).
+   * @param {string} visitor @param {string} [message]
+   */
+  async inviteVisitor(visitor, message) {
+    return this.request({ type: "invite_visitor", visitor, message: message || null });
+  }
+
+  /**
+   * Shopper: answer an agent's invitation. Accepting returns `{call, room, agent}`: join that room.
+   * @param {string} invite @param {boolean} accept
+   */
+  async answerInvite(invite, accept) {
+    return this.request({ type: "answer_invite", invite, accept });
   }
 
   /**
