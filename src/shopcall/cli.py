@@ -16,7 +16,9 @@ from shopcall.crm.cli import crm_app
 app = typer.Typer(help="ShopCall: video consultation for online shops.", no_args_is_help=True,
                   pretty_exceptions_show_locals=False)
 apps_cmd = typer.Typer(help="Manage apps (tenants).", no_args_is_help=True)
+agents_cmd = typer.Typer(help="Manage agent accounts (console logins).", no_args_is_help=True)
 app.add_typer(apps_cmd, name="apps")
+app.add_typer(agents_cmd, name="agents")
 app.add_typer(crm_app, name="crm")
 console = Console(stderr=True)
 
@@ -111,6 +113,39 @@ def apps_list(data_dir: DataDir = None) -> None:
     with _db(_settings(data_dir=data_dir)).session() as s:
         for a in s.scalars(select(App).order_by(App.created_at)):
             print(f"{a.id}\t{a.name}\t{a.created_at:%Y-%m-%d %H:%M}")
+
+
+@agents_cmd.command("create")
+def agents_create(
+    app_id: Annotated[str, typer.Option("--app", help="App id")],
+    identity: Annotated[str, typer.Option("--identity", help="Login name")],
+    name: Annotated[str, typer.Option("--name", help="Display name")],
+    password: Annotated[str, typer.Option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+                                          envvar="SHOPCALL_AGENT_PASSWORD", help="Password (prompted if omitted)")],
+    email: Annotated[str | None, typer.Option("--email")] = None,
+    role: Annotated[str, typer.Option("--role", help="agent or admin")] = "agent",
+    language: Annotated[list[str] | None, typer.Option("--language", help="Skill: a language (repeatable)")] = None,
+    category: Annotated[list[str] | None, typer.Option("--category", help="Skill: a product category")] = None,
+    max_calls: Annotated[int, typer.Option("--max-calls", help="Concurrent calls")] = 1,
+    data_dir: DataDir = None,
+) -> None:
+    """Create or update an agent (password stored as an argon2 hash)."""
+    from shopcall.console.accounts import AccountError, upsert_agent
+    from shopcall.db.models import App
+
+    db = _db(_settings(data_dir=data_dir))
+    with db.session() as s:
+        if s.get(App, app_id) is None:
+            console.print(f"[red]error:[/red] no app {app_id!r} (see `shopcall apps list`)")
+            raise typer.Exit(2)
+    try:
+        agent = upsert_agent(db, app_id, identity, name=name, password=password, email=email, role=role,
+                             languages=language, categories=category, max_concurrent=max_calls)
+    except AccountError as e:
+        console.print(f"[red]error:[/red] {e.message}")
+        raise typer.Exit(2) from None
+    print(f"agent {agent.identity} ({agent.role}) of {app_id}: languages {agent.languages or '-'}, "
+          f"categories {agent.categories or '-'}, up to {agent.max_concurrent} call(s)")
 
 
 @app.command()

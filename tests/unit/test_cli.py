@@ -45,3 +45,21 @@ def test_committed_openapi_is_current() -> None:
     assert r.exit_code == 0
     committed = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
     assert json.loads(committed.read_text()) == json.loads(r.stdout), "regenerate: shopcall openapi > docs/openapi.json"
+
+
+def test_agents_create_stores_an_argon2_hash_and_skills(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("SHOPCALL_DATABASE_URL", raising=False)
+    out = json.loads(runner.invoke(app, ["apps", "create", "Shop", "--data-dir", str(tmp_path), "--json"]).stdout)
+    r = runner.invoke(app, ["agents", "create", "--app", "app_nope", "--identity", "x", "--name", "X",
+                            "--password", "pw-123", "--data-dir", str(tmp_path)])
+    assert r.exit_code == 2 and "no app" in r.output
+    r = runner.invoke(app, ["agents", "create", "--app", out["app_id"], "--identity", "anna", "--name", "Anna",
+                            "--language", "en", "--language", "de", "--category", "Headphones", "--max-calls", "2",
+                            "--data-dir", str(tmp_path)], input="s3cret!\ns3cret!\n")
+    assert r.exit_code == 0, r.output
+    from shopcall.console.accounts import authenticate
+
+    db = Database(f"sqlite:///{tmp_path / 'shopcall.db'}")
+    agent = authenticate(db, out["app_id"], "anna", "s3cret!")
+    assert (agent.languages, agent.categories, agent.max_concurrent) == (["en", "de"], ["Headphones"], 2)
+    assert "s3cret" not in r.output
