@@ -44,6 +44,7 @@ def test_agent_sees_a_visitor_and_invites_them_to_a_call(server, browser, artifa
         assert max(v["framesDecoded"] for v in a["video"]) > 30
         assert max(v["framesDecoded"] for v in s["video"]) > 30
         assert "Midnight T4" in agent.get_by_test_id("context-product").inner_text()
+        assert agent.get_by_test_id("context-cart").inner_text().startswith("1 item")
         shopper.screenshot(path=shots / "03_shop_invited_call.png")
         agent.get_by_test_id("end-call").click()
         shopper.get_by_test_id("call-again").wait_for(timeout=10000)
