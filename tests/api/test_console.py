@@ -94,3 +94,21 @@ def test_tenants_never_see_each_others_calls(client, tenant, other_tenant) -> No
     assert client.get(f"/v1/console/calls/{call_id}/crm").json()["error"]["code"] == "call_not_found"
     assert client.post(f"/v1/console/calls/{call_id}/notes", json={"text": "x"}).status_code == 404
     assert client.get("/v1/console/products").json() == []
+
+
+def test_a_failing_crm_shows_unavailable_fast(client, tenant) -> None:
+    import time
+
+    from shopcall.db.models import App
+
+    call_id = _setup(client, tenant)
+    with client.app.state.db.session() as s:  # the merchant's CRM endpoint is down (nothing listens on port 9)
+        s.get(App, tenant.id).crm_config = {"kind": "http", "url": "http://127.0.0.1:9/crm", "timeout_s": 1.0}
+    _login(client, tenant.id, "anna", "s3cret-pw")
+    t0 = time.monotonic()
+    r = client.get(f"/v1/console/calls/{call_id}/crm")
+    elapsed = time.monotonic() - t0
+    assert r.status_code == 200
+    crm = r.json()["crm"]
+    assert crm["status"] == "unavailable" and crm["error"].startswith("CRM unavailable")
+    assert elapsed < 2.5

@@ -82,6 +82,13 @@ def test_group_session_with_four_shoppers(server, browser, artifacts) -> None:
         host.screenshot(path=shots / "02_console_hosting.png")
         guests[0][2].screenshot(path=shots / "03_guest_view.png")
 
+        # before any spotlight the host's stage follows the loudest voice (audio level from getStats)
+        speaker = _wait(lambda: host.evaluate("""() => { const v = document.querySelector('shopcall-call');
+            const lv = v.audioLevels || {}; return v.activeSpeaker && Object.values(lv).some(x => x > 0.02)
+              && v.activeSpeaker; }"""), 15, "an active speaker")
+        assert host.evaluate("() => document.querySelector('shopcall-call').shadowRoot"
+                             ".querySelector('.remotes').dataset.main") == speaker
+
         # spotlight Bo: every guest's main stage follows
         bo_pid = guests[1][2].evaluate("window.shopcall.client.pid")
         bo_tile = host.locator(f'.tile[data-pid="{bo_pid}"]')
