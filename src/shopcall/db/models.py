@@ -30,6 +30,9 @@ class App(Base):
     crm_config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     business_hours: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     routing: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # routing.RoutingPolicy fields
+    recording_policy: Mapped[str] = mapped_column(String(20), default="off")  # off | on_demand | always
+    recording_consent: Mapped[bool] = mapped_column(default=True)  # ask shoppers before recording them
+    retention_days: Mapped[int | None] = mapped_column(Integer, default=None)  # None = keep
 
 
 class Room(Base):
@@ -203,3 +206,102 @@ class CallbackRequest(Base):
     context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(20), default="open")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Recording(Base):
+    """One recording of a room (a call or a session), from start to a verified composite."""
+
+    __tablename__ = "recordings"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    room_id: Mapped[str] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"), index=True)
+    call_id: Mapped[str | None] = mapped_column(String(40), default=None, index=True)
+    region: Mapped[str] = mapped_column(String(40), default="local")
+    status: Mapped[str] = mapped_column(String(20), default="recording")  # recording|processing|ready|failed
+    started_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    agent_identity: Mapped[str | None] = mapped_column(String(200), default=None, index=True)
+    customer_id: Mapped[str | None] = mapped_column(String(200), default=None, index=True)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    stopped_at: Mapped[datetime | None] = mapped_column(default=None)
+    duration_s: Mapped[float | None] = mapped_column(default=None)
+    folder: Mapped[str] = mapped_column(String(500), default="")  # raw per-track files (local)
+    storage_key: Mapped[str | None] = mapped_column(String(500), default=None)  # the composite
+    size_bytes: Mapped[int | None] = mapped_column(Integer, default=None)
+    steps: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # progress of the worker, per step
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class ConsentDecision(Base):
+    """A participant's answer to "may we record you?", with when it was given."""
+
+    __tablename__ = "consent_decisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    room_id: Mapped[str] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"), index=True)
+    recording_id: Mapped[str | None] = mapped_column(String(40), default=None, index=True)
+    identity: Mapped[str] = mapped_column(String(200))
+    decision: Mapped[str] = mapped_column(String(20))  # granted | refused
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookEndpoint(Base):
+    """Where an app wants events; the signing secret is stored encrypted (it must sign)."""
+
+    __tablename__ = "webhook_endpoints"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    events: Mapped[list[str]] = mapped_column(JSON, default=list)
+    secret_encrypted: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One event to one endpoint, with every attempt's outcome (the delivery log)."""
+
+    __tablename__ = "webhook_deliveries"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    endpoint_id: Mapped[str] = mapped_column(ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[str] = mapped_column(String(40), index=True)
+    event_type: Mapped[str] = mapped_column(String(60))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|delivered|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(default=utcnow, index=True)
+    last_status_code: Mapped[int | None] = mapped_column(Integer, default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    log: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # every attempt
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Conversion(Base):
+    """An order the merchant attributes to a call (posted by the merchant's server)."""
+
+    __tablename__ = "conversions"
+    __table_args__ = (UniqueConstraint("app_id", "order_id"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    order_id: Mapped[str] = mapped_column(String(200))
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEntry(Base):
+    """Things done to data that an auditor may ask about (retention deletions, deletes by staff)."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    app_id: Mapped[str | None] = mapped_column(String(40), default=None, index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(60))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+Index("ix_webhook_deliveries_due", WebhookDelivery.status, WebhookDelivery.next_attempt_at)
