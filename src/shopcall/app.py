@@ -15,6 +15,8 @@ from shopcall.auth.secrets import load_signing_key
 from shopcall.config import Settings
 from shopcall.db.engine import Database
 from shopcall.media.backend import MediaBackend
+from shopcall.recording.storage import storage_from_settings
+from shopcall.recording.worker import RecordingWorker
 from shopcall.rooms.apps import app_exists
 from shopcall.rooms.store import RoomStore
 from shopcall.signalling import endpoint
@@ -34,6 +36,13 @@ def default_media(settings: Settings) -> MediaBackend:
     return JanusBackend(settings)
 
 
+def _storage_settings(settings: Settings) -> dict[str, object]:
+    values: dict[str, object] = settings.model_dump()
+    if settings.s3_secret_key is not None:
+        values["s3_secret_key"] = settings.s3_secret_key.get_secret_value()
+    return values
+
+
 def create_app(settings: Settings, *, media: MediaBackend | None = None, demo: bool = False,
                on_ready: Callable[[], None] | None = None) -> FastAPI:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -41,7 +50,10 @@ def create_app(settings: Settings, *, media: MediaBackend | None = None, demo: b
     media = media or default_media(settings)
     key = load_signing_key(settings.data_dir)
     store = RoomStore(db)
-    hub = Hub(store, media, key, app_exists=lambda app_id: app_exists(db, app_id))
+    hub = Hub(store, media, key, app_exists=lambda app_id: app_exists(db, app_id), data_dir=settings.data_dir)
+    storage = storage_from_settings(_storage_settings(settings))
+    worker = RecordingWorker(db, storage, on_event=hub.emit_webhook)
+    hub.recording_worker = worker
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -54,6 +66,8 @@ def create_app(settings: Settings, *, media: MediaBackend | None = None, demo: b
 
             seed_demo(db)
         await media.start()
+        await worker.start()
+        worker.wake()  # recordings left `processing` by a previous run
         log.info("shopcall_started", url=settings.base_url, version=__version__)
         if on_ready:
             on_ready()
@@ -61,6 +75,7 @@ def create_app(settings: Settings, *, media: MediaBackend | None = None, demo: b
             yield
         finally:
             await hub.shutdown()
+            await worker.stop()
             await media.stop()
             db.dispose()
 
@@ -69,6 +84,7 @@ def create_app(settings: Settings, *, media: MediaBackend | None = None, demo: b
                               "app id as user name, app secret as password.")
     app.state.settings, app.state.db, app.state.media = settings, db, media
     app.state.hub, app.state.signing_key, app.state.started = hub, key, time.monotonic()
+    app.state.storage, app.state.recording_worker = storage, worker
     errors.install(app)
     app.include_router(health.router)
     app.include_router(rooms.router)

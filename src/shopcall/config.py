@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 
@@ -36,6 +36,13 @@ class Settings(BaseSettings):
     media_backend: str = Field("janus", description="'janus' (real) or 'none' (API only, media reported down)")
 
     token_ttl_s: int = Field(3600, ge=30, le=86400, description="Default lifetime of client tokens")
+    recording_storage: str = Field("local", description="'local' (<data_dir>/recordings) or 's3'")
+    s3_bucket: str | None = Field(None, description="S3 bucket for recordings (recording_storage = s3)")
+    s3_endpoint_url: str | None = Field(None, description="S3-compatible endpoint (MinIO, Ceph...); default AWS")
+    s3_region: str | None = Field(None, description="S3 region")
+    s3_access_key: str | None = Field(None, description="S3 access key (default: boto3's credential chain)")
+    s3_secret_key: SecretStr | None = Field(None, description="S3 secret key")
+    retention_interval_s: int = Field(3600, ge=10, description="How often the retention job runs")
     log_level: str = Field("info", description="debug, info, warning, error")
 
     @classmethod

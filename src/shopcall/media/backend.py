@@ -72,6 +72,9 @@ class MediaSession(Protocol):
     ) -> None:
         """Choose the simulcast layer a subscriber receives."""
 
+    async def set_recording(self, filename: str | None) -> None:
+        """Record this session's published media to `filename`-<kind>.mjr files, or stop (None)."""
+
     async def close(self) -> None:
         """Release every handle and the session on the media server; idempotent."""
 

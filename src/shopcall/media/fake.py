@@ -63,6 +63,7 @@ class FakeMediaSession:
         self.started: set[str] = set()
         self.trickles: list[tuple[str, dict[str, Any] | None]] = []
         self.substreams: dict[str, dict[str, int | None]] = {}
+        self.recording: str | None = None
         self.closed = False
 
     def __repr__(self) -> str:
@@ -98,6 +99,12 @@ class FakeMediaSession:
         if first and self.backend.auto_up:  # like Janus's webrtcup, shortly after the answer
             asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self.emit("up")))
         return fake_sdp("answer", label=self.label)
+
+    async def set_recording(self, filename: str | None) -> None:
+        self._check("set_recording", filename)
+        if not self.published:
+            raise MediaError("nothing is being published to record", code="not_publishing")
+        self.recording = filename
 
     async def unpublish(self) -> None:
         self._check("unpublish")

@@ -464,6 +464,17 @@ class JanusMediaSession:
                 if e.janus_code != ERR_NOT_PUBLISHED:
                     raise
 
+    async def set_recording(self, filename: str | None) -> None:
+        """Per-publisher recording (VideoRoom `configure` with `record`/`filename`): only the
+        participants who may be recorded are, which is how a refused consent is honoured."""
+        async with self._lock:
+            if self._publisher is None or self._is_stale() or not self._published:
+                raise MediaError("nothing is being published to record", code="not_publishing")
+            body: dict[str, Any] = {"request": "configure", "record": filename is not None}
+            if filename is not None:
+                body["filename"] = filename
+            await self._publisher.message(body)
+
     def _is_stale(self) -> bool:
         return self._generation != self.backend.generation
 

@@ -11,6 +11,7 @@ import asyncio
 import secrets
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -19,7 +20,7 @@ from shopcall.auth.tokens import TokenError, verify
 from shopcall.media.backend import MediaBackend, MediaError, MediaEvent, RoomSpec
 from shopcall.rooms.incall_store import InCallStore
 from shopcall.rooms.store import RoomStore
-from shopcall.signalling import incall, moderation, screens, visitors
+from shopcall.signalling import incall, moderation, recording, screens, visitors
 from shopcall.signalling import protocol as p
 from shopcall.signalling.calls import CallDesk
 from shopcall.signalling.connection import Connection, Socket
@@ -45,17 +46,21 @@ class LiveRoom:
     screens: dict[str, Any] = field(default_factory=dict)  # owner pid -> signalling.screens.ScreenFeed
     spotlight: str | None = None  # pid the host put on the main stage
     removed: set[str] = field(default_factory=set)  # identities the host removed: no way back in
+    recording: Any = None  # signalling.recording.LiveRecording while a recording runs
 
 
 # Messages handled by feature modules, each `async (hub, conn, msg) -> reply | None`.
 FEATURE_HANDLERS: dict[str, Any] = {**incall.HANDLERS, **screens.HANDLERS, **moderation.HANDLERS,
-                                    **visitors.HANDLERS}
+                                    **visitors.HANDLERS, **recording.HANDLERS}
 
 
 class Hub:
     def __init__(self, store: RoomStore, media: MediaBackend, signing_key: bytes, *,
-                 app_exists: Any, heartbeat_s: int = HEARTBEAT_S) -> None:
+                 app_exists: Any, heartbeat_s: int = HEARTBEAT_S, data_dir: Path | None = None) -> None:
         self.store = store
+        self.data_dir = data_dir or Path("data")
+        self.webhooks: Any = None  # webhooks.WebhookDispatcher, set by the app
+        self.recording_worker: Any = None  # recording.worker.RecordingWorker, set by the app
         self.incall = InCallStore(store.db)
         self.media = media
         self.key = signing_key
@@ -204,8 +209,12 @@ class Hub:
         await self._broadcast(live, {"type": "participant_joined", "participant": conn.public()}, skip=conn)
         log.info("participant_joined", room=room.id, pid=pid, identity=conn.claims.identity)
         state = await incall.join_state(self, live)
+        # after the `joined` reply: a running recording asks for consent; `always` starts one
+        asyncio.get_running_loop().call_soon(
+            lambda: asyncio.ensure_future(recording.member_joined(self, live, conn)))
         return {"type": "joined", "room": room.id, "pid": pid, "participants": others, "kind": room.kind,
-                "spotlight": live.spotlight, **state}
+                "spotlight": live.spotlight, "recording": live.recording.public() if live.recording else None,
+                **state}
 
     def _live(self, conn: Connection, ref: str | None) -> LiveRoom:
         live = self.rooms.get(conn.room_id or "")
@@ -383,6 +392,9 @@ class Hub:
     async def end_room(self, room_id: str, reason: str) -> bool:
         """End a room for everyone: tell them, close their sockets, free the media room."""
         ended = await asyncio.to_thread(self.store.end_room, room_id, reason)
+        live = self.rooms.get(room_id)
+        if live is not None and live.recording is not None:
+            await recording.stop(self, live, "room_ended")
         live = self.rooms.pop(room_id, None)
         await self.desk.room_ended(room_id)
         if live is not None:
@@ -419,6 +431,7 @@ class Hub:
         if ev.kind == "up" and not conn.publishing and conn.publisher_joined:
             conn.publishing = True
             await self._broadcast(live, {"type": "track_published", "pid": conn.pid}, skip=conn)
+            await recording.record_member(self, live, conn)
         elif ev.kind == "down" and conn.publishing:
             conn.publishing = False
             await self._drop_subscriptions_to(live, conn)
@@ -437,6 +450,19 @@ class Hub:
             conn.publishing = False
             if conn.room_id:
                 await conn.send({"type": "media_reset", "reason": reason})
+
+    async def emit_webhook(self, app_id: str, event: str, data: dict[str, Any]) -> None:
+        """Queue a webhook event; never raises into the call path."""
+        if self.webhooks is None:
+            return
+        try:
+            await self.webhooks.emit(app_id, event, data)
+        except Exception:
+            log.exception("webhook_emit_failed", event=event)
+
+    def wake_recording_worker(self) -> None:
+        if self.recording_worker is not None:
+            self.recording_worker.wake()
 
     async def shutdown(self) -> None:
         await self.desk.stop()

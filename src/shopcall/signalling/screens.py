@@ -85,6 +85,9 @@ async def _on_event(hub: Hub, live: LiveRoom, feed: ScreenFeed, ev: MediaEvent) 
         owner.screen_publishing = True
         await hub._broadcast(live, {"type": "track_published", "pid": feed.pid, "of": owner.pid, "source": "screen"},
                              skip=owner)
+        from shopcall.signalling.recording import record_member
+
+        await record_member(hub, live, owner)
     elif ev.kind == "down" and feed.publishing:
         await stop(hub, live, feed)
 

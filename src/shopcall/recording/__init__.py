@@ -1,0 +1,1 @@
+"""Recording: capture through the media server, post-processing, storage and retention."""

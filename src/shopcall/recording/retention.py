@@ -1,0 +1,182 @@
+"""Retention: delete recordings older than their app's `retention_days`, files first, then the row, with an audit trail.
+
+Order per recording: check the raw folder is ours to delete, delete the composite object, delete the
+raw folder, then delete the row and write `recording.deleted` in one transaction. If any file step
+fails the row stays (so the next run retries; every step is idempotent) and `recording.delete_failed`
+is written. A row is therefore only ever gone when its files are gone too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import structlog
+from sqlalchemy import delete, select
+
+from shopcall.db.engine import Database
+from shopcall.db.models import App, AuditEntry, Recording, utcnow
+from shopcall.recording.storage import RecordingStorage
+
+log = structlog.get_logger("shopcall.retention")
+
+REASON = "retention"
+
+
+@dataclass
+class RetentionReport:
+    deleted: list[str] = field(default_factory=list)  # recording ids whose files and row are gone
+    failed: dict[str, str] = field(default_factory=dict)  # recording id -> why it was kept
+    bytes_freed: int = 0
+
+    @property
+    def touched(self) -> bool:
+        return bool(self.deleted or self.failed)
+
+
+@dataclass(frozen=True)
+class _Expired:
+    id: str
+    app_id: str
+    room_id: str
+    region: str
+    started_at: datetime
+    folder: str
+    storage_key: str | None
+    size_bytes: int | None
+    retention_days: int
+
+
+def _naive_utc(now: datetime | None) -> datetime:
+    """The database stores naive UTC (models.utcnow); accept aware datetimes too."""
+    if now is None:
+        return utcnow()
+    if now.tzinfo is not None:
+        return now.astimezone(UTC).replace(tzinfo=None)
+    return now
+
+
+def _expired(db: Database, now: datetime) -> list[_Expired]:
+    """All recordings past their app's retention. Apps without retention (None) or with a value < 1 keep all:
+    0 would delete recordings still being made, so it is treated as a misconfiguration, not "delete now"."""
+    out: list[_Expired] = []
+    with db.session() as s:
+        apps = s.execute(select(App.id, App.retention_days).where(App.retention_days.is_not(None))
+                         .order_by(App.id)).all()
+        for app_id, days in apps:
+            if days is None or days < 1:
+                if days is not None:
+                    log.warning("retention_days_ignored", app_id=app_id, retention_days=days)
+                continue
+            cutoff = now - timedelta(days=days)
+            rows = s.execute(select(Recording).where(Recording.app_id == app_id, Recording.started_at < cutoff)
+                             .order_by(Recording.started_at, Recording.id)).scalars().all()
+            out.extend(_Expired(r.id, r.app_id, r.room_id, r.region, r.started_at, r.folder or "", r.storage_key,
+                                r.size_bytes, int(days)) for r in rows)
+    return out
+
+
+def _raw_folder(rec: _Expired, raw_root: Path | None) -> Path | None:
+    """The raw folder to remove, None if there is nothing to remove; raises if it exists but is not ours."""
+    if not rec.folder:
+        return None
+    folder = Path(rec.folder)
+    if not folder.exists():
+        return None
+    resolved = folder.resolve()
+    if raw_root is None:
+        raise PermissionError(f"raw folder {folder} exists but no raw_root is configured; refusing to delete it")
+    root = raw_root.resolve()
+    if resolved == root or not resolved.is_relative_to(root):
+        raise PermissionError(f"raw folder {folder} is not inside {root}; refusing to delete it")
+    return resolved
+
+
+def _tree_size(path: Path) -> int:
+    total = 0
+    for p in path.rglob("*"):
+        try:
+            if p.is_file() and not p.is_symlink():
+                total += p.stat().st_size
+        except OSError:
+            pass
+    return total
+
+
+def _details(rec: _Expired, **extra: Any) -> dict[str, Any]:
+    return {"recording_id": rec.id, "room_id": rec.room_id, "region": rec.region,
+            "started_at": rec.started_at.isoformat(), "reason": REASON, "retention_days": rec.retention_days,
+            "storage_key": rec.storage_key, "raw_folder": rec.folder or None, **extra}
+
+
+def _delete_one(db: Database, storage: RecordingStorage, rec: _Expired, raw_root: Path | None, actor: str) -> int:
+    """Delete files then row (+ audit entry). Returns bytes freed; raises if a file step failed."""
+    folder = _raw_folder(rec, raw_root)  # safety check before anything is deleted
+    freed = 0
+    if rec.storage_key:
+        size = storage.size(rec.storage_key)
+        if storage.delete(rec.storage_key):
+            freed += size if size is not None else (rec.size_bytes or 0)
+    if folder is not None:
+        raw_bytes = _tree_size(folder)
+        shutil.rmtree(folder)
+        freed += raw_bytes
+    with db.session() as s:
+        gone = s.execute(delete(Recording).where(Recording.id == rec.id)).rowcount
+        if gone:
+            s.add(AuditEntry(app_id=rec.app_id, actor=actor, action="recording.deleted",
+                             details=_details(rec, bytes_freed=freed)))
+    if not gone:
+        log.info("retention_row_already_gone", recording_id=rec.id)
+    return freed
+
+
+def run_retention(db: Database, storage: RecordingStorage, *, now: datetime | None = None, actor: str = "retention",
+                  raw_root: Path | None = None) -> RetentionReport:
+    """Delete every recording whose app's retention has passed (any status). Synchronous: run it in a thread.
+
+    `raw_root` is the only folder under which raw per-track folders may be deleted (normally
+    `<data_dir>/recordings-raw`); a recording whose raw folder exists elsewhere is kept and reported.
+    """
+    now = _naive_utc(now)
+    report = RetentionReport()
+    for rec in _expired(db, now):
+        try:
+            freed = _delete_one(db, storage, rec, raw_root, actor)
+        except Exception as e:  # noqa: BLE001 - one bad recording must not stop the others
+            reason = f"{type(e).__name__}: {e}"
+            report.failed[rec.id] = reason
+            log.warning("retention_delete_failed", recording_id=rec.id, app_id=rec.app_id, error=reason)
+            try:
+                with db.session() as s:
+                    s.add(AuditEntry(app_id=rec.app_id, actor=actor, action="recording.delete_failed",
+                                     details=_details(rec, error=reason)))
+            except Exception:  # noqa: BLE001 - the report and the log still carry the failure
+                log.exception("retention_audit_failed", recording_id=rec.id)
+            continue
+        report.deleted.append(rec.id)
+        report.bytes_freed += freed
+    if report.touched:
+        log.info("retention_done", deleted=len(report.deleted), failed=len(report.failed),
+                 bytes_freed=report.bytes_freed)
+    return report
+
+
+async def retention_loop(db: Database, storage: RecordingStorage, interval_s: float = 3600,
+                         stop_event: asyncio.Event | None = None, *, raw_root: Path | None = None,
+                         actor: str = "retention") -> None:
+    """Run retention now and then every `interval_s` until `stop_event` is set; errors are logged, never raised."""
+    stop = stop_event or asyncio.Event()
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(run_retention, db, storage, actor=actor, raw_root=raw_root)
+        except Exception:  # noqa: BLE001 - e.g. the database is briefly down: try again next time
+            log.exception("retention_run_failed")
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=interval_s)
+        except TimeoutError:
+            pass
