@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -10,11 +12,12 @@ import structlog
 from fastapi import FastAPI
 
 from shopcall import __version__
-from shopcall.api import app_settings, console, errors, health, rooms, sessions, widget
+from shopcall.api import app_settings, console, errors, health, recordings, rooms, sessions, widget
 from shopcall.auth.secrets import load_signing_key
 from shopcall.config import Settings
 from shopcall.db.engine import Database
 from shopcall.media.backend import MediaBackend
+from shopcall.recording.retention import retention_loop
 from shopcall.recording.storage import storage_from_settings
 from shopcall.recording.worker import RecordingWorker
 from shopcall.rooms.apps import app_exists
@@ -68,6 +71,10 @@ def create_app(settings: Settings, *, media: MediaBackend | None = None, demo: b
         await media.start()
         await worker.start()
         worker.wake()  # recordings left `processing` by a previous run
+        stop_retention = asyncio.Event()
+        retention = asyncio.get_running_loop().create_task(retention_loop(
+            db, storage, settings.retention_interval_s, stop_retention,
+            raw_root=settings.data_dir / "recordings-raw"), name="retention")
         log.info("shopcall_started", url=settings.base_url, version=__version__)
         if on_ready:
             on_ready()
@@ -76,6 +83,10 @@ def create_app(settings: Settings, *, media: MediaBackend | None = None, demo: b
         finally:
             await hub.shutdown()
             await worker.stop()
+            stop_retention.set()
+            retention.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await retention
             await media.stop()
             db.dispose()
 
@@ -91,6 +102,7 @@ def create_app(settings: Settings, *, media: MediaBackend | None = None, demo: b
     app.include_router(console.router)
     app.include_router(widget.router)
     app.include_router(sessions.router)
+    app.include_router(recordings.router)
     app.include_router(app_settings.router)
     app.include_router(endpoint.router)
     if demo:

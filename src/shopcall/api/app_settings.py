@@ -5,7 +5,7 @@ Secrets of the CRM configuration are write-only: they are stored, never returned
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -27,16 +27,26 @@ class RoutingIn(BaseModel):
     max_wait_s: float | None = Field(600, ge=10, le=7200, description="then the call ends as unanswered")
 
 
+class RecordingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    policy: Literal["off", "on_demand", "always"] = Field("off", description="who starts recordings")
+    consent: bool = Field(True, description="ask each shopper first; a refusal records nothing of them")
+    retention_days: int | None = Field(None, ge=1, le=3650, description="delete recordings after; none = keep")
+
+
 class SettingsIn(BaseModel):
     business_hours: BusinessHours | None = None
     crm: dict[str, Any] | None = None
     routing: RoutingIn | None = None
+    recording: RecordingIn | None = None
 
 
 def _out(app: App) -> dict[str, Any]:
     crm = dump_crm_config(parse_crm_config(app.crm_config)) if app.crm_config else {"kind": "builtin"}
     return {"business_hours": parse_hours(app.business_hours).model_dump(mode="json"), "crm": crm,
-            "routing": RoutingIn.model_validate(app.routing or {}).model_dump()}
+            "routing": RoutingIn.model_validate(app.routing or {}).model_dump(),
+            "recording": {"policy": app.recording_policy, "consent": app.recording_consent,
+                          "retention_days": app.retention_days}}
 
 
 @router.get("", summary="The app's business hours and CRM connector (secrets masked)")
@@ -61,6 +71,10 @@ def patch_settings(body: SettingsIn, request: Request, tenant: AuthedApp = Depen
             app.crm_config = crm
         if body.routing is not None:
             app.routing = body.routing.model_dump()
+        if body.recording is not None:
+            app.recording_policy = body.recording.policy
+            app.recording_consent = body.recording.consent
+            app.retention_days = body.recording.retention_days
         s.flush()
         out = _out(app)
     request.app.state.hub.desk.load_policy(tenant.id)

@@ -147,7 +147,7 @@ def run_retention(db: Database, storage: RecordingStorage, *, now: datetime | No
     for rec in _expired(db, now):
         try:
             freed = _delete_one(db, storage, rec, raw_root, actor)
-        except Exception as e:  # noqa: BLE001 - one bad recording must not stop the others
+        except Exception as e:  # one bad recording must not stop the others
             reason = f"{type(e).__name__}: {e}"
             report.failed[rec.id] = reason
             log.warning("retention_delete_failed", recording_id=rec.id, app_id=rec.app_id, error=reason)
@@ -155,7 +155,7 @@ def run_retention(db: Database, storage: RecordingStorage, *, now: datetime | No
                 with db.session() as s:
                     s.add(AuditEntry(app_id=rec.app_id, actor=actor, action="recording.delete_failed",
                                      details=_details(rec, error=reason)))
-            except Exception:  # noqa: BLE001 - the report and the log still carry the failure
+            except Exception:  # the report and the log still carry the failure
                 log.exception("retention_audit_failed", recording_id=rec.id)
             continue
         report.deleted.append(rec.id)
@@ -174,7 +174,7 @@ async def retention_loop(db: Database, storage: RecordingStorage, interval_s: fl
     while not stop.is_set():
         try:
             await asyncio.to_thread(run_retention, db, storage, actor=actor, raw_root=raw_root)
-        except Exception:  # noqa: BLE001 - e.g. the database is briefly down: try again next time
+        except Exception:  # e.g. the database is briefly down: try again next time
             log.exception("retention_run_failed")
         try:
             await asyncio.wait_for(stop.wait(), timeout=interval_s)

@@ -321,6 +321,8 @@ def _setting(settings: Any, name: str, default: Any = None) -> Any:
         value = settings.get(name, default)
     else:
         value = getattr(settings, name, default)
+    if hasattr(value, "get_secret_value"):  # pydantic SecretStr (s3_secret_key in Settings)
+        value = value.get_secret_value()
     return default if value is None else value
 
 

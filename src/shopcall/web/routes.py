@@ -41,6 +41,12 @@ def join(room_id: str) -> FileResponse:
     return _page("join.html")
 
 
+@router.get("/console/recordings/{rec_id}")
+def recording_page(rec_id: str) -> FileResponse:
+    """Playback with the chat and drawings on a timeline (data comes from the console API)."""
+    return _page("recording.html")
+
+
 @router.get("/docs")
 def docs() -> HTMLResponse:
     """Swagger UI from the locally installed bundle: works with no internet."""

@@ -16,7 +16,7 @@ from shopcall.db.models import Call, Conversion, Participant, Recording
 EventType = Literal[
     "call.queued", "call.started", "call.ended",
     "participant.joined", "participant.left",
-    "recording.ready", "recording.failed",
+    "recording.started", "recording.ready", "recording.failed",
     "conversion.recorded",
 ]
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
@@ -62,7 +62,7 @@ def call_ended(c: Call, participants: Sequence[Participant]) -> dict[str, Any]:
 
 
 def recording(r: Recording) -> dict[str, Any]:
-    """For recording.ready and recording.failed (`error` is set only on failure)."""
+    """For recording.started, recording.ready and recording.failed (`error` is set only on failure)."""
     return {"recording_id": r.id, "room_id": r.room_id, "call_id": r.call_id, "status": r.status,
             "started_at": iso(r.started_at), "stopped_at": iso(r.stopped_at), "duration_s": r.duration_s,
             "size_bytes": r.size_bytes, "error": r.error}

@@ -49,6 +49,7 @@ export const icons = {
   check: wrap('<path d="M4.5 12.5 9.5 17.5 19.5 7"/>'),
   logout: wrap('<path d="M9 21H5a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2h4"/><path d="M16 17l5-5-5-5"/><path d="M21 12H9"/>'),
   screen: wrap('<rect x="2.5" y="4" width="19" height="13" rx="2"/><path d="M8 21h8"/><path d="M12 17v4"/><path d="M9.5 10.5 12 8l2.5 2.5"/><path d="M12 8v5.5"/>'),
+  record: wrap('<circle cx="12" cy="12" r="8.5"/><circle cx="12" cy="12" r="4" fill="currentColor"/>'),
   star: wrap('<path d="M12 3.5l2.6 5.3 5.9.9-4.3 4.1 1 5.8-5.2-2.7-5.2 2.7 1-5.8-4.3-4.1 5.9-.9z"/>'),
   pen: wrap('<path d="M4 20l1.2-4.6L15.6 5a2.1 2.1 0 0 1 3 0l.4.4a2.1 2.1 0 0 1 0 3L8.6 18.8z"/><path d="M13.5 7l3.5 3.5"/>'),
   chat: wrap('<path d="M4 5.5h16v10H9l-4.5 4v-4H4z"/><path d="M8 9.5h8"/><path d="M8 12.5h5"/>'),

@@ -267,6 +267,21 @@ button { font: inherit; color: inherit; }
 .tile .star { display: none; color: #ffd60a; }
 .tile.spotlit .star { display: inline-flex; }
 
+/* recording */
+.rec { display: inline-flex; align-items: center; gap: 6px; height: 28px; padding: 0 11px; border-radius: 999px;
+  background: rgba(229,72,77,.92); font-size: 12.5px; font-weight: 700; letter-spacing: .04em; }
+.rec i { width: 8px; height: 8px; border-radius: 50%; background: #fff; animation: blink 1.2s infinite; }
+.btn.recording { background: var(--sc-danger, #e5484d); }
+.consent { position: absolute; z-index: 8; inset: 0; display: grid; place-items: center; padding: 16px;
+  background: rgba(10,12,18,.55); backdrop-filter: blur(4px); -webkit-backdrop-filter: blur(4px); }
+.consent .box { width: min(380px, 100%); background: #fff; color: #111827; border-radius: 16px; padding: 18px; display: grid; gap: 12px;
+  box-shadow: 0 20px 50px rgba(0,0,0,.4); font-size: 14.5px; line-height: 1.4; }
+.consent b { font-size: 16px; }
+.consent .row { display: flex; gap: 8px; justify-content: flex-end; flex-wrap: wrap; }
+.consent button { border: 0; border-radius: 999px; padding: 9px 14px; font-weight: 650; cursor: pointer; }
+.consent .yes { background: var(--sc-accent, #4f5bff); color: #fff; }
+.consent .no { background: #eef0f4; color: #111827; }
+
 `;
 
 /**
@@ -275,7 +290,7 @@ button { font: inherit; color: inherit; }
 
 export class ShopCallCallElement extends HTMLElement {
   static get observedAttributes() {
-    return ["local-name", "remote-name", "hangup-label", "can-share-screen", "can-moderate"];
+    return ["local-name", "remote-name", "hangup-label", "can-share-screen", "can-moderate", "can-record"];
   }
 
   constructor() {
@@ -329,6 +344,7 @@ export class ShopCallCallElement extends HTMLElement {
   attributeChangedCallback() {
     if (!this._els) return;
     this._els.screenBtn.hidden = !this.hasAttribute("can-share-screen");
+    this._els.recBtn.hidden = !this.hasAttribute("can-record");
     this._updateNames();
     const label = this.getAttribute("hangup-label") || "Hang up";
     this._els.hangup.setAttribute("aria-label", label);
@@ -357,6 +373,7 @@ export class ShopCallCallElement extends HTMLElement {
             <i class="dot"></i><span data-el="pillText">Connecting…</span>
           </span>
           <span class="timer" data-testid="call-timer" data-running="false" aria-label="Call duration">00:00</span>
+          <span class="rec" data-testid="recording-indicator" hidden><i></i>REC</span>
         </div>
         <div class="self video-off" part="self">
           <video data-testid="local-video" autoplay playsinline muted></video>
@@ -378,6 +395,16 @@ export class ShopCallCallElement extends HTMLElement {
           <button type="button" class="mini" data-testid="draw-undo" aria-label="Undo my last stroke">${icons.undo}</button>
           <button type="button" class="mini" data-testid="draw-clear" aria-label="Clear the drawing">${icons.trash}</button>
         </div>
+        <div class="consent" data-testid="consent-prompt" hidden>
+          <div class="box" role="dialog" aria-modal="true">
+            <b>This call is being recorded</b>
+            <span data-el="consentText">Your expert would like to record this call for service and quality. May we record you?</span>
+            <div class="row">
+              <button type="button" class="no" data-testid="consent-refuse">Don’t record me</button>
+              <button type="button" class="yes" data-testid="consent-allow">Allow recording</button>
+            </div>
+          </div>
+        </div>
         <div class="drawer" part="drawer"><shopcall-chat data-testid="chat"></shopcall-chat></div>
         <div class="controls" part="controls">
           <button type="button" class="btn" data-testid="toggle-mic" aria-pressed="false" aria-label="Mute microphone">
@@ -385,6 +412,9 @@ export class ShopCallCallElement extends HTMLElement {
           </button>
           <button type="button" class="btn" data-testid="toggle-camera" aria-pressed="false" aria-label="Turn camera off">
             ${icons.camera}<span class="tip">Turn camera off</span>
+          </button>
+          <button type="button" class="btn" data-testid="toggle-record" aria-label="Record the call" hidden>
+            ${icons.record}<span class="tip">Record the call</span>
           </button>
           <button type="button" class="btn" data-testid="toggle-screen" aria-label="Share your screen" data-on="false" hidden>
             ${icons.screen}<span class="tip">Share your screen</span>
@@ -432,6 +462,12 @@ export class ShopCallCallElement extends HTMLElement {
     };
     this._els.draw.addEventListener("click", () => this.setDrawing(!this.drawing));
     this._els.screenBtn = q('[data-testid="toggle-screen"]');
+    this._els.recBtn = q('[data-testid="toggle-record"]');
+    this._els.recPill = q('[data-testid="recording-indicator"]');
+    this._els.consent = q('[data-testid="consent-prompt"]');
+    this._els.recBtn.addEventListener("click", () => this.toggleRecording());
+    q('[data-testid="consent-allow"]').addEventListener("click", () => this._answerConsent(true));
+    q('[data-testid="consent-refuse"]').addEventListener("click", () => this._answerConsent(false));
     this._els.screenBtn.addEventListener("click", () => this.toggleScreenShare());
     this._els.chatBtn.addEventListener("click", () => this.setChatOpen(!this.chatOpen));
     this._els.chat.addEventListener("close", () => this.setChatOpen(false));
@@ -499,6 +535,7 @@ export class ShopCallCallElement extends HTMLElement {
       throw err;
     }
     this._onJoined(client.lastJoined || {});
+    this._syncRecording();
     // remote participants already known
     for (const p of client.participants.values()) this._ensureTile(p.pid, p);
     for (const [pid, sub] of client.subscriptions) {
@@ -639,6 +676,17 @@ export class ShopCallCallElement extends HTMLElement {
       }
     });
     on("spotlight", () => this._layout());
+    on("recording-state", ({ active, by }) => {
+      this._syncRecording();
+      this.showInfo(active ? `${by || "Your expert"} started recording` : "Recording stopped", 3000);
+    });
+    on("recording-consent-request", (req) => {
+      this._consentFor = req.recording;
+      this._els.consent.hidden = false;
+    });
+    on("recording-consent", ({ name, granted }) => {
+      this.showInfo(granted ? `${name} agreed to be recorded` : `${name} declined — they are not recorded`, 4000);
+    });
     on("force-muted", ({ by, audio }) => {
       this._syncMuteUi();
       this.showInfo(`${by || "The host"} muted your ${audio ? "microphone" : "camera"}`, 4000);
@@ -1044,6 +1092,41 @@ export class ShopCallCallElement extends HTMLElement {
     if (screen) return this._layers.get(screen) || null;
     const first = this._tiles.keys().next();
     return first.done ? null : this._layers.get(first.value) || null;
+  }
+
+  _syncRecording() {
+    const active = !!(this.client && this.client.recording);
+    this._els.recPill.hidden = !active;
+    const b = this._els.recBtn;
+    b.classList.toggle("recording", active);
+    b.dataset.on = String(active);
+    const label = active ? "Stop recording" : "Record the call";
+    b.setAttribute("aria-label", label);
+    b.innerHTML = `${icons.record}<span class="tip">${label}</span>`;
+    if (!active) this._els.consent.hidden = true;
+  }
+
+  /** Agents: start or stop recording. */
+  async toggleRecording() {
+    if (!this.client) return;
+    try {
+      if (this.client.recording) await this.client.stopRecording();
+      else await this.client.startRecording();
+    } catch (err) {
+      this.showError(describeError(err));
+    }
+  }
+
+  /** @param {boolean} granted */
+  async _answerConsent(granted) {
+    this._els.consent.hidden = true;
+    if (!this.client || !this._consentFor) return;
+    try {
+      await this.client.answerRecordingConsent(this._consentFor, granted);
+      this.showInfo(granted ? "Thanks — this call is recorded" : "You will not be recorded", 3000);
+    } catch (err) {
+      this.showError(describeError(err));
+    }
   }
 
   /** Agents: start or stop sharing the screen. */

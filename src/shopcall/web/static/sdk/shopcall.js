@@ -103,6 +103,9 @@ export const ERROR_TEXT = {
   room_ended: "The call has ended.",
   call_not_found: "This call is no longer ringing.",
   call_taken: "Another agent already answered this call.",
+  recording_disabled: "Recording is switched off for this shop.",
+  recording_required: "This shop records every call.",
+  not_recording: "Nothing is being recorded.",
   visitor_gone: "That visitor has left the shop.",
   visitor_busy: "That visitor is already talking to someone or has an open invitation.",
   invite_not_found: "This invitation has expired.",
@@ -746,6 +749,16 @@ export class ShopCallClient extends EventTarget {
       case "call_transferred":
         this._emit("call-transferred", msg);
         return;
+      case "recording_state":
+        this.recording = msg.active ? { id: msg.recording, by: msg.by } : null;
+        this._emit("recording-state", { active: !!msg.active, recording: msg.recording, by: msg.by });
+        return;
+      case "recording_consent_request":
+        this._emit("recording-consent-request", msg);
+        return;
+      case "recording_consent":
+        this._emit("recording-consent", msg);
+        return;
       case "agent_invite":
         this._emit("agent-invite", msg);
         return;
@@ -855,6 +868,7 @@ export class ShopCallClient extends EventTarget {
     /** @type {any} what `joined` carried (chat history, cards, annotations), for late UIs */
     this.lastJoined = info;
     this.spotlight = reply.spotlight || null;
+    this.recording = reply.recording && reply.recording.active ? { id: reply.recording.recording, by: reply.recording.by } : null;
     this.roomKind = reply.kind || "call";
     this._emit("joined", info);
     if (this.options.autoSubscribe) {
@@ -1513,6 +1527,24 @@ export class ShopCallClient extends EventTarget {
     const reply = await this.request({ type: "set_status", status });
     this.available = status === "online";
     return { status: reply.status, calls: reply.calls || [] };
+  }
+
+  /** Agent: start recording the room (per the app's policy; shoppers are asked for consent first). */
+  async startRecording() {
+    return this.request({ type: "start_recording" });
+  }
+
+  /** Agent: stop recording; the composite is prepared in the background. */
+  async stopRecording() {
+    return this.request({ type: "stop_recording" });
+  }
+
+  /**
+   * Shopper: answer "may we record you?". A refusal means nothing of yours is recorded.
+   * @param {string} recording @param {boolean} granted
+   */
+  async answerRecordingConsent(recording, granted) {
+    return this.request({ type: "recording_consent", recording, granted });
   }
 
   /**

@@ -1,0 +1,134 @@
+"""Recording with consent: a real call recorded ~10 s, composite verified with ffprobe, played in the console;
+a shopper who refuses is not recorded at all."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.e2e.helpers import PC_PROBE, wait_for_media
+
+pytestmark = pytest.mark.e2e
+
+
+def _sql(server, sql: str, **params) -> list:
+    eng = create_engine(f"sqlite:///{server.data_dir / 'shopcall.db'}")
+    try:
+        with eng.begin() as c:
+            res = c.execute(text(sql), params)
+            return list(res) if res.returns_rows else []
+    finally:
+        eng.dispose()
+
+
+def _wait(pred, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _call(browser, server, agent_id: str):
+    actx = browser.new_context(viewport={"width": 1366, "height": 860})
+    sctx = browser.new_context(viewport={"width": 1280, "height": 800})
+    for c in (actx, sctx):
+        c.add_init_script(PC_PROBE)
+    agent, shopper = actx.new_page(), sctx.new_page()
+    agent.goto(server.base + "/console")
+    agent.get_by_test_id(f"login-{agent_id}").click()
+    agent.get_by_test_id("agent-status").filter(has_text="Online").wait_for(timeout=10000)
+    shopper.goto(server.base + "/demo/shop")
+    shopper.get_by_test_id("call-button").first.click()
+    shopper.get_by_test_id("demo-customer").select_option("cus_1002")
+    shopper.get_by_test_id("start-call").click()
+    agent.get_by_test_id("answer-call").first.click(timeout=15000)
+    wait_for_media(agent)
+    wait_for_media(shopper)
+    return actx, sctx, agent, shopper
+
+
+def _latest_recording(server) -> tuple:
+    rows = _sql(server, "select id, status, duration_s, storage_key, steps, error from recordings "
+                        "order by started_at desc limit 1")
+    return rows[0] if rows else None
+
+
+def test_recorded_call_is_composited_verified_and_played_back(server, browser, artifacts) -> None:
+    shots = artifacts / "recording"
+    shots.mkdir(exist_ok=True)
+    actx, sctx, agent, shopper = _call(browser, server, "anna")
+    try:
+        agent.get_by_test_id("toggle-record").click()
+        shopper.get_by_test_id("consent-prompt").wait_for(timeout=10000)
+        shopper.screenshot(path=shots / "01_shop_consent.png")
+        shopper.get_by_test_id("consent-allow").click()
+        for p in (agent, shopper):
+            p.get_by_test_id("recording-indicator").wait_for(timeout=5000)
+        shopper.get_by_test_id("toggle-chat").click()
+        shopper.get_by_test_id("chat-input").fill("Can you show the back panel?")
+        shopper.get_by_test_id("chat-send").click()
+        agent.screenshot(path=shots / "02_console_recording.png")
+        time.sleep(10)
+        agent.get_by_test_id("toggle-record").click()
+        _wait(lambda: not shopper.get_by_test_id("recording-indicator").is_visible(), 10, "indicator off")
+        rec = _wait(lambda: (r := _latest_recording(server)) and r[1] in ("ready", "failed") and r, 120,
+                    "the composite")
+        rec_id, status, duration, key, steps, error = rec
+        assert status == "ready", (error, steps)
+        assert 9.5 <= duration <= 13, duration
+        feeds = json.loads(steps)["record"]["feeds"]
+        assert len(feeds) == 2  # agent and shopper cameras
+        path = server.data_dir / "recordings" / key
+        probe = json.loads(subprocess.run(
+            ["ffprobe", "-v", "error", "-show_entries", "format=duration:stream=codec_type,width", "-of", "json",
+             str(path)], capture_output=True, text=True, check=True).stdout)
+        kinds = [s["codec_type"] for s in probe["streams"]]
+        assert "video" in kinds and "audio" in kinds
+        assert abs(float(probe["format"]["duration"]) - duration) <= 1.0
+        assert not (server.data_dir / "recordings-raw" / rec_id).exists()  # originals gone after verification
+        consent = _sql(server, "select identity, decision from consent_decisions where recording_id = :r", r=rec_id)
+        assert consent == [("cus_1002", "granted")]
+
+        agent.get_by_test_id("end-call").click()
+        agent.goto(f"{server.base}/console/recordings/{rec_id}")
+        agent.wait_for_function("() => { const v = document.querySelector('[data-testid=playback]');"
+                                " return v && v.readyState >= 1 && v.duration > 9; }", timeout=20000)
+        assert agent.get_by_test_id("timeline-item").filter(has_text="back panel").count() == 1
+        agent.evaluate("() => { const v = document.querySelector('[data-testid=playback]'); v.currentTime = 4; }")
+        time.sleep(1)
+        agent.screenshot(path=shots / "03_console_playback.png")
+    finally:
+        actx.close()
+        sctx.close()
+
+
+def test_a_refusing_shopper_is_not_recorded(server, browser, artifacts) -> None:
+    actx, sctx, agent, shopper = _call(browser, server, "ben")
+    try:
+        shopper_pid = shopper.evaluate("window.shopcall.client.pid")
+        agent_pid = agent.evaluate("window.shopcall.client.pid")
+        agent.get_by_test_id("toggle-record").click()
+        shopper.get_by_test_id("consent-prompt").wait_for(timeout=10000)
+        shopper.get_by_test_id("consent-refuse").click()
+        agent.get_by_test_id("call-error").filter(has_text="not recorded").wait_for(timeout=5000)
+        time.sleep(4)
+        agent.get_by_test_id("toggle-record").click()
+        rec = _wait(lambda: (r := _latest_recording(server)) and r[1] in ("ready", "failed") and r, 120,
+                    "processing")
+        rec_id, status, _duration, _key, steps, error = rec
+        assert status == "ready", (error, steps)
+        feeds = json.loads(steps)["record"]["feeds"]
+        assert feeds == [agent_pid] and shopper_pid not in feeds
+        assert _sql(server, "select decision from consent_decisions where recording_id = :r", r=rec_id) == \
+            [("refused",)]
+        agent.get_by_test_id("end-call").click()
+    finally:
+        actx.close()
+        sctx.close()
