@@ -121,7 +121,8 @@ def composite(tracks: list[Track], out: Path, *, duration_s: float, start_us: in
         filters.append(f"[{idx}:a]aresample=48000,adelay={delay}:all=1[a{j}]")
         mix.append(f"[a{j}]")
     filters.append(f"{''.join(mix)}amix=inputs={len(mix)}:duration=first:dropout_transition=0:normalize=0[aout]")
-    args += ["-filter_complex", ";".join(filters), "-map", last, "-map", "[aout]", "-t", dur,
+    video_out = last if videos else "0:v"  # audio only: the plain background is the picture
+    args += ["-filter_complex", ";".join(filters), "-map", video_out, "-map", "[aout]", "-t", dur,
              "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-r", str(FPS),
              "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart", str(out)]
     total_us = max(1.0, duration_s * 1e6)
