@@ -22,7 +22,7 @@ from shopcall.crm.base import CrmResult, lookup_with_deadline
 from shopcall.crm.factory import connector_for, parse_crm_config
 from shopcall.crm.model import CrmLookup
 from shopcall.db.engine import Database
-from shopcall.db.models import Agent, App, Call, CallbackRequest, CallNote, Product
+from shopcall.db.models import Agent, App, Call, CallbackRequest, CallNote, Product, QualitySample
 
 COOKIE = "sc_console"
 TOKEN_TTL_S = 3600
@@ -179,6 +179,36 @@ def add_note(call_id: str, body: NoteIn, request: Request, agent: AgentInfo = De
 @router.get("/queue", summary="Live queue and every agent's presence")
 def queue(request: Request, agent: AgentInfo = Depends(current_agent)) -> dict[str, Any]:
     return request.app.state.hub.desk.snapshot(agent.app_id)
+
+
+@router.get("/calls/{call_id}/quality", summary="Per-participant quality report of a call")
+def call_quality(call_id: str, request: Request, agent: AgentInfo = Depends(current_agent)) -> dict[str, Any]:
+    db = _db(request)
+    call = _call_of(db, agent, call_id)
+    with db.session() as s:
+        rows = list(s.scalars(select(QualitySample).where(QualitySample.room_id == call.room_id)
+                              .order_by(QualitySample.created_at)))
+    people: dict[str, list[QualitySample]] = {}
+    for r in rows:
+        people.setdefault(r.identity, []).append(r)
+
+    def p95(xs: list[float]) -> float | None:
+        xs = sorted(x for x in xs if x is not None)
+        return round(xs[min(len(xs) - 1, int(0.95 * (len(xs) - 1) + 0.5))], 1) if xs else None
+
+    def avg(xs: list[float | None]) -> float | None:
+        vals = [x for x in xs if x is not None]
+        return round(sum(vals) / len(vals), 3) if vals else None
+
+    return {"call": call.id, "participants": [{
+        "identity": who, "samples": len(rs), "mos_avg": avg([r.mos for r in rs]),
+        "mos_min": min((r.mos for r in rs if r.mos is not None), default=None),
+        "rtt_p95_ms": p95([r.rtt_ms for r in rs]), "loss_max_pct": max((r.loss_pct or 0 for r in rs), default=0),
+        "freeze_ratio_avg": avg([r.freeze_ratio for r in rs]),
+        "concealment_ratio_avg": avg([r.concealment_ratio for r in rs]),
+        "fps_avg": avg([r.fps for r in rs]), "level_last": rs[-1].level,
+        "layer_changes": sum(len((r.data or {}).get("layers", [])) for r in rs),
+    } for who, rs in people.items()]}
 
 
 @router.get("/visitors", summary="Shoppers on the shop right now (live, anonymous unless signed in)")

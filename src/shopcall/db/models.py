@@ -305,3 +305,26 @@ class AuditEntry(Base):
 
 
 Index("ix_webhook_deliveries_due", WebhookDelivery.status, WebhookDelivery.next_attempt_at)
+
+
+class QualitySample(Base):
+    """One participant's 5-second quality report (what their browser measured) with the MOS estimate."""
+
+    __tablename__ = "quality_samples"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    room_id: Mapped[str] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"), index=True)
+    pid: Mapped[str] = mapped_column(String(40), index=True)
+    identity: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    rtt_ms: Mapped[float | None] = mapped_column(default=None)
+    jitter_ms: Mapped[float | None] = mapped_column(default=None)
+    loss_pct: Mapped[float | None] = mapped_column(default=None)
+    in_kbps: Mapped[float | None] = mapped_column(default=None)
+    out_kbps: Mapped[float | None] = mapped_column(default=None)
+    fps: Mapped[float | None] = mapped_column(default=None)
+    freeze_ratio: Mapped[float | None] = mapped_column(default=None)
+    concealment_ratio: Mapped[float | None] = mapped_column(default=None)
+    mos: Mapped[float | None] = mapped_column(default=None)
+    level: Mapped[int | None] = mapped_column(Integer, default=None)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -20,7 +20,7 @@ from shopcall.auth.tokens import TokenError, verify
 from shopcall.media.backend import MediaBackend, MediaError, MediaEvent, RoomSpec
 from shopcall.rooms.incall_store import InCallStore
 from shopcall.rooms.store import RoomStore
-from shopcall.signalling import incall, moderation, recording, screens, visitors
+from shopcall.signalling import incall, moderation, quality, recording, screens, visitors
 from shopcall.signalling import protocol as p
 from shopcall.signalling.calls import CallDesk
 from shopcall.signalling.connection import Connection, Socket
@@ -51,7 +51,7 @@ class LiveRoom:
 
 # Messages handled by feature modules, each `async (hub, conn, msg) -> reply | None`.
 FEATURE_HANDLERS: dict[str, Any] = {**incall.HANDLERS, **screens.HANDLERS, **moderation.HANDLERS,
-                                    **visitors.HANDLERS, **recording.HANDLERS}
+                                    **visitors.HANDLERS, **recording.HANDLERS, **quality.HANDLERS}
 
 
 class Hub:

@@ -1,0 +1,109 @@
+"""Quality telemetry over signalling, and the adaptive layer choice it drives.
+
+Every ~5 s each client sends a compact summary of its own `getStats()` (RTT, jitter, bitrates,
+and per subscription: loss, frame rate, freezes, concealment, the receiver's bandwidth estimate).
+The server stores it with an estimated audio MOS, answers with the participant's network-quality
+level (shown as bars), tells the others when that level changes, and lets a per-subscription
+`LayerController` move the subscriber to another simulcast layer when its link calls for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING, Any, Literal
+
+import structlog
+from pydantic import BaseModel, ConfigDict, Field
+
+from shopcall.db.models import QualitySample
+from shopcall.media.backend import MediaError
+from shopcall.quality.layers import LayerController, LinkSample
+from shopcall.quality.mos import estimate_mos, quality_level
+from shopcall.signalling.protocol import EXTRA_MODELS, _Msg
+
+if TYPE_CHECKING:
+    from shopcall.signalling.connection import Connection
+    from shopcall.signalling.hub import Hub
+
+log = structlog.get_logger("shopcall.quality")
+
+
+class SubStats(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    loss_pct: float = Field(0, ge=0, le=100)
+    kbps: float = Field(0, ge=0, le=1_000_000)
+    fps: float | None = Field(None, ge=0, le=240)
+    freeze_ratio: float = Field(0, ge=0, le=1)
+    concealment_ratio: float = Field(0, ge=0, le=1)
+    height: int | None = Field(None, ge=0, le=10_000)
+    available_kbps: float | None = Field(None, ge=0, le=1_000_000)
+
+
+class QualityReport(_Msg):
+    type: Literal["quality"]
+    rtt_ms: float | None = Field(None, ge=0, le=60_000)
+    jitter_ms: float | None = Field(None, ge=0, le=60_000)
+    out_kbps: float | None = Field(None, ge=0, le=1_000_000)
+    subs: dict[str, SubStats] = Field(default_factory=dict, max_length=40, description="by publisher pid")
+
+
+EXTRA_MODELS["quality"] = QualityReport
+
+
+def _controllers(conn: Connection) -> dict[str, LayerController]:
+    if not hasattr(conn, "layer_controllers"):
+        conn.layer_controllers = {}  # type: ignore[attr-defined]
+    return conn.layer_controllers  # type: ignore[attr-defined]
+
+
+async def on_quality(hub: Hub, conn: Connection, msg: QualityReport) -> dict[str, Any]:
+    live = hub._live(conn, msg.id)
+    subs = msg.subs
+    loss = max((s.loss_pct for s in subs.values()), default=0.0)
+    conceal = max((s.concealment_ratio for s in subs.values()), default=0.0)
+    freeze = max((s.freeze_ratio for s in subs.values()), default=0.0)
+    fps = min((s.fps for s in subs.values() if s.fps is not None), default=None)
+    in_kbps = sum(s.kbps for s in subs.values())
+    rtt = msg.rtt_ms if msg.rtt_ms is not None else 0.0
+    mos = estimate_mos(rtt, loss, msg.jitter_ms or 0.0, conceal) if subs or msg.rtt_ms is not None else None
+    level = quality_level(mos, freeze) if mos is not None else None
+
+    # adaptive layers: one controller per subscription of this subscriber
+    now = time.monotonic()
+    changes = []
+    by_pid = {pid: sid for sid, pid in conn.subscriptions.items()}
+    for pid, s in subs.items():
+        sid = by_pid.get(pid)
+        if sid is None or conn.media is None:
+            continue
+        ctl = _controllers(conn).setdefault(sid, LayerController())
+        layer = ctl.decide(LinkSample(loss_pct=s.loss_pct, available_kbps=s.available_kbps,
+                                      freeze_ratio=s.freeze_ratio, fps=s.fps), now)
+        if layer is not None:
+            try:
+                await conn.media.configure_subscription(sid, substream=layer)
+                changes.append({"pid": pid, "substream": layer, "reason": ctl.history[-1][2]})
+                log.info("layer_changed", pid=conn.pid, publisher=pid, substream=layer, loss=s.loss_pct,
+                         kbps=s.available_kbps)
+            except MediaError as e:
+                log.warning("layer_change_failed", error=str(e))
+
+    def _store() -> None:
+        with hub.store.db.session() as s:
+            s.add(QualitySample(app_id=live.app_id, room_id=live.room_id, pid=conn.pid or "",
+                                identity=conn.claims.identity, rtt_ms=msg.rtt_ms, jitter_ms=msg.jitter_ms,
+                                loss_pct=loss, in_kbps=in_kbps, out_kbps=msg.out_kbps, fps=fps, freeze_ratio=freeze,
+                                concealment_ratio=conceal, mos=mos, level=level,
+                                data={"subs": {k: v.model_dump() for k, v in subs.items()}, "layers": changes}))
+
+    await asyncio.to_thread(_store)
+    if level is not None and getattr(conn, "quality_level", None) != level:
+        conn.quality_level = level  # type: ignore[attr-defined]
+        await hub._broadcast(live, {"type": "participant_quality", "pid": conn.pid, "level": level}, skip=conn)
+    for c in changes:
+        await conn.send({"type": "layer_changed", **c})
+    return {"type": "quality_ack", "level": level, "mos": mos}
+
+
+HANDLERS = {"quality": on_quality}

@@ -1,0 +1,65 @@
+"""MOS estimate and the simulcast layer controller (hysteresis: down fast, up slowly, no flapping)."""
+
+from __future__ import annotations
+
+import random
+
+from shopcall.quality.layers import LAYER_KBPS, TOP, LayerController, LinkSample
+from shopcall.quality.mos import estimate_mos, quality_level
+
+
+def test_mos_orders_conditions_sensibly() -> None:
+    clean = estimate_mos(20, 0, 2)
+    assert 4.3 <= clean <= 4.5
+    assert estimate_mos(20, 5, 5) < clean
+    assert estimate_mos(400, 0) < estimate_mos(100, 0)
+    assert estimate_mos(20, 30) < 3.0 < estimate_mos(20, 3)
+    assert estimate_mos(20, 0, 0, concealment_ratio=0.2) == estimate_mos(20, 20)
+    assert quality_level(clean) == 5 and quality_level(2.0) == 0
+    assert quality_level(4.4, freeze_ratio=0.1) == 2
+
+
+def test_goes_down_at_once_on_loss_or_freezes_and_straight_to_a_fitting_layer() -> None:
+    c = LayerController()
+    assert c.decide(LinkSample(loss_pct=1, available_kbps=3000), now=0) is None
+    assert c.decide(LinkSample(loss_pct=12, available_kbps=3000), now=5) == 1
+    c = LayerController()
+    assert c.decide(LinkSample(available_kbps=300), now=0) == 0  # 300 kbit fits only the lowest layer
+    c = LayerController()
+    assert c.decide(LinkSample(loss_pct=30), now=0) == 0
+    c = LayerController()
+    assert c.decide(LinkSample(freeze_ratio=0.1), now=0) == 1
+
+
+def test_climbs_back_only_after_a_sustained_good_link() -> None:
+    c = LayerController(layer=0)
+    good = LinkSample(loss_pct=0.5, available_kbps=LAYER_KBPS[1] * 2)
+    assert [c.decide(good, now=t) for t in (10, 15)] == [None, None]
+    assert c.decide(good, now=20) == 1
+    # at layer 1, not enough headroom for the top layer: stays
+    for t in range(25, 80, 5):
+        assert c.decide(LinkSample(loss_pct=0, available_kbps=LAYER_KBPS[2] * 1.2), now=t) is None
+    assert c.layer == 1
+
+
+def test_no_flapping_on_a_noisy_link() -> None:
+    rng = random.Random(7)
+    c = LayerController()
+    changes = 0
+    for i in range(120):  # 10 minutes of 5 s reports hovering around the top layer's need
+        s = LinkSample(loss_pct=rng.uniform(0, 4), available_kbps=rng.uniform(1400, 2300))
+        if c.decide(s, now=i * 5) is not None:
+            changes += 1
+    assert changes <= 12, c.history
+    assert c.layer >= 1
+
+
+def test_recovers_to_the_top_layer_when_the_link_clears() -> None:
+    c = LayerController()
+    c.decide(LinkSample(loss_pct=40), now=0)
+    assert c.layer == 0
+    t = 5
+    while c.layer < TOP and t < 200:
+        c.decide(LinkSample(loss_pct=0, available_kbps=5000), now=t)
+        t += 5
+    assert c.layer == TOP and t <= 60

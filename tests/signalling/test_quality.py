@@ -1,0 +1,52 @@
+"""Quality telemetry: stored with a MOS, level announced on change, bad links moved to a lower layer."""
+
+from __future__ import annotations
+
+from shopcall.db.models import QualitySample
+from tests.signalling.test_hub import OFFER, env, hello, recv, req, tok  # noqa: F401 - fixture
+
+__all__ = ["env"]
+NOISE = ("participant_joined", "track_published", "media_state", "participant_quality")
+
+
+def test_reports_are_stored_and_a_lossy_subscriber_drops_a_layer(env) -> None:  # noqa: F811
+    client, media, app_id = env
+    room = client.app.state.hub.store.create_room(app_id)
+    with client.websocket_connect("/v1/signal") as anna, client.websocket_connect("/v1/signal") as bob:
+        hello(anna, tok(client, app_id, "anna", role="agent", rooms=["*"]))
+        hello(bob, tok(client, app_id, "bob", rooms=[room.id]))
+        anna_pid = req(anna, {"type": "join", "room": room.id})["pid"]
+        req(bob, {"type": "join", "room": room.id})
+        anna.send_json({"type": "publish", "sdp": OFFER})
+        assert recv(anna, skip=NOISE)["type"] == "answer"
+        assert recv(bob, skip=("participant_joined",))["type"] == "track_published"
+        bob.send_json({"type": "subscribe", "pid": anna_pid})
+        offer = recv(bob, skip=NOISE)
+        sid = offer["sid"]
+        assert req(bob, {"type": "start", "sid": sid, "sdp": OFFER})["type"] == "started"
+
+        good = {"type": "quality", "rtt_ms": 30, "jitter_ms": 3, "out_kbps": 800,
+                "subs": {anna_pid: {"loss_pct": 0.5, "kbps": 1400, "fps": 24, "available_kbps": 3000}}}
+        bob.send_json(good)
+        ack = recv(bob, skip=NOISE)
+        assert ack["type"] == "quality_ack" and ack["level"] == 5 and ack["mos"] > 4.2
+        got = recv(anna, skip=("media_state",))
+        assert got == {"type": "participant_quality", "pid": got["pid"], "level": 5}
+
+        bad = {**good, "subs": {anna_pid: {"loss_pct": 30, "kbps": 200, "fps": 6, "freeze_ratio": 0.2,
+                                           "concealment_ratio": 0.25, "available_kbps": 250}}}
+        bob.send_json(bad)
+        msgs = [recv(bob, skip=NOISE), recv(bob, skip=NOISE)]
+        changed = next(m for m in msgs if m["type"] == "layer_changed")
+        assert changed == {"type": "layer_changed", "pid": anna_pid, "substream": 0, "reason": "down"}
+        ack = next(m for m in msgs if m["type"] == "quality_ack")
+        assert ack["level"] <= 1 and ack["mos"] < 3
+        bob_session = next(s for s in media.sessions if sid in s.subscriptions)
+        assert bob_session.substreams[sid]["substream"] == 0
+        assert recv(anna, skip=("media_state",))["level"] == ack["level"]  # level changed: told to the others
+        bad_field = req(bob, {"type": "quality", "subs": {anna_pid: {"loss_pct": 140}}})
+        assert bad_field["code"] == "bad_request"
+    with client.app.state.db.session() as s:
+        rows = s.query(QualitySample).order_by(QualitySample.id).all()
+        assert [r.identity for r in rows] == ["bob", "bob"]
+        assert rows[1].loss_pct == 30 and rows[1].freeze_ratio == 0.2 and rows[1].data["layers"][0]["substream"] == 0
