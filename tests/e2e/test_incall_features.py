@@ -172,6 +172,17 @@ def test_product_card_chat_and_annotation_in_a_live_call(server, browser, artifa
         _wait(lambda: shopper.evaluate("() => { const v = document.querySelector('shopcall-call'); "
                                        "return (v.annotationState()[v.client.pid] || []).length === 0; }"),
               what="undo on the shopper side")
+        # ---- quality telemetry: both sides report every 5 s; the indicator shows a good loopback link
+        for p in (agent, shopper):
+            p.wait_for_function("() => { const q = document.querySelector('shopcall-call').shadowRoot"
+                                ".querySelector('[data-testid=network-quality]'); return q && !q.hidden"
+                                " && Number(q.dataset.level) >= 3; }", timeout=15000)
+        call_id = agent.evaluate("window.shopcall.currentCall.call")
+        report = agent.evaluate("async (id) => (await fetch(`/v1/console/calls/${id}/quality`)).json()", call_id)
+        people = {p["identity"]: p for p in report["participants"]}
+        assert people["cus_1001"]["samples"] >= 1 and people["cus_1001"]["mos_avg"] > 4
+        assert len(people) == 2
+
         # ---- notes and outcome are saved with the call
         agent.get_by_test_id("call-notes").fill("Loves the H1; wants black, ships tomorrow")
         agent.get_by_test_id("outcome-sold").click()

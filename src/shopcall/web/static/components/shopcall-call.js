@@ -282,6 +282,20 @@ button { font: inherit; color: inherit; }
 .consent .yes { background: var(--sc-accent, #4f5bff); color: #fff; }
 .consent .no { background: #eef0f4; color: #111827; }
 
+/* network quality bars */
+.nq { display: inline-flex; align-items: flex-end; gap: 2px; height: 28px; padding: 0 10px; border-radius: 999px;
+  background: rgba(10,12,18,.55); }
+.nq i { display: block; width: 4px; border-radius: 1px; background: rgba(255,255,255,.28); margin-bottom: 8px; }
+.nq i:nth-child(1) { height: 4px; } .nq i:nth-child(2) { height: 7px; } .nq i:nth-child(3) { height: 10px; }
+.nq i:nth-child(4) { height: 13px; } .nq i:nth-child(5) { height: 16px; margin-bottom: 6px; }
+.nq[data-level="5"] i, .nq[data-level="4"] i:nth-child(-n+4), .nq[data-level="3"] i:nth-child(-n+3) { background: var(--sc-success, #2fd27f); }
+.nq[data-level="2"] i:nth-child(-n+2) { background: var(--sc-warning, #ffb020); }
+.nq[data-level="1"] i:nth-child(1), .nq[data-level="0"] i:nth-child(1) { background: var(--sc-danger, #ff4d4f); }
+.label .nq { height: 14px; padding: 0; background: none; }
+.label .nq i { width: 3px; margin-bottom: 0; }
+.label .nq i:nth-child(1) { height: 3px; } .label .nq i:nth-child(2) { height: 5px; } .label .nq i:nth-child(3) { height: 8px; }
+.label .nq i:nth-child(4) { height: 10px; } .label .nq i:nth-child(5) { height: 12px; margin-bottom: 0; }
+
 `;
 
 /**
@@ -374,6 +388,7 @@ export class ShopCallCallElement extends HTMLElement {
           </span>
           <span class="timer" data-testid="call-timer" data-running="false" aria-label="Call duration">00:00</span>
           <span class="rec" data-testid="recording-indicator" hidden><i></i>REC</span>
+          <span class="nq" data-testid="network-quality" data-level="" title="Your connection" hidden><i></i><i></i><i></i><i></i><i></i></span>
         </div>
         <div class="self video-off" part="self">
           <video data-testid="local-video" autoplay playsinline muted></video>
@@ -676,6 +691,31 @@ export class ShopCallCallElement extends HTMLElement {
       }
     });
     on("spotlight", () => this._layout());
+    on("network-quality", ({ level, mos }) => {
+      const nq = /** @type {HTMLElement} */ (this.shadowRoot?.querySelector('[data-testid="network-quality"]'));
+      if (!nq || level == null) return;
+      nq.hidden = false;
+      nq.dataset.level = String(level);
+      const words = ["Very poor", "Poor", "Fair", "Good", "Very good", "Excellent"][level] || "";
+      nq.title = `Your connection: ${words}${mos ? ` (MOS ${mos.toFixed(1)})` : ""}`;
+      if (level <= 1 && !this._warnedQuality) {
+        this._warnedQuality = true;
+        this.showInfo("Your connection is weak — video quality is lowered to keep the call going", 5000);
+      }
+    });
+    on("participant-quality", ({ pid, level }) => {
+      const t = this._tiles.get(pid);
+      if (!t) return;
+      let nq = /** @type {HTMLElement|null} */ (t.tile.querySelector(".label .nq"));
+      if (!nq) {
+        nq = document.createElement("span");
+        nq.className = "nq";
+        nq.dataset.testid = "participant-quality";
+        nq.innerHTML = "<i></i><i></i><i></i><i></i><i></i>";
+        t.tile.querySelector(".label")?.append(nq);
+      }
+      nq.dataset.level = String(level);
+    });
     on("recording-state", ({ active, by }) => {
       this._syncRecording();
       this.showInfo(active ? `${by || "Your expert"} started recording` : "Recording stopped", 3000);

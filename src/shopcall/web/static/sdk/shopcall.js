@@ -271,6 +271,7 @@ export class ShopCallClient extends EventTarget {
       tokenProvider: options.tokenProvider || null,
       simulcast: options.simulcast ?? true,
       autoSubscribe: options.autoSubscribe ?? true,
+      qualityReportMs: options.qualityReportMs ?? 5000,
       debug: options.debug ?? false,
     };
     /** @type {ConnectionState} */
@@ -749,6 +750,12 @@ export class ShopCallClient extends EventTarget {
       case "call_transferred":
         this._emit("call-transferred", msg);
         return;
+      case "participant_quality":
+        this._emit("participant-quality", { pid: msg.pid, level: msg.level });
+        return;
+      case "layer_changed":
+        this._emit("layer-changed", { pid: msg.pid, substream: msg.substream, reason: msg.reason });
+        return;
       case "recording_state":
         this.recording = msg.active ? { id: msg.recording, by: msg.by } : null;
         this._emit("recording-state", { active: !!msg.active, recording: msg.recording, by: msg.by });
@@ -865,6 +872,7 @@ export class ShopCallClient extends EventTarget {
       spotlight: reply.spotlight || null,
       kind: reply.kind || "call",
     };
+    this._startQualityReports();
     /** @type {any} what `joined` carried (chat history, cards, annotations), for late UIs */
     this.lastJoined = info;
     this.spotlight = reply.spotlight || null;
@@ -905,6 +913,7 @@ export class ShopCallClient extends EventTarget {
   }
 
   _dropRoom() {
+    clearInterval(this._qualityTimer);
     this.room = null;
     this.pid = null;
     this.participants.clear();
@@ -1664,6 +1673,91 @@ export class ShopCallClient extends EventTarget {
       return Promise.resolve(null);
     }
     return this.request({ type: "annotate", ...a });
+  }
+
+  // ------------------------------------------------------------------- quality
+
+  _startQualityReports() {
+    clearInterval(this._qualityTimer);
+    this._qualityPrev = new Map();
+    if (!this.options.qualityReportMs) return;
+    this._qualityTimer = setInterval(() => this._reportQuality().catch(() => {}), this.options.qualityReportMs);
+  }
+
+  /**
+   * A compact summary of this client's own getStats() since the last report: what the server
+   * stores, turns into a MOS and a quality level, and uses to pick each subscription's layer.
+   */
+  async qualitySummary() {
+    const now = performance.now();
+    const prevAll = this._qualityPrev || new Map();
+    const next = new Map();
+    const delta = (key, cur) => {
+      const p = prevAll.get(key);
+      next.set(key, { ...cur, t: now });
+      return p ? { ...Object.fromEntries(Object.keys(cur).map((k) => [k, cur[k] - (p[k] || 0)])), dt: (now - p.t) / 1000 } : null;
+    };
+    const out = { rtt_ms: null, jitter_ms: null, out_kbps: null, subs: {} };
+    if (this.publisherPc) {
+      let bytes = 0;
+      (await this.publisherPc.getStats()).forEach((st) => {
+        if (st.type === "outbound-rtp") bytes += st.bytesSent || 0;
+        if (st.type === "candidate-pair" && st.nominated && st.currentRoundTripTime != null) out.rtt_ms = st.currentRoundTripTime * 1000;
+        if (st.type === "remote-inbound-rtp" && st.roundTripTime != null && out.rtt_ms == null) out.rtt_ms = st.roundTripTime * 1000;
+      });
+      const d = delta("pub", { bytes });
+      if (d && d.dt > 0) out.out_kbps = Math.round((d.bytes * 8) / d.dt / 1000);
+    }
+    for (const [pid, sub] of this.subscriptions) {
+      if (!sub.pc) continue;
+      const v = { bytes: 0, lost: 0, recv: 0, frames: 0, freeze: 0, conceal: 0, samples: 0 };
+      let height = null, avail = null, jitter = null, rtt = null;
+      (await sub.pc.getStats()).forEach((st) => {
+        if (st.type === "inbound-rtp") {
+          v.bytes += st.bytesReceived || 0;
+          v.lost += Math.max(0, st.packetsLost || 0);
+          v.recv += st.packetsReceived || 0;
+          if (st.kind === "video") {
+            v.frames += st.framesDecoded || 0;
+            v.freeze += st.totalFreezesDuration || 0;
+            height = st.frameHeight || height;
+          } else {
+            v.conceal += st.concealedSamples || 0;
+            v.samples += st.totalSamplesReceived || 0;
+            if (st.jitter != null) jitter = st.jitter * 1000;
+          }
+        }
+        if (st.type === "candidate-pair" && st.nominated) {
+          if (st.availableIncomingBitrate) avail = st.availableIncomingBitrate / 1000;
+          if (st.currentRoundTripTime != null) rtt = st.currentRoundTripTime * 1000;
+        }
+      });
+      const d = delta(`sub:${pid}`, v);
+      if (!d || d.dt <= 0) continue;
+      const pk = d.lost + d.recv;
+      out.subs[pid] = {
+        loss_pct: pk > 0 ? Math.round((1000 * d.lost) / pk) / 10 : 0,
+        kbps: Math.round((d.bytes * 8) / d.dt / 1000),
+        fps: Math.round((d.frames / d.dt) * 10) / 10,
+        freeze_ratio: Math.min(1, Math.max(0, d.freeze / d.dt)),
+        concealment_ratio: d.samples > 0 ? Math.min(1, Math.max(0, d.conceal / d.samples)) : 0,
+        height,
+        available_kbps: avail,
+      };
+      if (out.rtt_ms == null && rtt != null) out.rtt_ms = rtt;
+      if (jitter != null) out.jitter_ms = Math.max(out.jitter_ms || 0, jitter);
+    }
+    this._qualityPrev = next;
+    return out;
+  }
+
+  async _reportQuality() {
+    if (!this.room || this.state !== "connected") return;
+    const summary = await this.qualitySummary();
+    if (summary.rtt_ms == null && !Object.keys(summary.subs).length) return;
+    const ack = await this.request({ type: "quality", ...summary });
+    this.networkQuality = { level: ack.level, mos: ack.mos };
+    this._emit("network-quality", { level: ack.level, mos: ack.mos, summary });
   }
 
   // ------------------------------------------------------------------- stats
