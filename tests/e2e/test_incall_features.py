@@ -232,6 +232,13 @@ def test_agent_screen_share_reaches_the_shopper_as_a_second_video(server, browse
             return good if len(good) >= 2 else None
 
         videos = _wait(decoded_videos, timeout=20, what="camera and screen both decoded")
+        # bandwidth priority while sharing: the screen high, the camera's layers capped
+        prio = agent.evaluate("""() => { const c = window.shopcall.client;
+            const enc = (pc) => pc.getSenders().filter(s => s.track && s.track.kind === 'video')
+                                  .flatMap(s => s.getParameters().encodings);
+            return {screen: enc(c.screenPc), camera: enc(c.publisherPc)}; }""")
+        assert all(e.get("priority") == "high" for e in prio["screen"]), prio
+        assert prio["camera"] and all(e.get("maxBitrate", 0) <= 400_000 for e in prio["camera"]), prio
         assert any(v["width"] >= 1000 for v in videos), videos  # the 1280x720 screen, next to the camera
         assert shopper.evaluate("() => document.querySelector('shopcall-call').shadowRoot"
                                 ".querySelector('.remotes').dataset.layout") == "screen"

@@ -264,7 +264,8 @@ class JanusBackend:
                     # VP8 first (every browser, simulcast); H.264 for the rare client that
                     # lacks VP8 (older Safari/iOS hardware paths).
                     "videocodec": "vp8,h264",
-                    "opus_fec": True,
+                    "opus_fec": True,  # in-band FEC: lost audio packets rebuilt from the next one
+                    "opus_dtx": True,  # no packets during silence: bandwidth for video when links are thin
                     "audiolevel_ext": True,
                     "audiolevel_event": True,
                     "audio_active_packets": 100,  # Janus's defaults, stated to avoid its warnings

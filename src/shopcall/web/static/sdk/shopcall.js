@@ -1141,14 +1141,49 @@ export class ShopCallClient extends EventTarget {
     await pc.setRemoteDescription({ type: "answer", sdp: reply.sdp });
     ready = true;
     for (const c of pending) this._send({ type: "trickle", target: "screen", candidate: c });
+    await this._prioritiseScreen(pc, true);
     this._emit("screen-share", { active: true, stream });
     return stream;
+  }
+
+  /**
+   * When bandwidth is short the shared screen wins: its sender gets high priority, and the camera's
+   * layers are capped (restored when sharing stops).
+   * @param {RTCPeerConnection} screenPc @param {boolean} on
+   */
+  async _prioritiseScreen(screenPc, on) {
+    const setAll = async (sender, fn) => {
+      const p = sender.getParameters();
+      if (!p.encodings || !p.encodings.length) p.encodings = [{}];
+      p.encodings.forEach(fn);
+      try {
+        await sender.setParameters(p);
+      } catch (err) {
+        this._log("setParameters failed", err);
+      }
+    };
+    if (screenPc) {
+      for (const s of screenPc.getSenders()) if (s.track && s.track.kind === "video") {
+        await setAll(s, (e) => { e.priority = "high"; e.networkPriority = "high"; });
+      }
+    }
+    if (this.publisherPc) {
+      for (const s of this.publisherPc.getSenders()) if (s.track && s.track.kind === "video") {
+        await setAll(s, (e) => {
+          const base = SIMULCAST_ENCODINGS.find((x) => x.rid === e.rid);
+          if (on) e.maxBitrate = Math.min(base ? base.maxBitrate : 400_000, { h: 400_000, m: 250_000, l: 100_000 }[e.rid] || 400_000);
+          else if (base) e.maxBitrate = base.maxBitrate;
+          else delete e.maxBitrate;
+        });
+      }
+    }
   }
 
   /** Stop sharing the screen. */
   async stopScreenShare() {
     if (!this.screenPc) return;
     this._closeScreen(true);
+    this._prioritiseScreen(null, false).catch(() => {});
     try {
       await this.request({ type: "unpublish_screen" }, { soft: true });
     } catch (err) {
