@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PKGS=(janus janus-tools libjs-janus-gateway chromium ffmpeg nftables iproute2 curl)
+APT_PKGS=(janus janus-tools libjs-janus-gateway chromium ffmpeg nftables iproute2 curl espeak-ng)
+command -v npm >/dev/null 2>&1 || APT_PKGS+=(nodejs npm)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -31,5 +32,12 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/pip install -q --upgrade pip
   .venv/bin/pip install -q -e '.[test]'
   rm -f .venv/.installed-*; touch "$stamp"
+fi
+# Front-end packages (served as-is, no build): RNNoise for noise suppression in the browser.
+npm_stamp=node_modules/.installed-$(cat package.json package-lock.json | sha256sum | cut -c1-16)
+if [ ! -f "$npm_stamp" ]; then
+  echo "==> installing front-end packages (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+  touch "$npm_stamp"
 fi
 echo "==> setup complete"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import swagger_ui_bundle
@@ -56,7 +57,21 @@ def docs() -> HTMLResponse:
                                swagger_favicon_url="/docs-assets/favicon-32x32.png")
 
 
+def vendor_dir() -> Path | None:
+    """npm packages served as-is (RNNoise): `$SHOPCALL_VENDOR_DIR` or the repository's node_modules."""
+    env = os.environ.get("SHOPCALL_VENDOR_DIR")
+    candidates = [Path(env)] if env else [WEB.parents[2] / "node_modules", Path.cwd() / "node_modules"]
+    for base in candidates:
+        dist = base / "@sapphi-red" / "web-noise-suppressor" / "dist"
+        if dist.is_dir():
+            return dist
+    return None
+
+
 def install(app: FastAPI) -> None:
     app.include_router(router)
+    dist = vendor_dir()
+    if dist is not None:
+        app.mount("/vendor/noise-suppressor", StaticFiles(directory=dist), name="vendor-noise-suppressor")
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     app.mount("/docs-assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")

@@ -33,6 +33,7 @@ select { padding: 8px 10px; border-radius: 10px; border: 1px solid rgba(0,0,0,.1
   border: 1px solid #ffd2cf; color: #8a1f17; font-size: 13px; line-height: 1.35; }
 .rec b { display: inline-block; width: 9px; height: 9px; border-radius: 50%; background: #e5484d; margin-top: 4px; flex: none; }
 .err { color: var(--sc-danger, #d92d20); font-size: 13px; }
+label.ns { display: flex; gap: 8px; align-items: center; grid-template-columns: none; font-weight: 500; color: inherit; font-size: 13.5px; }
 `;
 
 export class ShopCallPrecallElement extends HTMLElement {
@@ -66,12 +67,17 @@ export class ShopCallPrecallElement extends HTMLElement {
         <label>Camera<select data-testid="precall-camera" data-el="camera"></select></label>
         <label>Microphone<select data-testid="precall-mic" data-el="mic"></select></label>
       </div>
+      <label class="ns"><input type="checkbox" data-testid="precall-noise" data-el="noise" checked> AI noise suppression (removes background noise)</label>
       <div class="meter-row"><span>Mic level</span><div class="meter" data-testid="precall-meter"><i data-el="bar"></i></div></div>
       <div data-el="notice"></div>
       <div class="err" data-el="err" hidden></div>`;
     const q = (/** @type {string} */ n) => /** @type {any} */ (root.querySelector(`[data-el="${n}"]`));
     this._els = { video: root.querySelector("video"), msg: q("msg"), camera: q("camera"), mic: q("mic"), bar: q("bar"),
-      notice: q("notice"), err: q("err") };
+      notice: q("notice"), err: q("err"), noise: q("noise") };
+    this._els.noise.addEventListener("change", () => {
+      const ns = this.stream && /** @type {any} */ (this.stream).noiseSuppressor;
+      if (ns) ns.setEnabled(this._els.noise.checked);
+    });
     this._els.camera.addEventListener("change", () => this._switch());
     this._els.mic.addEventListener("change", () => this._switch());
     this._renderNotice();
@@ -89,7 +95,10 @@ export class ShopCallPrecallElement extends HTMLElement {
   async open(constraints = {}) {
     this._els.err.hidden = true;
     try {
-      const got = await getLocalMedia(constraints);
+      const got = await getLocalMedia({ ...constraints, noiseSuppression: true });
+      const ns = /** @type {any} */ (got.stream).noiseSuppressor;
+      if (ns) ns.setEnabled(this._els.noise.checked);
+      this._els.noise.disabled = !ns;
       this._use(got.stream, got.problems);
     } catch (err) {
       this._use(null, [err]);
