@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from shopcall import __version__
 from shopcall.api import app_settings, console, errors, health, recordings, rooms, sessions, widget
+from shopcall.api import webhooks as webhooks_api
 from shopcall.auth.secrets import load_signing_key
 from shopcall.config import Settings
 from shopcall.db.engine import Database
@@ -25,6 +26,7 @@ from shopcall.rooms.store import RoomStore
 from shopcall.signalling import endpoint
 from shopcall.signalling.hub import Hub
 from shopcall.web import routes as web
+from shopcall.webhooks.dispatcher import WebhookDispatcher
 
 log = structlog.get_logger("shopcall")
 
@@ -57,6 +59,8 @@ def create_app(settings: Settings, *, media: MediaBackend | None = None, demo: b
     storage = storage_from_settings(_storage_settings(settings))
     worker = RecordingWorker(db, storage, on_event=hub.emit_webhook)
     hub.recording_worker = worker
+    dispatcher = WebhookDispatcher(db, key)
+    hub.webhooks = dispatcher
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -69,6 +73,7 @@ def create_app(settings: Settings, *, media: MediaBackend | None = None, demo: b
 
             seed_demo(db)
         await media.start()
+        await dispatcher.start()
         await worker.start()
         worker.wake()  # recordings left `processing` by a previous run
         stop_retention = asyncio.Event()
@@ -83,6 +88,7 @@ def create_app(settings: Settings, *, media: MediaBackend | None = None, demo: b
         finally:
             await hub.shutdown()
             await worker.stop()
+            await dispatcher.stop()
             stop_retention.set()
             retention.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -95,7 +101,7 @@ def create_app(settings: Settings, *, media: MediaBackend | None = None, demo: b
                               "app id as user name, app secret as password.")
     app.state.settings, app.state.db, app.state.media = settings, db, media
     app.state.hub, app.state.signing_key, app.state.started = hub, key, time.monotonic()
-    app.state.storage, app.state.recording_worker = storage, worker
+    app.state.storage, app.state.recording_worker, app.state.webhooks = storage, worker, dispatcher
     errors.install(app)
     app.include_router(health.router)
     app.include_router(rooms.router)
@@ -103,6 +109,8 @@ def create_app(settings: Settings, *, media: MediaBackend | None = None, demo: b
     app.include_router(widget.router)
     app.include_router(sessions.router)
     app.include_router(recordings.router)
+    app.include_router(webhooks_api.router)
+    app.include_router(webhooks_api.console_router)
     app.include_router(app_settings.router)
     app.include_router(endpoint.router)
     if demo:

@@ -32,6 +32,7 @@ class Receiver:
     mode: Literal["fail_first", "ok", "fail"] = "fail_first"
     hold: bool = False
     hits: list[Hit] = field(default_factory=list)
+    arrived: int = 0  # requests received, answered or not
     release: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
@@ -48,6 +49,8 @@ class Receiver:
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 headers = dict(self.headers.items())
+                with receiver._lock:
+                    receiver.arrived += 1
                 if receiver.hold:
                     receiver.release.wait(5)
                 try:
@@ -77,6 +80,7 @@ class Receiver:
 
         class Server(ThreadingHTTPServer):
             daemon_threads = True
+            request_queue_size = 128  # the default 5 drops bursts of concurrent deliveries
 
             def handle_error(self, request: Any, client_address: Any) -> None:
                 pass  # the dispatcher hung up (stop() or its timeout): expected in some tests

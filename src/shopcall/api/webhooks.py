@@ -244,12 +244,12 @@ async def record_conversion(body: ConversionIn, request: Request, app: AuthedApp
     data = events.conversion_recorded(conv, call)
     dispatcher = getattr(request.app.state, "webhooks", None)
     if dispatcher is None:
-        log.warning("webhooks_not_enabled", event="conversion.recorded")
+        log.warning("webhooks_not_enabled", event_type="conversion.recorded")
     else:
         try:  # the conversion is stored either way; a failed emit must not invite a retry that would 409
             await dispatcher.emit(app.id, "conversion.recorded", data)
         except Exception:
-            log.exception("webhook_emit_failed", event="conversion.recorded", conversion=conv.id)
+            log.exception("webhook_emit_failed", event_type="conversion.recorded", conversion=conv.id)
     return ConversionOut(id=conv.id, call_id=conv.call_id, order_id=conv.order_id, amount=data["amount"],
                          amount_cents=conv.amount_cents, currency=conv.currency, created_at=data["created_at"])
 

@@ -93,6 +93,13 @@ class RecordingWorker:
             for k, v in changes.items():
                 setattr(row, k, v)
 
+    def _payload(self, rec_id: str) -> dict[str, Any]:
+        from shopcall.webhooks.events import recording
+
+        with self.db.session() as s:
+            row = s.get(Recording, rec_id)
+            return recording(row) if row is not None else {"recording_id": rec_id}
+
     def process(self, rec_id: str) -> tuple[str, str, dict[str, Any]] | None:
         """Run every step; returns the webhook event to send when the recording is ready or failed."""
         with self.db.session() as s:
@@ -102,7 +109,7 @@ class RecordingWorker:
             app_id, region, folder = row.app_id, row.region, Path(row.folder)
             duration = float(row.duration_s or 0)
             start_us = int(row.started_at.replace(tzinfo=UTC).timestamp() * 1e6)
-            attempts, call_id, room_id = row.attempts + 1, row.call_id, row.room_id
+            attempts = row.attempts + 1
         self._update(rec_id, attempts=attempts)
         step = "scan"
         try:
@@ -140,8 +147,7 @@ class RecordingWorker:
             shutil.rmtree(folder, ignore_errors=True)  # originals go only after a verified, stored composite
             self._retry_at.pop(rec_id, None)
             log.info("recording_ready", recording=rec_id, bytes=size, seconds=duration)
-            return app_id, "recording.ready", {"recording": rec_id, "call": call_id, "room": room_id,
-                                               "duration_s": duration, "size_bytes": size}
+            return app_id, "recording.ready", self._payload(rec_id)
         except Exception as e:  # StepError, storage errors, anything: reported, retried
             reason = str(e) if isinstance(e, pipeline.StepError) else f"{step}: {type(e).__name__}: {e}"
             final = attempts > len(self.retry_delays)
@@ -150,8 +156,7 @@ class RecordingWorker:
             if final:
                 self._update(rec_id, steps={step: {"status": "failed", "error": reason}}, status="failed",
                              error=reason)
-                return app_id, "recording.failed", {"recording": rec_id, "call": call_id, "room": room_id,
-                                                    "error": reason, "attempts": attempts}
+                return app_id, "recording.failed", {**self._payload(rec_id), "attempts": attempts}
             delay = self.retry_delays[attempts - 1]
             self._retry_at[rec_id] = time.monotonic() + delay
             self._update(rec_id, steps={step: {"status": "retrying", "error": reason, "retry_in_s": delay}},

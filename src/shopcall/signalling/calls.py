@@ -244,6 +244,7 @@ class CallDesk:
             await shopper.send({"type": "call_answered", "call": call_id, "room": live.room_id,
                                 "agent": {"identity": conn.claims.identity, "name": conn.claims.name}})
         log.info("call_answered", call=call_id, agent=conn.claims.identity)
+        self.hub.webhook_later("call.started", call_id=call_id)
         return {"type": "call_accepted", "call": call_id, "room": live.room_id}
 
     async def on_decline(self, conn: Connection, call_id: str, ref: str | None) -> dict[str, Any]:
@@ -352,6 +353,7 @@ class CallDesk:
         actions = self.router.enqueue(QueuedCall(call.id, app_id, language=language and language[:20],
                                                  category=category, enqueued_at=now), now)
         log.info("call_queued", call=call.id, room=room.id, app=app_id, language=language, category=category)
+        hub.webhook_later("call.queued", call_id=call.id)
         reply = {"type": "call_created", "call": call.id, "room": room.id,
                  "position": self.router.position(call.id), "estimated_wait_s": self.router.estimated_wait_s(call.id)}
         asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self.apply(actions)))

@@ -60,6 +60,7 @@ class Hub:
         self.store = store
         self.data_dir = data_dir or Path("data")
         self.webhooks: Any = None  # webhooks.WebhookDispatcher, set by the app
+        self._bg_tasks: set[asyncio.Task[None]] = set()
         self.recording_worker: Any = None  # recording.worker.RecordingWorker, set by the app
         self.incall = InCallStore(store.db)
         self.media = media
@@ -208,6 +209,7 @@ class Hub:
         live.members[pid] = conn
         await self._broadcast(live, {"type": "participant_joined", "participant": conn.public()}, skip=conn)
         log.info("participant_joined", room=room.id, pid=pid, identity=conn.claims.identity)
+        self.webhook_later("participant.joined", pid=pid)
         state = await incall.join_state(self, live)
         # after the `joined` reply: a running recording asks for consent; `always` starts one
         asyncio.get_running_loop().call_soon(
@@ -362,6 +364,7 @@ class Hub:
         if feed is not None:
             await screens.stop(self, live, feed)
         await asyncio.to_thread(self.store.remove_participant, pid, reason)
+        self.webhook_later("participant.left", pid=pid)
         if reason == "left" and conn.claims.is_staff:
             await self.desk.left_room(conn, live.room_id)
         was_publishing, conn.publishing = conn.publishing, False
@@ -406,6 +409,8 @@ class Hub:
                     await media_call(feed.media.close())
             live.screens.clear()
             for member in members:
+                if member.pid:
+                    self.webhook_later("participant.left", pid=member.pid)
                 await member.send({"type": "room_ended", "room": room_id, "reason": reason})
                 member.room_id, member.pid = None, None
                 await self._release_media(member)
@@ -414,6 +419,7 @@ class Hub:
         await media_call(self.media.destroy_room(room_id))
         if ended:
             log.info("room_ended", room=room_id, reason=reason)
+            self.webhook_later("call.ended", room_id=room_id)
         return ended
 
     async def _broadcast(self, live: LiveRoom, msg: dict[str, Any], skip: Connection | None = None) -> None:
@@ -458,7 +464,48 @@ class Hub:
         try:
             await self.webhooks.emit(app_id, event, data)
         except Exception:
-            log.exception("webhook_emit_failed", event=event)
+            log.exception("webhook_emit_failed", event_type=event)
+
+    def webhook_later(self, event: str, *, call_id: str | None = None, room_id: str | None = None,
+                      pid: str | None = None) -> None:
+        """Build an event from the stored rows and queue it, off the call path (a background task)."""
+        if self.webhooks is None:
+            return
+        task = asyncio.get_running_loop().create_task(self._webhook(event, call_id, room_id, pid))
+        self._bg_tasks.add(task)
+        task.add_done_callback(self._bg_tasks.discard)
+
+    async def _webhook(self, event: str, call_id: str | None, room_id: str | None, pid: str | None) -> None:
+        from shopcall.db.models import Call, Participant
+        from shopcall.webhooks import events as ev
+
+        def build() -> tuple[str, dict[str, Any]] | None:
+            with self.store.db.session() as s:
+                if pid is not None:
+                    p = s.get(Participant, pid)
+                    if p is None:
+                        return None
+                    call = s.query(Call).filter(Call.room_id == p.room_id).one_or_none()
+                    app_id = p.room.app_id
+                    return app_id, ev.participant(p, call_id=call.id if call else None)
+                call = s.get(Call, call_id) if call_id else \
+                    s.query(Call).filter(Call.room_id == room_id).one_or_none()
+                if call is None:
+                    return None
+                if event == "call.queued":
+                    return call.app_id, ev.call_queued(call)
+                if event == "call.started":
+                    return call.app_id, ev.call_started(call)
+                parts = list(s.query(Participant).filter(Participant.room_id == call.room_id))
+                return call.app_id, ev.call_ended(call, parts)
+
+        try:
+            built = await asyncio.to_thread(build)
+        except Exception:
+            log.exception("webhook_build_failed", event_type=event)
+            return
+        if built is not None:
+            await self.emit_webhook(built[0], event, built[1])
 
     def wake_recording_worker(self) -> None:
         if self.recording_worker is not None:

@@ -148,7 +148,8 @@ async def start(hub: Hub, live: LiveRoom, by: Connection) -> dict[str, Any]:
     for member in list(live.members.values()):
         await ask_consent(hub, live, member)
         await record_member(hub, live, member)
-    await hub.emit_webhook(live.app_id, "recording.started", {"recording": rec_id, "room": live.room_id})
+    await hub.emit_webhook(live.app_id, "recording.started", {"recording_id": rec_id, "room_id": live.room_id,
+                                                              "status": "recording"})
     return {"type": "recording_started", **rec.public()}
 
 

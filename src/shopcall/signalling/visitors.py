@@ -194,6 +194,7 @@ class VisitorDesk:
         agent.granted_rooms.add(room.id)
         await desk.apply(actions)
         await agent.send({**incoming, "type": "invite_accepted"})
+        hub.webhook_later("call.started", call_id=call.id)
         return {"type": "invite_answered", "accept": True, "call": call.id, "room": room.id,
                 "agent": {"identity": agent.claims.identity, "name": agent.claims.name}}
 

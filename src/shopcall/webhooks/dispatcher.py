@@ -245,8 +245,10 @@ class WebhookDispatcher:
                     t = asyncio.create_task(self._attempt(job))
                     self._in_flight.add(t)
                     t.add_done_callback(self._attempt_done)
+            # Not asyncio.wait_for: on 3.11 it can swallow a cancel that lands as the event fires (stop() hangs).
             with suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_s)
+                async with asyncio.timeout(self.poll_s):
+                    await self._wake.wait()
 
     def _attempt_done(self, t: asyncio.Task[None]) -> None:
         self._in_flight.discard(t)
@@ -319,12 +321,13 @@ class WebhookDispatcher:
             if d is None:
                 return
             d.log = [*(d.log or []), entry]  # a new list, so the JSON column is written
-            d.last_status_code, d.last_error = code, error
             ours = d.status == "pending" and d.attempts == job.attempt
+            if ours or ok:
+                d.last_status_code, d.last_error = code, error
             if ok:
                 d.status, d.delivered_at, d.next_attempt_at, d.last_error = "delivered", at, None, None
-            elif not ours:
-                log.warning("webhook_attempt_outlived_lease", delivery=job.id, attempt=job.attempt)
+            elif not ours:  # its lease ran out (another process retried) or its endpoint was deleted meanwhile
+                log.warning("webhook_attempt_not_owned", delivery=job.id, attempt=job.attempt, status=d.status)
             elif interrupted:
                 d.next_attempt_at = at
             elif job.attempt > len(self.schedule):
@@ -332,5 +335,5 @@ class WebhookDispatcher:
             else:
                 delay = self.schedule[job.attempt - 1] * self._rng.uniform(1 - self.jitter, 1 + self.jitter)
                 d.next_attempt_at = self._now() + timedelta(seconds=delay)
-        log.info("webhook_attempt", delivery=job.id, event=job.event_id, type=job.event_type, attempt=job.attempt,
-                 status_code=code, error=error, ms=ms)
+        log.info("webhook_attempt", delivery=job.id, event_id=job.event_id, event_type=job.event_type,
+                 attempt=job.attempt, status_code=code, error=error, ms=ms)
