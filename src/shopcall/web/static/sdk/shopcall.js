@@ -1800,10 +1800,12 @@ export class ShopCallClient extends EventTarget {
     const now = performance.now();
     const prevAll = this._qualityPrev || new Map();
     const next = new Map();
-    const delta = (key, cur) => {
+    // deltas only against the same peer connection (a re-subscription starts its counters at 0)
+    const delta = (key, pc, cur) => {
       const p = prevAll.get(key);
-      next.set(key, { ...cur, t: now });
-      return p ? { ...Object.fromEntries(Object.keys(cur).map((k) => [k, cur[k] - (p[k] || 0)])), dt: (now - p.t) / 1000 } : null;
+      next.set(key, { ...cur, t: now, pc });
+      if (!p || p.pc !== pc) return null;
+      return { ...Object.fromEntries(Object.keys(cur).map((k) => [k, Math.max(0, cur[k] - (p[k] || 0))])), dt: (now - p.t) / 1000 };
     };
     const out = { rtt_ms: null, jitter_ms: null, out_kbps: null, subs: {} };
     if (this.publisherPc) {
@@ -1813,7 +1815,7 @@ export class ShopCallClient extends EventTarget {
         if (st.type === "candidate-pair" && st.nominated && st.currentRoundTripTime != null) out.rtt_ms = st.currentRoundTripTime * 1000;
         if (st.type === "remote-inbound-rtp" && st.roundTripTime != null && out.rtt_ms == null) out.rtt_ms = st.roundTripTime * 1000;
       });
-      const d = delta("pub", { bytes });
+      const d = delta("pub", this.publisherPc, { bytes });
       if (d && d.dt > 0) out.out_kbps = Math.round((d.bytes * 8) / d.dt / 1000);
     }
     for (const [pid, sub] of this.subscriptions) {
@@ -1840,7 +1842,7 @@ export class ShopCallClient extends EventTarget {
           if (st.currentRoundTripTime != null) rtt = st.currentRoundTripTime * 1000;
         }
       });
-      const d = delta(`sub:${pid}`, v);
+      const d = delta(`sub:${pid}`, sub.pc, v);
       if (!d || d.dt <= 0) continue;
       const pk = d.lost + d.recv;
       out.subs[pid] = {
