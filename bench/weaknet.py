@@ -1,0 +1,814 @@
+"""Weak-network resilience: ShopCall versus the same Janus driven directly by janus.js, same run.
+
+A real call between two headless Chromiums (fake camera 1280x720 at 20 fps, as the SDK's default
+capture, + fake microphone; at 640x480 Chromium would send only two of the three simulcast layers):
+one browser publishes, the other subscribes. One of them runs in a network namespace (bench/netimpair.py) behind
+an impaired veth link: the subscriber for `down` conditions, the publisher for `up` ones. Conditions:
+random UDP loss (nftables), rate caps (tc tbf) and one-way delay with jitter (a user-space TAP
+delayer), applied to the namespace's receiving (`down`) or sending (`up`) direction only.
+
+The call is set up on a clean link, runs a few seconds (warm-up: keyframes, the publisher's bandwidth
+ramp-up), then the impairment is switched on; after `--settle` s the subscriber's (and the impaired
+peer's) `getStats()` is sampled every 0.5 s for `--hold` s and the metrics are the deltas over that
+window. Impairing only once the call is up is deliberate: at 50 % loss and more even ICE/DTLS of a
+default janus.js subscriber do not complete (measured before), and this compares media resilience,
+not connection setup.
+
+- ShopCall: the JS SDK with its defaults (simulcast on, 5 s quality reports that drive the server's
+  per-subscriber layer controller), through the ShopCall server and its supervised Janus.
+- raw Janus: janus.js straight to a second Janus configured by ShopCall's config module, room with
+  Janus's defaults; the publisher sends the same three simulcast layers, the subscriber takes what
+  Janus forwards by default.
+
+Metrics per run (subscriber side unless said): decoded fps; freeze ratio = totalFreezesDuration /
+window (a stall still open at the window's end, ≥ 1 s without a decoded frame, is added, since
+getStats counts a freeze only once it ends); received height (median over the window's frames);
+audio concealment = concealedSamples / totalSamplesReceived; RTT = the ICE candidate pair's mean
+round-trip time on the impaired peer's connection. The two systems alternate per condition (ShopCall
+first on even conditions). Run from the repository root, as root:
+
+    .venv/bin/python bench/weaknet.py --json bench/results/weaknet.json --plot bench/results/weaknet.png \\
+        --md bench/results/weaknet.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Coroutine, Iterator
+from dataclasses import dataclass, field
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+for p in (ROOT, HERE):
+    if str(p) not in sys.path:
+        sys.path.insert(0, str(p))  # for `tests.e2e.conftest` and `netimpair`
+
+from netimpair import Direction, Impairment, NetNS  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+import tests.e2e.conftest as e2e  # noqa: E402
+from shopcall.config import Settings  # noqa: E402
+from shopcall.db.engine import Database  # noqa: E402
+from shopcall.media.janus_client import VIDEOROOM, JanusAdmin  # noqa: E402
+from shopcall.media.janus_config import JanusConfig, choose_ports, write_config  # noqa: E402
+from shopcall.media.janus_process import JanusProcess  # noqa: E402
+from shopcall.rooms.apps import create_app  # noqa: E402
+
+JANUS_JS = Path("/usr/share/javascript/janus-gateway/janus.js")
+PAGES = HERE / "pages"
+SYSTEMS = ("shopcall", "janus")
+LABEL = {"shopcall": "ShopCall", "janus": "raw Janus"}
+TOP_HEIGHT = 720  # the publisher's top simulcast layer (1280x720 camera: 720p/360p/180p)
+console = Console(width=140)
+
+# Installed in every page before its own scripts: media constraints and the one sampler both systems use.
+COMMON_JS = """
+window.__weak = {
+  constraints: { audio: true, video: { width: { exact: 1280 }, height: { exact: 720 } } },
+  firstFrame(video, track) {
+    return new Promise((resolve) => {
+      video.srcObject = new MediaStream([track]);
+      video.requestVideoFrameCallback(() => resolve(performance.now()));
+      video.play().catch(() => {});
+    });
+  },
+  withTimeout(promise, ms, what) {
+    return Promise.race([promise, new Promise((_, reject) =>
+      setTimeout(() => reject(new Error(what + " within " + ms + " ms")), ms))]);
+  },
+  KEYS: ["frames", "freeze", "freezes", "conceal", "samples", "lost", "recv", "bytesIn", "bytesOut",
+         "rttSum", "rttN", "framesSent", "jbDelay", "jbCount", "vLost", "vRecv"],
+  /** Cumulative counters of one peer connection. */
+  async read(pc) {
+    const r = { height: 0, rttNow: null };
+    for (const k of this.KEYS) r[k] = 0;
+    const stats = await pc.getStats();
+    let pair = null;
+    stats.forEach((s) => {
+      if (s.type === "transport" && s.selectedCandidatePairId) pair = s.selectedCandidatePairId;
+    });
+    stats.forEach((s) => {
+      if (s.type === "inbound-rtp") {
+        r.bytesIn += s.bytesReceived || 0;
+        r.lost += Math.max(0, s.packetsLost || 0);
+        r.recv += s.packetsReceived || 0;
+        if (s.kind === "video") {
+          r.frames += s.framesDecoded || 0;
+          r.freeze += s.totalFreezesDuration || 0;
+          r.freezes += s.freezeCount || 0;
+          r.height = s.frameHeight || r.height;
+          r.jbDelay += s.jitterBufferDelay || 0;
+          r.vLost += Math.max(0, s.packetsLost || 0);
+          r.vRecv += s.packetsReceived || 0;
+          r.jbCount += s.jitterBufferEmittedCount || 0;
+        } else {
+          r.conceal += s.concealedSamples || 0;
+          r.samples += s.totalSamplesReceived || 0;
+        }
+      }
+      if (s.type === "outbound-rtp") {
+        r.bytesOut += s.bytesSent || 0;
+        if (s.kind === "video") r.framesSent = Math.max(r.framesSent, s.framesSent || 0);
+      }
+      if (s.type === "candidate-pair" && (pair ? s.id === pair : s.nominated && s.state === "succeeded")) {
+        r.rttSum += s.totalRoundTripTime || 0;
+        r.rttN += s.responsesReceived || 0;
+        if (s.currentRoundTripTime != null) r.rttNow = s.currentRoundTripTime * 1000;
+      }
+    });
+    return r;
+  },
+  /** One sample: per role, the sum over its peer connections of the counters' growth since the last one. */
+  async tick() {
+    const pcs = window.benchPcs();
+    const t = performance.now();
+    const row = { t, dt: (t - this.last) / 1000 };
+    this.last = t;
+    for (const role of ["sub", "pub"]) {
+      const d = { height: 0, rttNow: null };
+      for (const k of this.KEYS) d[k] = 0;
+      for (const pc of pcs[role]) {
+        const cur = await this.read(pc);
+        const prev = this.prev.get(pc);  // a connection first seen now started inside the window: from 0
+        this.prev.set(pc, cur);
+        for (const k of this.KEYS) d[k] += Math.max(0, cur[k] - (prev ? prev[k] : 0));
+        d.height = Math.max(d.height, cur.height);
+        if (cur.rttNow != null) d.rttNow = cur.rttNow;
+      }
+      row[role] = d;
+    }
+    this.rows.push(row);
+  },
+  async start(everyMs) {
+    this.prev = new Map();
+    this.rows = [];
+    const pcs = window.benchPcs();
+    for (const pc of [...pcs.sub, ...pcs.pub]) this.prev.set(pc, await this.read(pc));
+    this.last = this.t0 = performance.now();
+    this.busy = false;
+    this.timer = setInterval(async () => {
+      if (this.busy) return;
+      this.busy = true;
+      try { await this.tick(); } finally { this.busy = false; }
+    }, everyMs);
+  },
+  async stop() {
+    clearInterval(this.timer);
+    while (this.busy) await new Promise((r) => setTimeout(r, 20));
+    await this.tick();
+    return { duration: (this.last - this.t0) / 1000, rows: this.rows, pcs: this.prev.size };
+  },
+};
+"""
+
+
+# ----------------------------------------------------------------------------- conditions and metrics
+
+
+@dataclass(frozen=True)
+class Condition:
+    direction: Direction
+    imp: Impairment
+
+    @property
+    def label(self) -> str:
+        return self.imp.label()
+
+
+def conditions(quick: bool) -> list[Condition]:
+    """The full grid (loss, rate caps, delay; on the subscriber's and on the publisher's link) or the quick subset."""
+    if quick:
+        return [Condition("down", Impairment(loss_pct=p)) for p in (0, 30, 70)] + [
+            Condition("down", Impairment(rate_kbit=300))]
+    out: list[Condition] = []
+    for direction in ("down", "up"):
+        out += [Condition(direction, Impairment(loss_pct=p)) for p in (0, 10, 20, 30, 50, 70)]
+        out += [Condition(direction, Impairment(rate_kbit=k)) for k in (2000, 500, 300)]
+        out += [Condition(direction, Impairment(delay_ms=d, jitter_ms=j)) for d, j in ((150, 40), (300, 100))]
+    return out
+
+
+@dataclass
+class Run:
+    """One system under one condition: the JSON row plus what the table shows besides."""
+
+    system: str
+    cond: Condition
+    fps: float | None = None
+    freeze_ratio: float | None = None
+    concealment_ratio: float | None = None
+    height: int | None = None
+    rtt_ms: float | None = None
+    video_loss_pct: float | None = None  # video packets the subscriber never got (i.e. after NACK/RTX)
+    kbps_in: float | None = None
+    jb_ms: float | None = None  # mean video jitter-buffer delay (a receive-side latency component)
+    connections: int = 0  # subscriber peer connections seen in the window (> 1: it re-subscribed)
+    layers: list[Any] = field(default_factory=list)
+    error: str | None = None
+
+    def row(self) -> dict[str, Any]:
+        imp = self.cond.imp
+        return {"system": self.system, "direction": self.cond.direction, "loss_pct": imp.loss_pct,
+                "rate_kbit": imp.rate_kbit, "delay_ms": imp.delay_ms, "fps": self.fps,
+                "freeze_ratio": self.freeze_ratio, "concealment_ratio": self.concealment_ratio,
+                "height": self.height, "rtt_ms": self.rtt_ms}
+
+
+OPEN_STALL_S = 1.0
+
+
+def summarise(run: Run, sub: dict[str, Any], impaired: dict[str, Any]) -> None:
+    """Fill `run` from the sampler output of the subscriber page and of the impaired peer's page."""
+    rows = sub["rows"]
+    duration = sub["duration"]
+    if duration <= 0 or not rows:
+        run.error = "no samples"
+        return
+    s = {k: sum(r["sub"][k] for r in rows) for k in rows[0]["sub"] if k not in ("height", "rttNow")}
+    run.fps = round(s["frames"] / duration, 1)
+    # totalFreezesDuration grows when a freeze ends, by its whole length: count only the part inside
+    # the window, and add a stall still open at the window's end.
+    freeze, elapsed = 0.0, 0.0
+    for r in rows:
+        elapsed += r["dt"]
+        freeze += min(r["sub"]["freeze"], elapsed)
+    trailing = 0.0
+    for r in reversed(rows):
+        if r["sub"]["frames"] > 0:
+            break
+        trailing += r["dt"]
+    if trailing >= OPEN_STALL_S:
+        freeze += trailing
+    run.freeze_ratio = 1.0 if s["frames"] == 0 else round(min(1.0, freeze / duration), 3)
+    run.concealment_ratio = round(s["conceal"] / s["samples"], 3) if s["samples"] > 0 else None
+    weighted = [r["sub"]["height"] for r in rows for _ in range(int(r["sub"]["frames"])) if r["sub"]["height"]]
+    run.height = int(statistics.median_low(weighted)) if weighted else None
+    packets = s["vLost"] + s["vRecv"]
+    run.video_loss_pct = round(100 * s["vLost"] / packets, 1) if packets else None
+    run.kbps_in = round(s["bytesIn"] * 8 / duration / 1000)
+    run.jb_ms = round(1000 * s["jbDelay"] / s["jbCount"]) if s["jbCount"] else None
+    run.connections = int(sub.get("pcs", 0))
+    role = "sub" if impaired is sub else "pub"
+    irows = impaired["rows"]
+    rtt_sum = sum(r[role]["rttSum"] for r in irows)
+    rtt_n = sum(r[role]["rttN"] for r in irows)
+    if rtt_n > 0:
+        run.rtt_ms = round(rtt_sum / rtt_n * 1000, 1)
+    else:
+        now = [r[role]["rttNow"] for r in irows if r[role]["rttNow"] is not None]
+        run.rtt_ms = round(statistics.median(now), 1) if now else None
+
+
+# ----------------------------------------------------------------------------- plumbing
+
+
+def wait_until(pred: Callable[[], bool], timeout: float, what: str, every: float = 0.1) -> None:
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} within {timeout:.0f} s")
+        time.sleep(every)
+
+
+class LoopThread:
+    """An asyncio loop in a daemon thread, for the asyncio parts (JanusProcess, TCP forwarding) of a sync bench."""
+
+    def __init__(self, name: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name=name, daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, Any], timeout: float = 30) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+        self.loop.close()
+
+
+class TcpForward:
+    """`listen_host:port` → `127.0.0.1:target_port`, so the namespace reaches loopback-only services.
+
+    ShopCall's server and both Janus APIs listen on loopback only; the namespace sees the host only at
+    the veth address. HTTP and WebSocket signalling cross this forwarder (TCP, never impaired by the
+    UDP loss rules; a rate cap does apply to it, as on a real link).
+    """
+
+    def __init__(self, loop: LoopThread, listen_host: str, target_port: int) -> None:
+        self.target_port = target_port
+        self.loop = loop
+        self.server: asyncio.Server = loop.run(asyncio.start_server(self._handle, listen_host, 0))
+        self.port = int(self.server.sockets[0].getsockname()[1])
+
+    async def _handle(self, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        try:
+            tr, tw = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            w.close()
+            return
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            try:
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            except (OSError, asyncio.CancelledError):
+                pass
+            finally:
+                with contextlib.suppress(Exception):
+                    dst.close()
+
+        await asyncio.gather(pipe(r, tw), pipe(tr, w))
+
+    def close(self) -> None:
+        self.server.close()
+
+
+class StaticServer:
+    """janus.js and the raw-Janus page, on the veth host address (reachable from the namespace and the host)."""
+
+    def __init__(self, host: str) -> None:
+        files = {"/janus.js": JANUS_JS, "/weaknet_janus.html": PAGES / "weaknet_janus.html"}
+
+        class Handler(SimpleHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                path = files.get(self.path.split("?")[0])
+                if path is None:
+                    self.send_error(404)
+                    return
+                data = path.read_bytes()
+                self.send_response(200)
+                ctype = "text/javascript" if path.suffix == ".js" else "text/html"
+                self.send_header("Content-Type", f"{ctype}; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Cache-Control", "no-cache")
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer((host, 0), Handler)
+        self.base = f"http://{host}:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, name="weaknet-static", daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class BaselineJanus:
+    """A Janus of its own, configured by ShopCall's config module and run by its JanusProcess."""
+
+    def __init__(self, folder: Path, rtp_min: int, rtp_max: int, loop: LoopThread) -> None:
+        self.settings = Settings(data_dir=folder, rtp_port_min=rtp_min, rtp_port_max=rtp_max)
+        self.config: JanusConfig = write_config(self.settings, folder / "janus", choose_ports(self.settings))
+        self.admin = JanusAdmin(self.config.admin_url, self.config.admin_secret)
+        self.loop = loop
+        self.process = JanusProcess(self.settings.janus_binary, self.config)
+        loop.run(self.process.start())
+
+    def create_room(self) -> int:
+        room = secrets.randbelow(2**53 - 1) + 1
+        # Janus's VideoRoom defaults, but for publishers 6 and VP8 (as bench/call_setup.py).
+        self.loop.run(self.admin.message_plugin(VIDEOROOM, {
+            "request": "create", "admin_key": self.config.videoroom_admin_key, "room": room,
+            "permanent": False, "publishers": 6, "videocodec": "vp8", "description": "weaknet baseline",
+        }))
+        return room
+
+    def destroy_room(self, room: int) -> None:
+        self.loop.run(self.admin.message_plugin(VIDEOROOM, {"request": "destroy", "room": room, "permanent": False}))
+
+    def sessions(self) -> list[int]:
+        return list(self.loop.run(self.admin.list_sessions()))
+
+    def stop(self) -> None:
+        self.loop.run(self.process.stop())
+
+
+# ----------------------------------------------------------------------------- the bench
+
+
+@dataclass
+class Options:
+    hold: float
+    settle: float
+    warmup: float
+    sample_ms: int = 500
+    timeout: float = 30
+
+
+class Bench:
+    def __init__(self, ns: NetNS, host_browser: Any, ns_browser: Any, server: e2e.Server, sc_base: str,
+                 auth: tuple[str, str], janus: BaselineJanus, janus_ws: str, static: StaticServer,
+                 opts: Options) -> None:
+        self.ns = ns
+        self.browsers = {"host": host_browser, "ns": ns_browser}
+        self.server = server
+        self.sc_base = sc_base  # the ShopCall origin as the browsers see it (forwarder on the veth address)
+        self.http = httpx.Client(base_url=server.base, auth=auth, timeout=10)
+        self.janus = janus
+        self.janus_ws = janus_ws
+        self.static = static
+        self.opts = opts
+        self.sc_html = (PAGES / "weaknet_shopcall.html").read_text()
+        self.n = 0
+
+    @contextlib.contextmanager
+    def _page(self, where: str, system: str) -> Iterator[Any]:
+        ctx = self.browsers[where].new_context()
+        try:
+            ctx.add_init_script(COMMON_JS)
+            page = ctx.new_page()
+            if system == "shopcall":
+                page.goto(self.sc_base + "/")
+                page.set_content(self.sc_html)
+            else:
+                page.goto(self.static.base + "/weaknet_janus.html")
+            page.wait_for_function("window.benchReady === true", timeout=15000)
+            yield page
+        finally:
+            if ctx.pages:
+                with contextlib.suppress(Exception):
+                    ctx.pages[0].evaluate("benchClose()")
+            ctx.close()
+
+    def _sc_room(self) -> tuple[str, str, str]:
+        r = self.http.post("/v1/rooms", json={"name": f"weaknet-{self.n}", "kind": "call", "max_participants": 4})
+        r.raise_for_status()
+        room = str(r.json()["id"])
+
+        def token(identity: str, role: str) -> str:
+            t = self.http.post("/v1/tokens", json={"identity": identity, "role": role, "rooms": [room]})
+            t.raise_for_status()
+            return str(t.json()["token"])
+
+        return room, token(f"weaknet-agent-{self.n}", "agent"), token(f"weaknet-shopper-{self.n}", "shopper")
+
+    def run(self, system: str, cond: Condition) -> Run:
+        self.n += 1
+        run = Run(system, cond)
+        pub_where, sub_where = ("ns", "host") if cond.direction == "up" else ("host", "ns")
+        self.ns.clear()
+        janus_room: int | None = None
+        try:
+            with self._page(pub_where, system) as pub, self._page(sub_where, system) as sub:
+                timeout_ms = int(self.opts.timeout * 1000)
+                if system == "shopcall":
+                    room, pub_token, sub_token = self._sc_room()
+                    pub.evaluate("a => benchPublish(a)", {"token": pub_token, "room": room})
+                    sub.evaluate("a => benchSubscribe(a)", {"token": sub_token, "room": room, "timeoutMs": timeout_ms})
+                else:
+                    janus_room = self.janus.create_room()
+                    feed = secrets.randbelow(2**50) + 1
+                    args = {"server": self.janus_ws, "room": janus_room, "feed": feed}
+                    pub.evaluate("a => benchPublish(a)", args)
+                    sub.evaluate("a => benchSubscribe(a)", {**args, "timeoutMs": timeout_ms})
+                time.sleep(self.opts.warmup)  # clean link: keyframes, bandwidth ramp-up, top layer flowing
+                self.ns.impair(cond.direction, cond.imp)
+                time.sleep(self.opts.settle)
+                impaired = sub if cond.direction == "down" else pub
+                sub.evaluate("ms => window.__weak.start(ms)", self.opts.sample_ms)
+                if impaired is not sub:
+                    impaired.evaluate("ms => window.__weak.start(ms)", self.opts.sample_ms)
+                time.sleep(self.opts.hold)
+                sub_out = sub.evaluate("window.__weak.stop()")
+                imp_out = impaired.evaluate("window.__weak.stop()") if impaired is not sub else sub_out
+                self.ns.clear()
+                summarise(run, sub_out, imp_out)
+                if system == "shopcall":
+                    run.layers = sub.evaluate("window.__layers")
+        except Exception as e:  # noqa: BLE001 - a failed run is reported, the others go on
+            run.error = str(e).splitlines()[0][:200]
+        finally:
+            self.ns.clear()
+            if janus_room is not None:
+                with contextlib.suppress(Exception):
+                    self.janus.destroy_room(janus_room)
+            self._wait_released(system)
+        return run
+
+    def warm_up(self, system: str) -> None:
+        """One short unmeasured call: the first call after a browser starts is slower (caches, code warm-up)."""
+        opts = self.opts
+        self.opts = Options(hold=1, settle=0, warmup=3, sample_ms=opts.sample_ms, timeout=opts.timeout)
+        try:
+            r = self.run(system, Condition("down", Impairment()))
+            if r.error:
+                console.print(f"[yellow]warm-up call ({LABEL[system]}) failed: {r.error}[/yellow]")
+        finally:
+            self.opts = opts
+
+    def _wait_released(self, system: str) -> None:
+        """Sessions of the last run are gone before the next starts (so runs do not overlap on the CPU)."""
+        def empty() -> bool:
+            if system == "shopcall":
+                return not self.server.janus_admin("list_sessions").get("sessions")
+            return not self.janus.sessions()
+
+        with contextlib.suppress(Exception):
+            wait_until(empty, 10, f"{system} Janus sessions released", every=0.2)
+
+
+# ----------------------------------------------------------------------------- report
+
+
+def pct(x: float | None) -> str:
+    return "–" if x is None else f"{100 * x:.1f}"
+
+
+def num(x: float | int | None, digits: int = 1) -> str:
+    return "–" if x is None else f"{x:.{digits}f}" if isinstance(x, float) else str(x)
+
+
+COLUMNS = [("fps", lambda r: num(r.fps)), ("freeze %", lambda r: pct(r.freeze_ratio)),
+           ("conceal %", lambda r: pct(r.concealment_ratio)), ("height", lambda r: num(r.height)),
+           ("RTT ms", lambda r: num(r.rtt_ms, 0)), ("video loss after NACK %", lambda r: num(r.video_loss_pct)),
+           ("kbit/s in", lambda r: num(r.kbps_in)), ("jitter buf ms", lambda r: num(r.jb_ms))]
+
+
+def by_condition(runs: list[Run]) -> list[tuple[Condition, dict[str, Run]]]:
+    out: dict[Condition, dict[str, Run]] = {}
+    for r in runs:
+        out.setdefault(r.cond, {})[r.system] = r
+    return list(out.items())
+
+
+def cell(runs: dict[str, Run], system: str, fmt: Callable[[Run], str]) -> str:
+    r = runs.get(system)
+    if r is None:
+        return ""
+    return "failed" if r.error and r.fps is None else fmt(r)
+
+
+def layer_note(r: Run | None) -> str:
+    if r is None or not r.layers:
+        return ""
+    return "→".join(str(x[1]) for x in r.layers)
+
+
+def targets(runs: list[Run]) -> list[tuple[str, bool | None, str]]:
+    """The issue's targets, each (what, met (None = not measured), the figures behind it)."""
+    def find(direction: str, **kw: Any) -> dict[str, Run]:
+        for cond, rs in by_condition(runs):
+            imp = cond.imp
+            if cond.direction == direction and all(getattr(imp, k) == v for k, v in kw.items()):
+                return rs
+        return {}
+
+    out: list[tuple[str, bool | None, str]] = []
+    rs = find("down", loss_pct=30, rate_kbit=None, delay_ms=None)
+    sc, jn = rs.get("shopcall"), rs.get("janus")
+    if sc and jn and sc.freeze_ratio is not None and jn.freeze_ratio is not None:
+        ok = sc.freeze_ratio <= 0.05 and sc.freeze_ratio < jn.freeze_ratio
+        out.append(("30 % loss down: video freeze ≤ 5 % and below raw Janus", ok,
+                    f"ShopCall {pct(sc.freeze_ratio)} %, raw Janus {pct(jn.freeze_ratio)} %"))
+    else:
+        out.append(("30 % loss down: video freeze ≤ 5 % and below raw Janus", None, "not measured"))
+    if sc and jn and sc.concealment_ratio is not None and jn.concealment_ratio is not None:
+        ok = sc.concealment_ratio <= 0.10 and sc.concealment_ratio < jn.concealment_ratio
+        out.append(("30 % loss down: audio concealment ≤ 10 % and below raw Janus", ok,
+                    f"ShopCall {pct(sc.concealment_ratio)} %, raw Janus {pct(jn.concealment_ratio)} %"))
+    else:
+        out.append(("30 % loss down: audio concealment ≤ 10 % and below raw Janus", None, "not measured"))
+    rs = find("down", loss_pct=0, rate_kbit=300, delay_ms=None)
+    sc, jn = rs.get("shopcall"), rs.get("janus")
+    if sc and sc.fps is not None:
+        ok = sc.fps >= 15 and sc.height is not None and sc.height < TOP_HEIGHT
+        out.append(("300 kbit/s down: ≥ 15 fps on a lower layer", ok,
+                    f"ShopCall {num(sc.fps)} fps at {num(sc.height)}p; raw Janus "
+                    f"{num(jn.fps) if jn else '–'} fps at {num(jn.height) if jn else '–'}p, "
+                    f"freeze {pct(jn.freeze_ratio) if jn else '–'} %"))
+    else:
+        out.append(("300 kbit/s down: ≥ 15 fps on a lower layer", None, "not measured"))
+    for loss in (50, 70):
+        rs = find("down", loss_pct=loss, rate_kbit=None, delay_ms=None)
+        if rs:
+            figs = "; ".join(f"{LABEL[s]} {num(r.fps)} fps, freeze {pct(r.freeze_ratio)} %, conceal "
+                             f"{pct(r.concealment_ratio)} %" for s in SYSTEMS if (r := rs.get(s)) is not None)
+            out.append((f"{loss} % loss down: report", None, figs))
+    return out
+
+
+def print_report(runs: list[Run]) -> None:
+    t = Table(title="Weak network: subscriber's view over the measured window (ShopCall | raw Janus)")
+    t.add_column("dir")
+    t.add_column("condition")
+    for name, _ in COLUMNS:
+        t.add_column(f"{name}\nSC", justify="right")
+        t.add_column("J", justify="right")
+    t.add_column("SC layers")
+    for cond, rs in by_condition(runs):
+        row = [cond.direction, cond.label]
+        for _, fmt in COLUMNS:
+            row += [cell(rs, "shopcall", fmt), cell(rs, "janus", fmt)]
+        row.append(layer_note(rs.get("shopcall")))
+        t.add_row(*row)
+    console.print(t)
+    for r in runs:
+        if r.error:
+            console.print(f"[red]{LABEL[r.system]} {r.cond.direction} {r.cond.label}: {r.error}[/red]")
+    for what, ok, figs in targets(runs):
+        verdict = "[green]MET[/green]" if ok else "[red]NOT MET[/red]" if ok is False else "[cyan]figures[/cyan]"
+        console.print(f"{verdict}  {what}: {figs}")
+
+
+def markdown(runs: list[Run], meta: dict[str, Any]) -> str:
+    lines = ["# Weak-network resilience: ShopCall vs raw Janus (bench/weaknet.py)", "",
+             f"Run {meta['date']} on {meta['host']}; hold {meta['hold']:g} s per run after {meta['warmup']:g} s "
+             f"clean warm-up and {meta['settle']:g} s settling under the impairment; total {meta['minutes']:.1f} min. "
+             "Chromium publisher → SFU → Chromium subscriber, fake camera 1280x720 (20 fps) with 3 simulcast "
+             "layers (720p/360p/180p) on both systems. `down` impairs the subscriber's downlink, `up` the publisher's "
+             "uplink; the impairment starts once the call is up (clean-link setup). Loss: nftables random UDP drop; "
+             "rate: tc tbf (≤ 200 ms queue); delay: user-space TAP delayer (one-way, ± jitter, no reordering).",
+             "", "Each cell: ShopCall / raw Janus, from the subscriber's getStats() over the measured window "
+             "(RTT: ICE round trip on the impaired peer's connection). Freeze % = totalFreezesDuration / window, "
+             "plus a stall still open at the end; conceal % = concealedSamples / totalSamplesReceived; height = "
+             "median decoded frame height. `SC layers`: the substreams ShopCall's controller switched the "
+             "subscriber to, in order (it starts on 2 = 720p); raw Janus keeps its default (the top layer, or "
+             "a lower one when the top stops arriving). `jitter buf ms`: mean video jitter-buffer delay. "
+             "Glass-to-glass latency is not measured under impairment (bench/latency.py measures it with bots on a "
+             "clean link); RTT and jitter-buffer delay are the latency figures here.", "",
+             "| dir | condition | " + " | ".join(name for name, _ in COLUMNS) + " | SC layers |",
+             "|---" * (len(COLUMNS) + 3) + "|"]
+    for cond, rs in by_condition(runs):
+        cells = [f"{cell(rs, 'shopcall', fmt)} / {cell(rs, 'janus', fmt)}" for _, fmt in COLUMNS]
+        note = layer_note(rs.get("shopcall"))
+        lines.append(f"| {cond.direction} | {cond.label} | " + " | ".join(cells) + f" | {note} |")
+    errors = [r for r in runs if r.error]
+    if errors:
+        lines += ["", "Failed runs:", ""] + [f"- {LABEL[r.system]} {r.cond.direction} {r.cond.label}: {r.error}"
+                                             for r in errors]
+    lines += ["", "## Targets", ""]
+    for what, ok, figs in targets(runs):
+        verdict = "met" if ok else "**not met**" if ok is False else "figures"
+        lines.append(f"- {what}: {verdict} — {figs}")
+    return "\n".join(lines) + "\n"
+
+
+def plot(runs: list[Run], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    metrics = (("freeze_ratio", "video freeze ratio"), ("concealment_ratio", "audio concealment ratio"))
+    for ax, (key, title) in zip(axes, metrics, strict=True):
+        for system, color in (("shopcall", "tab:blue"), ("janus", "tab:red")):
+            for direction, style in (("down", "-"), ("up", "--")):
+                pts = sorted((r.cond.imp.loss_pct, getattr(r, key)) for r in runs
+                             if r.system == system and r.cond.direction == direction and r.cond.imp.rate_kbit is None
+                             and r.cond.imp.delay_ms is None and getattr(r, key) is not None)
+                if pts:
+                    ax.plot([p[0] for p in pts], [p[1] for p in pts], style, marker="o", color=color,
+                            label=f"{LABEL[system]} ({'subscriber' if direction == 'down' else 'publisher'} link)")
+        ax.set_title(title)
+        ax.set_xlabel("random packet loss on the impaired link (%)")
+        ax.set_ylim(-0.02, 1.02)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.suptitle("ShopCall vs raw Janus under packet loss (bench/weaknet.py)")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n", 2)[2])
+    ap.add_argument("--quick", action="store_true",
+                    help="subset (loss 0/30/70 %% and 300 kbit/s on the subscriber link), shorter hold: < 5 min")
+    ap.add_argument("--hold", type=float, help="measured seconds per run (default 20, --quick 10)")
+    ap.add_argument("--settle", type=float,
+                    help="seconds under the impairment before measuring (default 10, --quick 8)")
+    ap.add_argument("--warmup", type=float, default=4, help="seconds of clean call before the impairment (default 4)")
+    ap.add_argument("--json", type=Path, metavar="PATH", help="write the rows as JSON to PATH")
+    ap.add_argument("--plot", type=Path, metavar="PATH", help="draw freeze and concealment against loss (PNG)")
+    ap.add_argument("--md", type=Path, metavar="PATH", help="write the table and the targets as Markdown")
+    ap.add_argument("--only", choices=SYSTEMS, help="run one system only (debugging)")
+    ap.add_argument("--match", metavar="TEXT",
+                    help="run only conditions whose 'dir label' contains TEXT, e.g. 'up 30 %%'")
+    ap.add_argument("--rtp-base", type=int, default=42000,
+                    help="UDP ports: ShopCall's Janus BASE..BASE+199, the baseline Janus BASE+200..BASE+399")
+    args = ap.parse_args(argv)
+    if os.geteuid() != 0:
+        ap.error("needs root (network namespaces, nftables, tc)")
+    if not JANUS_JS.is_file():
+        ap.error(f"{JANUS_JS} is missing (apt-get install libjs-janus-gateway)")
+    opts = Options(hold=args.hold or (10 if args.quick else 20), settle=args.settle or (8 if args.quick else 10),
+                   warmup=args.warmup)
+    conds = [c for c in conditions(args.quick) if not args.match or args.match in f"{c.direction} {c.label}"]
+    if not conds:
+        ap.error(f"no condition matches {args.match!r}")
+    systems = [args.only] if args.only else list(SYSTEMS)
+
+    from playwright.sync_api import sync_playwright
+
+    started = time.monotonic()
+    runs: list[Run] = []
+    with tempfile.TemporaryDirectory(prefix="shopcall-weaknet-") as tmp_s, NetNS() as ns:
+        tmp = Path(tmp_s)
+        (tmp / "shopcall").mkdir()
+        loop = LoopThread("weaknet-loop")
+        env = {"SHOPCALL_RTP_PORT_MIN": str(args.rtp_base), "SHOPCALL_RTP_PORT_MAX": str(args.rtp_base + 199)}
+        server = janus = static = None
+        forwards: list[TcpForward] = []
+        try:
+            with console.status("starting ShopCall (with its Janus) and a baseline Janus…"):
+                server = e2e.start_server(tmp / "shopcall", env=env)
+                app, secret = create_app(Database(f"sqlite:///{server.data_dir / 'shopcall.db'}"), "weaknet")
+                janus = BaselineJanus(tmp / "baseline", args.rtp_base + 200, args.rtp_base + 399, loop)
+                static = StaticServer(ns.host_ip)
+                sc_fwd = TcpForward(loop, ns.host_ip, int(server.base.rsplit(":", 1)[1]))
+                jn_fwd = TcpForward(loop, ns.host_ip, janus.config.ports.ws)
+                forwards = [sc_fwd, jn_fwd]
+            sc_base = f"http://{ns.host_ip}:{sc_fwd.port}"
+            janus_ws = f"ws://{ns.host_ip}:{jn_fwd.port}"
+            chromium_args = [*e2e.CHROMIUM_ARGS, "--disable-renderer-backgrounding",
+                             "--disable-background-timer-throttling", "--disable-backgrounding-occluded-windows",
+                             f"--unsafely-treat-insecure-origin-as-secure={sc_base},{static.base}"]
+            console.print(f"namespace {ns.name} ({ns.ns_ip}) ↔ host {ns.host_ip} · ShopCall {sc_base} · "
+                          f"raw Janus {janus_ws} · {len(conds)} conditions × {len(systems)} systems, hold "
+                          f"{opts.hold:g} s, settle {opts.settle:g} s")
+            with sync_playwright() as pw:
+                host_browser = pw.chromium.launch(executable_path=e2e.CHROMIUM, args=chromium_args)
+                ns_browser = pw.chromium.launch(executable_path=str(ns.wrapper(e2e.CHROMIUM, tmp)),
+                                                args=chromium_args)
+                try:
+                    bench = Bench(ns, host_browser, ns_browser, server, sc_base, (app.id, secret), janus, janus_ws,
+                                  static, opts)
+                    with console.status("warm-up calls…"):
+                        for system in systems:
+                            bench.warm_up(system)
+                    for i, cond in enumerate(conds):
+                        order = systems if i % 2 == 0 else systems[::-1]
+                        for system in order:
+                            t0 = time.monotonic()
+                            r = bench.run(system, cond)
+                            runs.append(r)
+                            status = (f"[red]{r.error}[/red]" if r.error else
+                                      f"fps {num(r.fps)}, freeze {pct(r.freeze_ratio)} %, conceal "
+                                      f"{pct(r.concealment_ratio)} %, {num(r.height)}p, RTT {num(r.rtt_ms, 0)} ms, "
+                                      f"video loss {num(r.video_loss_pct)} %")
+                            console.print(f"{i + 1:>2}/{len(conds)} {cond.direction:>4} {cond.label:<22} "
+                                          f"{LABEL[system]:<9}: {status}  ({time.monotonic() - t0:.0f} s)")
+                finally:
+                    ns_browser.close()
+                    host_browser.close()
+        finally:
+            for f in forwards:
+                f.close()
+            if static is not None:
+                static.stop()
+            if janus is not None:
+                with contextlib.suppress(Exception):
+                    janus.stop()
+            if server is not None:
+                e2e.stop_server(server.proc)
+            loop.stop()
+
+    minutes = (time.monotonic() - started) / 60
+    print_report(runs)
+    console.print(f"total run time {minutes:.1f} min")
+    meta = {"date": time.strftime("%Y-%m-%d %H:%M"), "host": f"{os.cpu_count()} cores, {os.uname().release}",
+            "hold": opts.hold, "settle": opts.settle, "warmup": opts.warmup, "minutes": minutes}
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps([r.row() for r in runs], indent=2) + "\n")
+        console.print(f"wrote {args.json}")
+    if args.md:
+        args.md.parent.mkdir(parents=True, exist_ok=True)
+        args.md.write_text(markdown(runs, meta))
+        console.print(f"wrote {args.md}")
+    if args.plot:
+        plot(runs, args.plot)
+        console.print(f"wrote {args.plot}")
+    return 1 if any(r.error for r in runs) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
