@@ -215,7 +215,7 @@ class Run:
     concealment_ratio: float | None = None
     height: int | None = None
     rtt_ms: float | None = None
-    video_loss_pct: float | None = None  # video packets the subscriber never got (i.e. after NACK/RTX)
+    video_loss_pct: float | None = None  # the subscriber's own video loss figure: packetsLost / (lost + received)
     kbps_in: float | None = None
     jb_ms: float | None = None  # mean video jitter-buffer delay (a receive-side latency component)
     connections: int = 0  # subscriber peer connections seen in the window (> 1: it re-subscribed)
@@ -542,7 +542,7 @@ def num(x: float | int | None, digits: int = 1) -> str:
 
 COLUMNS = [("fps", lambda r: num(r.fps)), ("freeze %", lambda r: pct(r.freeze_ratio)),
            ("conceal %", lambda r: pct(r.concealment_ratio)), ("height", lambda r: num(r.height)),
-           ("RTT ms", lambda r: num(r.rtt_ms, 0)), ("video loss after NACK %", lambda r: num(r.video_loss_pct)),
+           ("RTT ms", lambda r: num(r.rtt_ms, 0)), ("video loss %", lambda r: num(r.video_loss_pct)),
            ("kbit/s in", lambda r: num(r.kbps_in)), ("jitter buf ms", lambda r: num(r.jb_ms))]
 
 
@@ -645,7 +645,8 @@ def markdown(runs: list[Run], meta: dict[str, Any]) -> str:
              "plus a stall still open at the end; conceal % = concealedSamples / totalSamplesReceived; height = "
              "median decoded frame height. `SC layers`: the substreams ShopCall's controller switched the "
              "subscriber to, in order (it starts on 2 = 720p); raw Janus keeps its default (the top layer, or "
-             "a lower one when the top stops arriving). `jitter buf ms`: mean video jitter-buffer delay. "
+             "a lower one when the top stops arriving). `video loss %`: the subscriber's inbound video packetsLost / "
+             "(packetsLost + packetsReceived). `jitter buf ms`: mean video jitter-buffer delay. "
              "Glass-to-glass latency is not measured under impairment (bench/latency.py measures it with bots on a "
              "clean link); RTT and jitter-buffer delay are the latency figures here.", "",
              "| dir | condition | " + " | ".join(name for name, _ in COLUMNS) + " | SC layers |",
