@@ -223,7 +223,7 @@ class BaselineJanus:
     """A Janus of its own, configured by ShopCall's config module and run by its JanusProcess."""
 
     def __init__(self, folder: Path, rtp_min: int, rtp_max: int) -> None:
-        self.settings = Settings(data_dir=folder, rtp_port_min=rtp_min, rtp_port_max=rtp_max)
+        self.settings = Settings(data_dir=folder, rtp_port_min=rtp_min, rtp_port_max=rtp_max, nack_queue_ms=0)
         self.config: JanusConfig = write_config(self.settings, folder / "janus", choose_ports(self.settings))
         self.admin = JanusAdmin(self.config.admin_url, self.config.admin_secret)
         # JanusProcess is asyncio-based: give it a loop thread that lives as long as Janus

@@ -93,7 +93,8 @@ window.__weak = {
       setTimeout(() => reject(new Error(what + " within " + ms + " ms")), ms))]);
   },
   KEYS: ["frames", "freeze", "freezes", "conceal", "samples", "lost", "recv", "bytesIn", "bytesOut",
-         "rttSum", "rttN", "framesSent", "jbDelay", "jbCount", "vLost", "vRecv"],
+         "rttSum", "rttN", "framesSent", "jbDelay", "jbCount", "vLost", "vRecv",
+         "nacks", "rtx", "plis", "vRecvFrames", "vDropped", "keyFrames", "aDiscarded", "aRecv", "aLost"],
   /** Cumulative counters of one peer connection. */
   async read(pc) {
     const r = { height: 0, rttNow: null };
@@ -117,7 +118,16 @@ window.__weak = {
           r.vLost += Math.max(0, s.packetsLost || 0);
           r.vRecv += s.packetsReceived || 0;
           r.jbCount += s.jitterBufferEmittedCount || 0;
+          r.nacks += s.nackCount || 0;
+          r.rtx += s.retransmittedPacketsReceived || 0;
+          r.plis += (s.pliCount || 0) + (s.firCount || 0);
+          r.vRecvFrames += s.framesReceived || 0;
+          r.vDropped += s.framesDropped || 0;
+          r.keyFrames += s.keyFramesDecoded || 0;
         } else {
+          r.aDiscarded += s.packetsDiscarded || 0;
+          r.aRecv += s.packetsReceived || 0;
+          r.aLost += Math.max(0, s.packetsLost || 0);
           r.conceal += s.concealedSamples || 0;
           r.samples += s.totalSamplesReceived || 0;
         }
@@ -220,6 +230,7 @@ class Run:
     jb_ms: float | None = None  # mean video jitter-buffer delay (a receive-side latency component)
     connections: int = 0  # subscriber peer connections seen in the window (> 1: it re-subscribed)
     layers: list[Any] = field(default_factory=list)
+    diag: dict[str, float] = field(default_factory=dict)  # recovery counters (NACK, RTX, PLI, drops) for diagnosis
     error: str | None = None
 
     def row(self) -> dict[str, Any]:
@@ -264,6 +275,8 @@ def summarise(run: Run, sub: dict[str, Any], impaired: dict[str, Any]) -> None:
     run.kbps_in = round(s["bytesIn"] * 8 / duration / 1000)
     run.jb_ms = round(1000 * s["jbDelay"] / s["jbCount"]) if s["jbCount"] else None
     run.connections = int(sub.get("pcs", 0))
+    run.diag = {k: s[k] for k in ("nacks", "rtx", "plis", "vRecv", "vLost", "vRecvFrames", "vDropped", "keyFrames",
+                                  "aRecv", "aLost", "aDiscarded", "conceal", "samples") if k in s}
     role = "sub" if impaired is sub else "pub"
     irows = impaired["rows"]
     rtt_sum = sum(r[role]["rttSum"] for r in irows)
@@ -376,10 +389,12 @@ class StaticServer:
 
 
 class BaselineJanus:
-    """A Janus of its own, configured by ShopCall's config module and run by its JanusProcess."""
+    """A Janus of its own, configured by ShopCall's config module (minus ShopCall's media tuning) and run by its
+    JanusProcess."""
 
     def __init__(self, folder: Path, rtp_min: int, rtp_max: int, loop: LoopThread) -> None:
-        self.settings = Settings(data_dir=folder, rtp_port_min=rtp_min, rtp_port_max=rtp_max)
+        # nack_queue_ms=0: Janus's own retransmission buffer, as a default deployment has it
+        self.settings = Settings(data_dir=folder, rtp_port_min=rtp_min, rtp_port_max=rtp_max, nack_queue_ms=0)
         self.config: JanusConfig = write_config(self.settings, folder / "janus", choose_ports(self.settings))
         self.admin = JanusAdmin(self.config.admin_url, self.config.admin_secret)
         self.loop = loop
@@ -410,6 +425,8 @@ class BaselineJanus:
 
 @dataclass
 class Options:
+    """Timing of one run: clean warm-up, then settle under the impairment, then the measured hold."""
+
     hold: float
     settle: float
     warmup: float
@@ -418,6 +435,9 @@ class Options:
 
 
 class Bench:
+    """Runs one system under one condition at a time: fresh pages and a fresh room per run, so runs do not
+    inherit each other's bandwidth estimates, layer choices or jitter buffers."""
+
     def __init__(self, ns: NetNS, host_browser: Any, ns_browser: Any, server: e2e.Server, sc_base: str,
                  auth: tuple[str, str], janus: BaselineJanus, janus_ws: str, static: StaticServer,
                  opts: Options) -> None:
@@ -713,6 +733,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", choices=SYSTEMS, help="run one system only (debugging)")
     ap.add_argument("--match", metavar="TEXT",
                     help="run only conditions whose 'dir label' contains TEXT, e.g. 'up 30 %%'")
+    ap.add_argument("-v", "--verbose", action="store_true",
+                    help="also print recovery counters per run (NACKs, retransmissions, PLIs, dropped frames)")
     ap.add_argument("--rtp-base", type=int, default=42000,
                     help="UDP ports: ShopCall's Janus BASE..BASE+199, the baseline Janus BASE+200..BASE+399")
     args = ap.parse_args(argv)
@@ -759,6 +781,7 @@ def main(argv: list[str] | None = None) -> int:
                 host_browser = pw.chromium.launch(executable_path=e2e.CHROMIUM, args=chromium_args)
                 ns_browser = pw.chromium.launch(executable_path=str(ns.wrapper(e2e.CHROMIUM, tmp)),
                                                 args=chromium_args)
+                bench: Bench | None = None
                 try:
                     bench = Bench(ns, host_browser, ns_browser, server, sc_base, (app.id, secret), janus, janus_ws,
                                   static, opts)
@@ -777,9 +800,13 @@ def main(argv: list[str] | None = None) -> int:
                                       f"video loss {num(r.video_loss_pct)} %")
                             console.print(f"{i + 1:>2}/{len(conds)} {cond.direction:>4} {cond.label:<22} "
                                           f"{LABEL[system]:<9}: {status}  ({time.monotonic() - t0:.0f} s)")
+                            if args.verbose and r.diag:
+                                console.print("      " + ", ".join(f"{k} {v:.0f}" for k, v in r.diag.items()))
                 finally:
                     ns_browser.close()
                     host_browser.close()
+                    if bench is not None:
+                        bench.http.close()
         finally:
             for f in forwards:
                 f.close()

@@ -30,6 +30,12 @@ class Settings(BaseSettings):
     janus_admin_port: int = Field(0, ge=0, le=65535, description="Janus admin API port (loopback); 0 = free")
     rtp_port_min: int = Field(20000, ge=1024, le=65535, description="First UDP port for media")
     rtp_port_max: int = Field(20999, ge=1024, le=65535, description="Last UDP port for media")
+    nack_queue_ms: int = Field(
+        1000, ge=0, le=10_000,
+        description="How long Janus keeps sent packets for retransmission (min_nack_queue). Janus's own "
+        "default (200 ms) is shorter than its 200 ms pause between two retransmissions of one packet, so "
+        "a lost retransmission could never be repaired; 0 keeps Janus's default",
+    )
     ice_interfaces: str | None = Field(None, description="ICE interfaces, comma-separated (Janus ice_enforce_list)")
     public_ip: str | None = Field(None, description="Public address advertised in ICE (Janus nat_1_1_mapping)")
     stun_server: str | None = Field(None, description="host:port of a STUN server for Janus, if behind NAT")

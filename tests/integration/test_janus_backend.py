@@ -108,6 +108,10 @@ def test_generated_config(janus_settings: Settings, tmp_path: Path) -> None:
     assert 'stun_server = "stun.example.org"' in main and "stun_port = 3479" in main
     assert "ignore_mdns = true" in main and "broadcast = false" in main
     assert "ice_enforce_list" not in main  # default: every non-loopback interface
+    assert "min_nack_queue = 1000" in main  # lost retransmissions can be repaired (Janus's default: 200 ms)
+    plain = write_config(janus_settings.model_copy(update={"nack_queue_ms": 0}), tmp_path / "plain",
+                         JanusPorts(http=18089, ws=18189, admin=17089))
+    assert "min_nack_queue" not in plain.main_file.read_text()
     http = (cfg.folder / "janus.transport.http.jcfg").read_text()
     assert 'ip = "127.0.0.1"' in http and 'admin_ip = "127.0.0.1"' in http and "admin_http = true" in http
     ws = (cfg.folder / "janus.transport.websockets.jcfg").read_text()

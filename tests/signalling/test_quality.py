@@ -36,7 +36,10 @@ def test_reports_are_stored_and_a_lossy_subscriber_drops_a_layer(env) -> None:  
         bad = {**good, "subs": {anna_pid: {"loss_pct": 30, "kbps": 200, "fps": 6, "freeze_ratio": 0.2,
                                            "concealment_ratio": 0.25, "available_kbps": 250}}}
         bob.send_json(bad)
-        msgs = [recv(bob, skip=NOISE), recv(bob, skip=NOISE)]
+        msgs = [recv(bob, skip=NOISE), recv(bob, skip=NOISE), recv(bob, skip=NOISE)]
+        assert {m["type"] for m in msgs} == {"quality_ack", "layer_changed", "playout_target"}
+        playout = next(m for m in msgs if m["type"] == "playout_target")
+        assert playout == {"type": "playout_target", "pid": anna_pid, "target_ms": 800}  # 30 % loss: largest buffer
         changed = next(m for m in msgs if m["type"] == "layer_changed")
         assert changed == {"type": "layer_changed", "pid": anna_pid, "substream": 0, "reason": "down"}
         ack = next(m for m in msgs if m["type"] == "quality_ack")
@@ -50,3 +53,5 @@ def test_reports_are_stored_and_a_lossy_subscriber_drops_a_layer(env) -> None:  
         rows = s.query(QualitySample).order_by(QualitySample.id).all()
         assert [r.identity for r in rows] == ["bob", "bob"]
         assert rows[1].loss_pct == 30 and rows[1].freeze_ratio == 0.2 and rows[1].data["layers"][0]["substream"] == 0
+        assert rows[1].data["playout"] == [{"pid": anna_pid, "target_ms": 800}]
+        assert rows[0].data["playout"] == []  # a clean link keeps the browser's default

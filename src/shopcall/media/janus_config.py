@@ -209,6 +209,8 @@ def write_config(
         # Report lost packets (per second, per direction) as slowlink events.
         "slowlink_threshold": 4,
     }
+    if settings.nack_queue_ms:
+        media["min_nack_queue"] = settings.nack_queue_ms
     nat: dict[str, JcfgValue] = {
         "nice_debug": False,
         # Browsers hide host candidates behind mDNS names Janus would try to resolve.

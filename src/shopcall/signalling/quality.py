@@ -4,7 +4,8 @@ Every ~5 s each client sends a compact summary of its own `getStats()` (RTT, jit
 and per subscription: loss, frame rate, freezes, concealment, the receiver's bandwidth estimate).
 The server stores it with an estimated audio MOS, answers with the participant's network-quality
 level (shown as bars), tells the others when that level changes, and lets a per-subscription
-`LayerController` move the subscriber to another simulcast layer when its link calls for it.
+`LayerController` move the subscriber to another simulcast layer when its link calls for it, and
+a `PlayoutController` size the subscriber's receive buffer so retransmissions can repair loss.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from shopcall.db.models import QualitySample
 from shopcall.media.backend import MediaError
 from shopcall.quality.layers import LayerController, LinkSample
 from shopcall.quality.mos import estimate_mos, quality_level
+from shopcall.quality.playout import PlayoutController
 from shopcall.signalling.protocol import EXTRA_MODELS, _Msg
 
 if TYPE_CHECKING:
@@ -57,6 +59,12 @@ def _controllers(conn: Connection) -> dict[str, LayerController]:
     return conn.layer_controllers  # type: ignore[attr-defined]
 
 
+def _playout(conn: Connection) -> dict[str, PlayoutController]:
+    if not hasattr(conn, "playout_controllers"):
+        conn.playout_controllers = {}  # type: ignore[attr-defined]
+    return conn.playout_controllers  # type: ignore[attr-defined]
+
+
 async def on_quality(hub: Hub, conn: Connection, msg: QualityReport) -> dict[str, Any]:
     live = hub._live(conn, msg.id)
     subs = msg.subs
@@ -72,11 +80,17 @@ async def on_quality(hub: Hub, conn: Connection, msg: QualityReport) -> dict[str
     # adaptive layers: one controller per subscription of this subscriber
     now = time.monotonic()
     changes = []
+    playout = []
     by_pid = {pid: sid for sid, pid in conn.subscriptions.items()}
     for pid, s in subs.items():
         sid = by_pid.get(pid)
         if sid is None or conn.media is None:
             continue
+        po = _playout(conn).setdefault(sid, PlayoutController())
+        changed, target = po.decide(s.loss_pct, s.freeze_ratio, now)
+        if changed:
+            playout.append({"pid": pid, "target_ms": target})
+            log.info("playout_target", pid=conn.pid, publisher=pid, target_ms=target, loss=s.loss_pct)
         ctl = _controllers(conn).setdefault(sid, LayerController())
         layer = ctl.decide(LinkSample(loss_pct=s.loss_pct, available_kbps=s.available_kbps,
                                       freeze_ratio=s.freeze_ratio, fps=s.fps), now)
@@ -95,7 +109,8 @@ async def on_quality(hub: Hub, conn: Connection, msg: QualityReport) -> dict[str
                                 identity=conn.claims.identity, rtt_ms=msg.rtt_ms, jitter_ms=msg.jitter_ms,
                                 loss_pct=loss, in_kbps=in_kbps, out_kbps=msg.out_kbps, fps=fps, freeze_ratio=freeze,
                                 concealment_ratio=conceal, mos=mos, level=level,
-                                data={"subs": {k: v.model_dump() for k, v in subs.items()}, "layers": changes}))
+                                data={"subs": {k: v.model_dump() for k, v in subs.items()}, "layers": changes,
+                                      "playout": playout}))
 
     await asyncio.to_thread(_store)
     if level is not None and getattr(conn, "quality_level", None) != level:
@@ -103,6 +118,8 @@ async def on_quality(hub: Hub, conn: Connection, msg: QualityReport) -> dict[str
         await hub._broadcast(live, {"type": "participant_quality", "pid": conn.pid, "level": level}, skip=conn)
     for c in changes:
         await conn.send({"type": "layer_changed", **c})
+    for p in playout:
+        await conn.send({"type": "playout_target", **p})
     return {"type": "quality_ack", "level": level, "mos": mos}
 
 

@@ -303,6 +303,7 @@ async function _getLocalMedia(want = {}) {
  * @property {Array<RTCIceCandidateInit|null>} pendingCandidates
  * @property {boolean} cancelled
  * @property {number} failures
+ * @property {number|null} [playoutTargetMs] receive buffer the server asked for (null: browser default)
  */
 
 /**
@@ -829,6 +830,15 @@ export class ShopCallClient extends EventTarget {
       case "layer_changed":
         this._emit("layer-changed", { pid: msg.pid, substream: msg.substream, reason: msg.reason });
         return;
+      case "playout_target": {
+        const sub = this.subscriptions.get(msg.pid);
+        if (sub) {
+          sub.playoutTargetMs = msg.target_ms == null ? null : Number(msg.target_ms);
+          this._applyPlayoutTarget(sub);
+        }
+        this._emit("playout-target", { pid: msg.pid, targetMs: msg.target_ms == null ? null : Number(msg.target_ms) });
+        return;
+      }
       case "recording_state":
         this.recording = msg.active ? { id: msg.recording, by: msg.by } : null;
         this._emit("recording-state", { active: !!msg.active, recording: msg.recording, by: msg.by });
@@ -1467,12 +1477,31 @@ export class ShopCallClient extends EventTarget {
     await pc.setRemoteDescription({ type: "offer", sdp });
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
+    this._applyPlayoutTarget(sub);
     if (sub.cancelled) throw new ShopCallError("cancelled", "Subscription no longer wanted");
     await this.request({ type: "start", sid: sub.sid, sdp: pc.localDescription ? pc.localDescription.sdp : answer.sdp });
     sub.started = true;
     const queued = sub.pendingCandidates;
     sub.pendingCandidates = [];
     for (const c of queued) this._send({ type: "trickle", target: sub.sid, candidate: c });
+  }
+
+  /**
+   * Size the receive buffer of a subscription as the server's playout controller asks: larger
+   * under loss, so late retransmissions still land before their frame is due (null: the browser's
+   * default, lowest latency). Audio and video together, so lip sync holds.
+   * @param {Subscription} sub
+   */
+  _applyPlayoutTarget(sub) {
+    if (!sub.pc || sub.playoutTargetMs === undefined) return;
+    for (const r of sub.pc.getReceivers()) {
+      if (!("jitterBufferTarget" in r)) continue;
+      try {
+        r.jitterBufferTarget = sub.playoutTargetMs;
+      } catch (err) {
+        this._log("jitterBufferTarget refused", err);
+      }
+    }
   }
 
   /** @param {{sid: string, pid?: string, sdp: string}} msg */
