@@ -24,7 +24,7 @@ vanishes with its process). Needs root.
 
     with NetNS() as ns:
         ns.impair("down", Impairment(loss_pct=30))
-        ns.run(["ping", "-c1", ns.host_ip])
+        ns.ns_sh(["ping", "-c1", ns.host_ip])
 """
 
 from __future__ import annotations
@@ -121,10 +121,10 @@ def _install_hooks() -> None:
 
 
 class NetNS:
-    """A namespace `shopcall-wn-<tag>` reachable from the host at `host_ip`; it reaches the host at `host_ip`.
+    """A namespace `shopcall-wn-<tag>` at `ns_ip`, linked by a veth pair to the host end at `host_ip`.
 
-    The namespace end is `ns_ip`; its default route points at the host end, so it can reach every
-    address of the host (e.g. the ICE candidates of a Janus on the host) but nothing beyond it.
+    The namespace's default route points at the host end, so it reaches every address of the host (e.g. the
+    ICE candidates of a Janus on the host) but nothing beyond it: no forwarding or NAT is set up.
     """
 
     def __init__(self, tag: str | None = None) -> None:
