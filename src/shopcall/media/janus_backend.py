@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
 import logging
 import secrets
 from pathlib import Path
@@ -34,6 +35,7 @@ from shopcall.media.janus_client import (
 )
 from shopcall.media.janus_config import JanusConfig, choose_ports, write_config
 from shopcall.media.janus_process import JanusProcess, fetch_info
+from shopcall.media.opus_red import RedAudio, answer_accepts_red, publisher_answer, subscriber_offer
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +85,7 @@ class JanusBackend:
         self.generation = 0  # bumped on every reset; sessions compare it to notice resets
         self._client: JanusClient | None = None
         self._rooms: dict[str, _Room] = {}
+        self._red: dict[tuple[str, int], RedAudio] = {}  # (room key, feed) → how that publisher sends RED
         self._rooms_lock = asyncio.Lock()
         self._recover_lock = asyncio.Lock()
         self._reset_callbacks: list[ResetCallback] = []
@@ -131,6 +134,7 @@ class JanusBackend:
             await self.process.stop()
             self.process = None
         self._rooms.clear()
+        self._red.clear()
 
     @property
     def pid(self) -> int | None:
@@ -182,6 +186,7 @@ class JanusBackend:
             reason = "media_server_restarted" if restarted else "media_connection_lost"
             self.generation += 1
             self._rooms.clear()
+            self._red.clear()
             for s in list(self._sessions):
                 s._forget()  # a session used again later opens a fresh Janus session
             self._sessions.clear()
@@ -319,6 +324,9 @@ class JanusMediaSession:
         self._published = False
         self._room_id: int | None = None
         self._private_id: int | None = None
+        self._feed: tuple[str, int] | None = None  # (room key, feed id) while joined as publisher
+        self._red: RedAudio | None = None  # how this publisher sends redundant audio, if it does
+        self._sub_red: set[str] = set()  # subscriptions offered RED
         self._subs: dict[str, JanusHandle] = {}
         self._sub_video_mid: dict[str, str] = {}
         self._lock = asyncio.Lock()
@@ -340,6 +348,9 @@ class JanusMediaSession:
         self._clear()
 
     def _clear(self) -> None:
+        self._set_red(None)
+        self._feed = None
+        self._sub_red.clear()
         self._session = None
         self._publisher = None
         self._published = False
@@ -440,6 +451,8 @@ class JanusMediaSession:
                 raise MediaError(f"unexpected answer to join: {reply.data.get('videoroom')!r}")
             self._publisher = handle
             self._published = False
+            self._set_red(None)
+            self._feed = (room.key, feed_id)
             self._room_id = room_id
             self._private_id = reply.data.get("private_id")
 
@@ -452,13 +465,26 @@ class JanusMediaSession:
             if not reply.jsep or reply.jsep.get("type") != "answer" or not reply.jsep.get("sdp"):
                 raise MediaError(f"Janus sent no SDP answer to {request}")
             self._published = True
-            return str(reply.jsep["sdp"])
+            answer, red = publisher_answer(offer_sdp, str(reply.jsep["sdp"]))
+            self._set_red(red)
+            return answer
+
+    def _set_red(self, red: RedAudio | None) -> None:
+        """Remember (backend-wide, for subscribers of this feed) whether this publisher sends RED."""
+        self._red = red
+        if self._feed is None:
+            return
+        if red is None:
+            self.backend._red.pop(self._feed, None)
+        else:
+            self.backend._red[self._feed] = red
 
     async def unpublish(self) -> None:
         async with self._lock:
             if self._publisher is None or not self._published or self._is_stale():
                 return
             self._published = False
+            self._set_red(None)
             try:
                 await self._publisher.message({"request": "unpublish"})
             except JanusError as e:
@@ -475,6 +501,10 @@ class JanusMediaSession:
             if filename is not None:
                 body["filename"] = filename
             await self._publisher.message(body)
+            if filename is not None and self._red is not None:
+                # Janus records the RED packets as they come; post-processing must unwrap them
+                # (janus-pp-rec does, when the .mjr header names the RED payload type).
+                Path(f"{filename}.media.json").write_text(json.dumps({"audio_red_pt": self._red.red_pt}))
 
     def _is_stale(self) -> bool:
         return self._generation != self.backend.generation
@@ -521,11 +551,16 @@ class JanusMediaSession:
                     await handle.detach()
                 raise
             self._subs[sid] = handle
+            offer = str(reply.jsep["sdp"])
+            red = self.backend._red.get((room.key, feed_id))
+            if red is not None:
+                offer = subscriber_offer(offer, red)
+                self._sub_red.add(sid)
             for s in reply.data.get("streams", []):
                 if s.get("type") == "video" and s.get("mid") is not None:
                     self._sub_video_mid[sid] = str(s["mid"])
                     break
-            return sid, str(reply.jsep["sdp"])
+            return sid, offer
 
     def _sub_handle(self, sid: str) -> JanusHandle:
         if self._is_stale():
@@ -537,6 +572,8 @@ class JanusMediaSession:
 
     async def start(self, sid: str, answer_sdp: str) -> None:
         handle = self._sub_handle(sid)
+        if sid in self._sub_red and not answer_accepts_red(answer_sdp):
+            log.warning("subscriber %s refused RED audio: its audio from this publisher will not decode", sid)
         await handle.message({"request": "start"}, {"type": "answer", "sdp": answer_sdp})
 
     async def unsubscribe(self, sid: str) -> None:
@@ -544,6 +581,7 @@ class JanusMediaSession:
         async with self._lock:
             handle = self._subs.pop(sid, None)
             self._sub_video_mid.pop(sid, None)
+            self._sub_red.discard(sid)
             if handle is not None and not self._is_stale():
                 with contextlib.suppress(JanusError):
                     await handle.detach()

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from shopcall.recording import mjr as mjr_file
+
 PP_REC = "janus-pp-rec"
 FFMPEG = "ffmpeg"
 FFPROBE = "ffprobe"
@@ -70,8 +72,24 @@ def scan(folder: Path) -> list[Track]:
     return tracks
 
 
+def mark_redundant_audio(track: Track) -> None:
+    """Tell janus-pp-rec that an audio track holds RED packets (the media layer leaves a
+    `<feed>.media.json` beside the recording when the publisher sent redundant audio)."""
+    meta_file = track.mjr.parent / f"{track.feed}.media.json"
+    if track.kind != "audio" or not meta_file.exists():
+        return
+    try:
+        red_pt = int(json.loads(meta_file.read_text())["audio_red_pt"])
+        info, _ = mjr_file.read_header(track.mjr)
+        if info.get("or") != red_pt:
+            mjr_file.set_header_fields(track.mjr, **{"or": red_pt})
+    except (ValueError, KeyError, TypeError, OSError) as e:
+        raise StepError(f"marking {track.mjr.name} as redundant audio: {e}") from None
+
+
 def convert(track: Track, out_dir: Path) -> Path:
     """One .mjr → .opus (audio), .webm (VP8/VP9) or .mp4 (H.264)."""
+    mark_redundant_audio(track)
     ext = "opus" if track.kind == "audio" else ("mp4" if track.codec.lower() == "h264" else "webm")
     out = out_dir / f"{track.mjr.stem}.{ext}"
     _run([PP_REC, "-o", "-d", "2", str(track.mjr), str(out)], f"converting {track.mjr.name}")

@@ -70,6 +70,9 @@ export const SDK_VERSION = "0.1.0";
  *   `token_expiring` (sends `refresh`) and when reconnecting.
  * @property {boolean} [simulcast=true] send three video layers when the camera is ≥ 640 wide.
  * @property {boolean} [autoSubscribe=true] subscribe to every publishing participant.
+ * @property {boolean} [audioRedundancy=true] send redundant audio (RED) when the browser offers it:
+ *   each packet also carries the previous one, so random loss costs far less audio.
+ * @property {number} [qualityReportMs=5000] how often to send the quality summary (0: never).
  * @property {boolean} [debug=false] log protocol traffic to the console.
  */
 
@@ -147,6 +150,38 @@ const SIMULCAST_ENCODINGS = [
 
 /** Requests whose reply is not named in the protocol: resolve on silence instead of failing. */
 const SOFT_REPLY_MS = 3000;
+
+/** Janus's VideoRoom relays every publisher's audio to subscribers under this Opus payload type. */
+const JANUS_OPUS_PT = "111";
+
+/**
+ * Let redundant audio (RED, RFC 2198) cross the SFU: swap the payload types of Opus and RED in
+ * our own offer, so our Opus is not the one Janus uses towards subscribers. The server then
+ * answers with RED and declares it to every subscriber (see shopcall/media/opus_red.py). An
+ * offer without RED, or whose Opus is already elsewhere, is returned unchanged.
+ * @param {string} sdp
+ * @returns {string}
+ */
+export function swapOpusAndRed(sdp) {
+  const parts = sdp.split(/(?=^m=)/m);
+  const i = parts.findIndex((p) => p.startsWith("m=audio"));
+  if (i < 0) return sdp;
+  let sec = parts[i];
+  const pt = (codec) => {
+    const m = sec.match(new RegExp(`^a=rtpmap:(\\d+) ${codec}/48000`, "im"));
+    return m ? m[1] : null;
+  };
+  const opus = pt("opus");
+  const red = pt("red");
+  if (!opus || !red || opus !== JANUS_OPUS_PT) return sdp;
+  const swap = (x) => (x === opus ? red : x === red ? opus : x);
+  sec = sec.replace(/^(a=(?:rtpmap|fmtp|rtcp-fb):)(\d+)/gm, (_, head, n) => head + swap(n));
+  sec = sec.replace(/^(m=audio \S+ \S+ )([^\r\n]*)/m, (_, head, list) => head + list.split(" ").map(swap).join(" "));
+  // RED's fmtp names its blocks' payload type: now Opus's new one
+  sec = sec.replace(new RegExp(`^(a=fmtp:${opus} )(${opus}(?:/${opus})*)`, "m"), (_, key, blocks) => key + blocks.split("/").map(() => red).join("/"));
+  parts[i] = sec;
+  return parts.join("");
+}
 
 function defaultUrl() {
   if (typeof location === "undefined") return "ws://localhost:8080/v1/signal";
@@ -346,6 +381,7 @@ export class ShopCallClient extends EventTarget {
       simulcast: options.simulcast ?? true,
       autoSubscribe: options.autoSubscribe ?? true,
       qualityReportMs: options.qualityReportMs ?? 5000,
+      audioRedundancy: options.audioRedundancy ?? true,
       debug: options.debug ?? false,
     };
     /** @type {ConnectionState} */
@@ -1151,8 +1187,19 @@ export class ShopCallClient extends EventTarget {
       pc.addTransceiver(track, { direction: "sendonly", streams: [stream] });
     }
 
-    const offer = await pc.createOffer();
-    await pc.setLocalDescription(offer);
+    let offer = await pc.createOffer();
+    if (this.options.audioRedundancy) {
+      const sdp = swapOpusAndRed(offer.sdp || "");
+      if (sdp !== offer.sdp) {
+        try {
+          await pc.setLocalDescription({ type: "offer", sdp });
+          offer = { type: "offer", sdp };
+        } catch (err) {
+          this._log("redundant audio offer refused, sending Opus only", err);
+          await pc.setLocalDescription(offer);
+        }
+      } else await pc.setLocalDescription(offer);
+    } else await pc.setLocalDescription(offer);
     if (this.publisherPc !== pc) throw new ShopCallError("cancelled", "Publish replaced");
     let reply;
     try {
