@@ -21,6 +21,7 @@ unit: setup
 bench: setup
 	.venv/bin/python bench/call_setup.py --calls 10 --json bench/results/call_setup.json
 	.venv/bin/python bench/latency.py --json bench/results/latency.json
+	.venv/bin/python bench/latency_rtt.py --json bench/results/latency_rtt.json
 
 lint: setup
 	.venv/bin/ruff check src tests bench
