@@ -264,7 +264,11 @@ class JanusBackend:
                     "is_private": True,
                     "publishers": spec.max_publishers,
                     "bitrate": spec.bitrate_bps,
-                    "fir_freq": 10,
+                    # no periodic key frames: on a thin uplink each one is a burst that stalls every
+                    # subscriber (weaknet, publisher at 150±40 ms: 8-14 % freezes with a key frame
+                    # every 10 s, 0-2 % without); Janus asks for one when a subscriber joins,
+                    # switches layer, reports loss (PLI) or a recording starts
+                    "fir_freq": 0,
                     "audiocodec": "opus",
                     # VP8 first (every browser, simulcast); H.264 for the rare client that
                     # lacks VP8 (older Safari/iOS hardware paths).

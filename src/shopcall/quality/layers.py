@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 # Bitrates the SDK's simulcast encodings aim at (kbit/s), low → high (substream 0, 1, 2).
-LAYER_KBPS = (150, 500, 1500)
+LAYER_KBPS = (100, 300, 900)
 TOP = len(LAYER_KBPS) - 1
 # Reported loss (%) at which a layer is left for the one below. Random loss hurts a big layer
 # more (more packets per frame, bigger key frames), and with 1 s of retransmission and a
