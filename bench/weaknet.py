@@ -517,6 +517,8 @@ class Bench:
                 summarise(run, sub_out, imp_out)
                 if system == "shopcall":
                     run.layers = sub.evaluate("window.__layers")
+                    # audio frames per RED packet the server asked the publisher for (1: Chrome's own RED)
+                    run.diag["redDistance"] = pub.evaluate("() => window.__client.audioRedundancyDistance")
         except Exception as e:  # noqa: BLE001 - a failed run is reported, the others go on
             run.error = str(e).splitlines()[0][:200]
         finally:

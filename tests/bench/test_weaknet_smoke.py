@@ -19,7 +19,7 @@ ROW_KEYS = {"system", "direction", "loss_pct", "rate_kbit", "delay_ms", "fps", "
 def test_one_lossy_condition_writes_the_row_shape_other_tools_read(tmp_path: Path) -> None:
     out = tmp_path / "weaknet.json"
     r = subprocess.run([sys.executable, str(ROOT / "bench" / "weaknet.py"), "--match", "down 30 %",
-                        "--hold", "5", "--settle", "3", "--warmup", "2", "--rtp-base", "45000",
+                        "--hold", "5", "--settle", "3", "--warmup", "2", "--rtp-base", "45000", "-v",
                         "--json", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     rows = json.loads(out.read_text())
@@ -35,3 +35,5 @@ def test_one_lossy_condition_writes_the_row_shape_other_tools_read(tmp_path: Pat
     assert by_system["janus"]["concealment_ratio"] > 0.15, rows
     assert by_system["shopcall"]["concealment_ratio"] < by_system["janus"]["concealment_ratio"], rows
     assert "Weak network" in r.stdout
+    # the subscriber's loss reports made the server ask the publisher for three audio frames per packet
+    assert "redDistance 3" in r.stdout, r.stdout[-3000:]

@@ -46,6 +46,8 @@ def test_reports_are_stored_and_a_lossy_subscriber_drops_a_layer(env) -> None:  
         assert ack["level"] <= 1 and ack["mos"] < 3
         bob_session = next(s for s in media.sessions if sid in s.subscriptions)
         assert bob_session.substreams[sid]["substream"] == 0
+        # the publisher is told to carry more audio redundancy for its lossy subscriber
+        assert recv(anna, skip=("media_state",)) == {"type": "audio_redundancy", "distance": 3}
         assert recv(anna, skip=("media_state",))["level"] == ack["level"]  # level changed: told to the others
         bad_field = req(bob, {"type": "quality", "subs": {anna_pid: {"loss_pct": 140}}})
         assert bad_field["code"] == "bad_request"

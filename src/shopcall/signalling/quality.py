@@ -5,7 +5,8 @@ and per subscription: loss, frame rate, freezes, concealment, the receiver's ban
 The server stores it with an estimated audio MOS, answers with the participant's network-quality
 level (shown as bars), tells the others when that level changes, and lets a per-subscription
 `LayerController` move the subscriber to another simulcast layer when its link calls for it, and
-a `PlayoutController` size the subscriber's receive buffer so retransmissions can repair loss.
+a `PlayoutController` size the subscriber's receive buffer so retransmissions can repair loss,
+and a per-publisher `RedundancyController` deepen its redundant audio for its worst-off subscriber.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from shopcall.media.backend import MediaError
 from shopcall.quality.layers import LayerController, LinkSample
 from shopcall.quality.mos import estimate_mos, quality_level
 from shopcall.quality.playout import PlayoutController
+from shopcall.quality.redundancy import RedundancyController
 from shopcall.signalling.protocol import EXTRA_MODELS, _Msg
 
 if TYPE_CHECKING:
@@ -65,6 +67,21 @@ def _playout(conn: Connection) -> dict[str, PlayoutController]:
     return conn.playout_controllers  # type: ignore[attr-defined]
 
 
+async def _deepen_audio_redundancy(members: dict[str, Connection], conn: Connection,
+                                   subs: dict[str, SubStats], now: float) -> None:
+    """Tell each publisher how much audio redundancy its worst-off subscriber needs."""
+    for pid, s in subs.items():
+        publisher = members.get(pid)
+        if publisher is None or publisher is conn:
+            continue
+        if not hasattr(publisher, "redundancy"):
+            publisher.redundancy = RedundancyController()  # type: ignore[attr-defined]
+        distance = publisher.redundancy.report(conn.pid or "", s.loss_pct, now)  # type: ignore[attr-defined]
+        if distance is not None:
+            log.info("audio_redundancy", pid=pid, distance=distance, subscriber=conn.pid, loss=s.loss_pct)
+            await publisher.send({"type": "audio_redundancy", "distance": distance})
+
+
 async def on_quality(hub: Hub, conn: Connection, msg: QualityReport) -> dict[str, Any]:
     live = hub._live(conn, msg.id)
     subs = msg.subs
@@ -102,6 +119,8 @@ async def on_quality(hub: Hub, conn: Connection, msg: QualityReport) -> dict[str
                          kbps=s.available_kbps)
             except MediaError as e:
                 log.warning("layer_change_failed", error=str(e))
+
+    await _deepen_audio_redundancy(live.members, conn, subs, now)
 
     def _store() -> None:
         with hub.store.db.session() as s:

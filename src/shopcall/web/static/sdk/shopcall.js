@@ -404,6 +404,10 @@ export class ShopCallClient extends EventTarget {
     this.publisherPc = null;
     /** @type {boolean} whether the last publish used simulcast */
     this.simulcast = false;
+    /** @type {number} redundant audio frames per packet the server asked for (1: Chrome's RED) */
+    this.audioRedundancyDistance = 1;
+    /** @type {Worker|null} */
+    this._redWorker = null;
     /** @type {Map<string, Subscription>} by publisher pid */
     this.subscriptions = new Map();
     /** @type {{audio: boolean, video: boolean}} */
@@ -866,6 +870,12 @@ export class ShopCallClient extends EventTarget {
       case "layer_changed":
         this._emit("layer-changed", { pid: msg.pid, substream: msg.substream, reason: msg.reason });
         return;
+      case "audio_redundancy": {
+        this.audioRedundancyDistance = Number(msg.distance) || 1;
+        if (this._redWorker) this._redWorker.postMessage({ distance: this.audioRedundancyDistance });
+        this._emit("audio-redundancy", { distance: this.audioRedundancyDistance, active: !!this._redWorker });
+        return;
+      }
       case "playout_target": {
         const sub = this.subscriptions.get(msg.pid);
         if (sub) {
@@ -1167,7 +1177,8 @@ export class ShopCallClient extends EventTarget {
 
     let simulcast = false;
     for (const track of stream.getAudioTracks()) {
-      pc.addTransceiver(track, { direction: "sendonly", streams: [stream] });
+      const tr = pc.addTransceiver(track, { direction: "sendonly", streams: [stream] });
+      this._startRedTransform(tr.sender);
     }
     for (const track of stream.getVideoTracks()) {
       const width = (track.getSettings && track.getSettings().width) || 0;
@@ -1210,6 +1221,7 @@ export class ShopCallClient extends EventTarget {
     }
     if (this.publisherPc !== pc) throw new ShopCallError("cancelled", "Publish replaced");
     await pc.setRemoteDescription({ type: "answer", sdp: reply.sdp });
+    this._redAnswered(reply.sdp);
     this._pubReady = true;
     const queued = this._pubCandidates;
     this._pubCandidates = [];
@@ -1346,7 +1358,40 @@ export class ShopCallClient extends EventTarget {
     this._emit("unpublished", {});
   }
 
+  /**
+   * Let the server deepen audio redundancy: a worker rewrites each outgoing RED packet to carry
+   * the last `distance` frames (Chrome's own RED carries one). Needs RTCRtpScriptTransform (set
+   * before negotiating: Chrome ignores a transform added to a sender already sending) and a RED
+   * answer; without them the call keeps Chrome's RED or plain Opus.
+   */
+  _startRedTransform(sender) {
+    this._stopRedTransform();
+    if (!this.options.audioRedundancy || typeof RTCRtpScriptTransform === "undefined") return;
+    try {
+      const worker = new Worker(new URL("./red-worker.js", import.meta.url));
+      sender.transform = new RTCRtpScriptTransform(worker, {});
+      worker.postMessage({ distance: this.audioRedundancyDistance || 1 });
+      this._redWorker = worker;
+    } catch (err) {
+      this._log("deeper audio redundancy unavailable", err);
+    }
+  }
+
+  /** Tell the worker which payload type is RED in the answer (none: it passes frames through). */
+  _redAnswered(answerSdp) {
+    if (!this._redWorker) return;
+    const audio = answerSdp.split(/^(?=m=)/m).find((sec) => sec.startsWith("m=audio")) || "";
+    const red = /^a=rtpmap:(\d+) red\/48000/im.exec(audio);
+    this._redWorker.postMessage({ redPt: red ? Number(red[1]) : null });
+  }
+
+  _stopRedTransform() {
+    if (this._redWorker) this._redWorker.terminate();
+    this._redWorker = null;
+  }
+
   _closePublisher() {
+    this._stopRedTransform();
     const pc = this.publisherPc;
     this.publisherPc = null;
     this._pubReady = false;
