@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from shopcall.quality.steps import StepHysteresis
+
 # (loss % at or above which the step applies, buffer target ms); None = the browser's default.
 STEPS: tuple[tuple[float, int | None], ...] = ((0.0, None), (2.0, 250), (8.0, 450), (15.0, 800))
 
@@ -33,10 +35,12 @@ def target_for(loss_pct: float, freeze_ratio: float = 0.0) -> int:
 class PlayoutController:
     """Chooses one subscription's receive buffer target; `decide` returns a change or None."""
 
-    step: int = 0
-    clean_streak: int = 0
-    down_after: int = 3  # consecutive reports calling for a lower step before going down (3 × 5 s)
+    steps: StepHysteresis = field(default_factory=StepHysteresis)
     history: list[tuple[float, int | None]] = field(default_factory=list)
+
+    @property
+    def step(self) -> int:
+        return self.steps.step
 
     @property
     def target_ms(self) -> int | None:
@@ -44,20 +48,7 @@ class PlayoutController:
 
     def decide(self, loss_pct: float, freeze_ratio: float, now: float) -> tuple[bool, int | None]:
         """(changed, new target in ms or None for the browser's default)."""
-        wanted = target_for(loss_pct, freeze_ratio)
-        if wanted > self.step:  # up at once: a freeze is worse than a little delay
-            self.clean_streak = 0
-            return self._set(wanted, now)
-        if wanted < self.step:
-            self.clean_streak += 1
-            if self.clean_streak >= self.down_after:
-                self.clean_streak = 0
-                return self._set(self.step - 1, now)  # down one step at a time
-            return False, self.target_ms
-        self.clean_streak = 0
-        return False, self.target_ms
-
-    def _set(self, step: int, now: float) -> tuple[bool, int | None]:
-        self.step = step
-        self.history.append((now, self.target_ms))
-        return True, self.target_ms
+        changed = self.steps.offer(target_for(loss_pct, freeze_ratio))
+        if changed:
+            self.history.append((now, self.target_ms))
+        return changed, self.target_ms

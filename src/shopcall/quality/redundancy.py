@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from shopcall.quality.steps import StepHysteresis
+
 # (reported loss % at or above which, frames per packet)
 LEVELS: tuple[tuple[float, int], ...] = ((0.0, 1), (3.0, 2), (15.0, 3))
 FRESH_S = 12.0  # a subscriber's report counts this long (reports come every 5 s)
@@ -28,10 +30,12 @@ def distance_for(loss_pct: float) -> int:
 class RedundancyController:
     """One per publisher; `report` returns the new distance when it changes, else None."""
 
-    distance: int = 1
-    clean_streak: int = 0
-    down_after: int = 3  # consecutive reports wanting less before stepping down
+    steps: StepHysteresis = field(default_factory=StepHysteresis)  # step = distance - 1
     reports: dict[str, tuple[float, float]] = field(default_factory=dict)  # subscriber pid -> (loss, at)
+
+    @property
+    def distance(self) -> int:
+        return self.steps.step + 1
 
     def report(self, subscriber: str, loss_pct: float, now: float) -> int | None:
         self.reports[subscriber] = (loss_pct, now)
@@ -39,16 +43,4 @@ class RedundancyController:
             if now - at > FRESH_S:
                 del self.reports[pid]
         wanted = distance_for(max(loss for loss, _ in self.reports.values()))
-        if wanted > self.distance:
-            self.clean_streak = 0
-            self.distance = wanted
-            return wanted
-        if wanted < self.distance:
-            self.clean_streak += 1
-            if self.clean_streak >= self.down_after:
-                self.clean_streak = 0
-                self.distance -= 1
-                return self.distance
-            return None
-        self.clean_streak = 0
-        return None
+        return self.distance if self.steps.offer(wanted - 1) else None
