@@ -162,17 +162,19 @@ const JANUS_OPUS_PT = "111";
  * @param {string} sdp
  * @returns {string}
  */
+/** The payload type (string) of a 48 kHz `codec` in an SDP section, or null. */
+function payloadTypeOf(section, codec) {
+  const m = section.match(new RegExp(`^a=rtpmap:(\\d+) ${codec}/48000`, "im"));
+  return m ? m[1] : null;
+}
+
 export function swapOpusAndRed(sdp) {
   const parts = sdp.split(/(?=^m=)/m);
   const i = parts.findIndex((p) => p.startsWith("m=audio"));
   if (i < 0) return sdp;
   let sec = parts[i];
-  const pt = (codec) => {
-    const m = sec.match(new RegExp(`^a=rtpmap:(\\d+) ${codec}/48000`, "im"));
-    return m ? m[1] : null;
-  };
-  const opus = pt("opus");
-  const red = pt("red");
+  const opus = payloadTypeOf(sec, "opus");
+  const red = payloadTypeOf(sec, "red");
   if (!opus || !red || opus !== JANUS_OPUS_PT) return sdp;
   const swap = (x) => (x === opus ? red : x === red ? opus : x);
   sec = sec.replace(/^(a=(?:rtpmap|fmtp|rtcp-fb):)(\d+)/gm, (_, head, n) => head + swap(n));
@@ -1380,9 +1382,9 @@ export class ShopCallClient extends EventTarget {
   /** Tell the worker which payload type is RED in the answer (none: it passes frames through). */
   _redAnswered(answerSdp) {
     if (!this._redWorker) return;
-    const audio = answerSdp.split(/^(?=m=)/m).find((sec) => sec.startsWith("m=audio")) || "";
-    const red = /^a=rtpmap:(\d+) red\/48000/im.exec(audio);
-    this._redWorker.postMessage({ redPt: red ? Number(red[1]) : null });
+    const audio = answerSdp.split(/(?=^m=)/m).find((sec) => sec.startsWith("m=audio")) || "";
+    const red = payloadTypeOf(audio, "red");
+    this._redWorker.postMessage({ redPt: red ? Number(red) : null });
   }
 
   _stopRedTransform() {
