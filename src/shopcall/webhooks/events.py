@@ -11,6 +11,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal, get_args
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shopcall.db.engine import Database
 from shopcall.db.models import Call, Conversion, Participant, Recording
 
 EventType = Literal[
@@ -76,3 +80,32 @@ def conversion_recorded(conv: Conversion, call: Call | None = None) -> dict[str,
     if call is not None:
         out.update(agent=call.agent_identity, customer_id=call.customer_id)
     return out
+
+
+def _room_call(s: Session, room_id: str) -> Call | None:
+    return s.scalars(select(Call).where(Call.room_id == room_id)).one_or_none()
+
+
+def load_event(db: Database, event: str, *, call_id: str | None = None, room_id: str | None = None,
+               pid: str | None = None) -> tuple[str, dict[str, Any]] | None:
+    """(app_id, payload) of a call.* or participant.* event, read from the stored rows; None if they are gone.
+
+    `pid` names a participant event; otherwise the call is found by `call_id`, else by `room_id`.
+    Synchronous: the signalling hub calls it in a thread, off the call path.
+    """
+    with db.session() as s:
+        if pid is not None:
+            p = s.get(Participant, pid)
+            if p is None:
+                return None
+            call = _room_call(s, p.room_id)
+            return p.room.app_id, participant(p, call_id=call.id if call else None)
+        found = s.get(Call, call_id) if call_id else _room_call(s, room_id) if room_id else None
+        if found is None:
+            return None
+        if event == "call.queued":
+            return found.app_id, call_queued(found)
+        if event == "call.started":
+            return found.app_id, call_started(found)
+        parts = s.scalars(select(Participant).where(Participant.room_id == found.room_id)).all()
+        return found.app_id, call_ended(found, parts)
