@@ -246,7 +246,7 @@ class JanusClient:
             return await asyncio.wait_for(fut, timeout or self.request_timeout)
         except TimeoutError as e:
             raise MediaError(
-                f"Janus did not answer {what} within {timeout or self.request_timeout:.0f} s"
+                f"Janus did not answer {what} within {timeout or self.request_timeout:g} s"
             ) from e
         except websockets.ConnectionClosed as e:
             raise MediaError(f"Janus connection lost while sending {what}") from e
