@@ -1,4 +1,5 @@
-"""Shared fixtures: settings in a temp folder, and a database on SQLite and PostgreSQL."""
+"""Shared fixtures: settings in a temp folder (with or without a real Janus), and a database on SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from shopcall.config import Settings
 from shopcall.db.engine import Database
 
 PG_ADMIN_URL = os.environ.get("SHOPCALL_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+JANUS = "/usr/bin/janus"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
@@ -30,6 +32,15 @@ def _pg_available() -> bool:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "data", media_backend="none")
+
+
+@pytest.fixture
+def janus_settings(tmp_path: Path) -> Settings:
+    """Settings for Debian's real Janus; the test is skipped where it is not installed."""
+    if not os.path.exists(JANUS):
+        pytest.skip(f"{JANUS} is not installed")
+    # A port range of its own so a parallel Janus (another test run) does not collide.
+    return Settings(data_dir=tmp_path / "data", rtp_port_min=41000, rtp_port_max=41999, janus_binary=JANUS)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
