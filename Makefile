@@ -25,6 +25,8 @@ bench: setup
 
 lint: setup
 	.venv/bin/ruff check src tests bench
+	.venv/bin/mypy
+	.venv/bin/lint-imports
 
 clean:
 	rm -rf data .pytest_cache test-artifacts
