@@ -19,6 +19,9 @@ class MediaError(Exception):
         self.code = code
 
 
+MediaEventKind = Literal["up", "down", "slowlink"]
+
+
 @dataclass(frozen=True)
 class MediaEvent:
     """Something the media server reported about one of a session's peer connections.
@@ -27,7 +30,7 @@ class MediaEvent:
     target: "publisher" or a subscription id.
     """
 
-    kind: Literal["up", "down", "slowlink"]
+    kind: MediaEventKind
     target: str
     data: dict[str, Any] = field(default_factory=dict)
 

@@ -13,7 +13,14 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
-from shopcall.media.backend import EventCallback, MediaError, MediaEvent, ResetCallback, RoomSpec
+from shopcall.media.backend import (
+    EventCallback,
+    MediaError,
+    MediaEvent,
+    MediaEventKind,
+    ResetCallback,
+    RoomSpec,
+)
 
 _ids = itertools.count(1)
 
@@ -171,9 +178,9 @@ class FakeMediaSession:
 
     # -- test helpers ---------------------------------------------------------------------
 
-    async def emit(self, kind: str, target: str = "publisher", **data: Any) -> None:
+    async def emit(self, kind: MediaEventKind, target: str = "publisher", **data: Any) -> None:
         """Simulate the media server reporting `kind` ("up", "down", "slowlink")."""
-        await self.on_event(MediaEvent(kind, target, data))  # type: ignore[arg-type]
+        await self.on_event(MediaEvent(kind, target, data))
 
 
 class FakeMediaBackend:

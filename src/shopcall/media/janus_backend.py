@@ -92,14 +92,14 @@ class JanusBackend:
         self._sessions: set[JanusMediaSession] = set()
         self._pid_at_connect: int | None = None
         self._recover_task: asyncio.Task[None] | None = None
-        self._stopping = False
+        self._stop_requested = asyncio.Event()  # set by stop() while the loops below wait in an await
 
     # -- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
         if self.process is not None:
             return
-        self._stopping = False
+        self._stop_requested.clear()
         ports = choose_ports(self.settings)
         self.config = write_config(self.settings, self.config_dir, ports)
         self.admin = JanusAdmin(self.config.admin_url, self.config.admin_secret)
@@ -115,7 +115,7 @@ class JanusBackend:
             raise
 
     async def stop(self) -> None:
-        self._stopping = True
+        self._stop_requested.set()
         if self._recover_task is not None:
             self._recover_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -160,18 +160,18 @@ class JanusBackend:
         await self._recover()
 
     async def _on_disconnect(self, client: JanusClient) -> None:
-        if client is self._client and not self._stopping:
+        if client is self._client and not self._stop_requested.is_set():
             self._recover_task = asyncio.create_task(self._recover(), name="janus-recover")
 
     async def _recover(self) -> None:
         """Reconnect to (the possibly restarted) Janus, clear state, run reset callbacks."""
         async with self._recover_lock:
-            if self._stopping or (self._client is not None and self._client.connected):
+            if self._stop_requested.is_set() or (self._client is not None and self._client.connected):
                 return
             assert self.process is not None
             old_pid = self._pid_at_connect
             delay = 0.2
-            while not self._stopping:
+            while not self._stop_requested.is_set():
                 try:
                     await self.process.wait_ready(timeout=30)
                     await self._connect()
@@ -180,7 +180,7 @@ class JanusBackend:
                     log.warning("reconnecting to janus failed (%s); retrying in %.1f s", e, delay)
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 5.0)
-            if self._stopping:
+            if self._stop_requested.is_set():
                 return
             restarted = self._pid_at_connect != old_pid
             reason = "media_server_restarted" if restarted else "media_connection_lost"
@@ -406,7 +406,7 @@ class JanusMediaSession:
                     self._published = False
                 await self._emit(MediaEvent("down", target, {"reason": msg.get("reason", "")}))
             elif kind == "slowlink":
-                data = {k: msg[k] for k in ("uplink", "media", "mid", "lost", "nacks") if k in msg}
+                data: dict[str, Any] = {k: msg[k] for k in ("uplink", "media", "mid", "lost", "nacks") if k in msg}
                 await self._emit(MediaEvent("slowlink", target, data))
             else:
                 log.debug(

@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import websockets
 from websockets.asyncio.client import ClientConnection
+from websockets.typing import Subprotocol
 
 from shopcall.media.backend import MediaError
 
@@ -167,10 +168,8 @@ class JanusSession:
             await asyncio.sleep(interval)
             try:
                 await self.client.request({"janus": "keepalive", "session_id": self.id}, timeout=10)
-            except MediaError as e:
+            except MediaError as e:  # the loop's condition ends it if the connection is gone
                 log.warning("janus keepalive for session %d failed: %s", self.id, e)
-                if not self.client.connected:
-                    return
 
 
 class JanusClient:
@@ -200,7 +199,7 @@ class JanusClient:
         try:
             self._ws = await websockets.connect(
                 self.ws_url,
-                subprotocols=["janus-protocol"],  # type: ignore[list-item]
+                subprotocols=[Subprotocol("janus-protocol")],
                 open_timeout=timeout,
                 max_size=16 * 1024 * 1024,
                 ping_interval=20,
@@ -320,8 +319,12 @@ class JanusClient:
 
     def _route_event(self, msg: dict[str, Any]) -> None:
         kind = msg.get("janus")
-        session = self.sessions.get(msg.get("session_id"))  # type: ignore[arg-type]
-        if kind == "timeout" and session is not None:
+        session_id = msg.get("session_id")
+        session = self.sessions.get(session_id) if isinstance(session_id, int) else None
+        if session is None:
+            log.debug("janus event for unknown session: %s", kind)
+            return
+        if kind == "timeout":
             log.warning("janus session %d timed out", session.id)
             session.destroyed = True
             session._stop_keepalive()
@@ -330,13 +333,13 @@ class JanusClient:
                 self._spawn(session.on_timeout(session))
             return
         sender = msg.get("sender")
-        handle = session.handles.get(sender) if session is not None and isinstance(sender, int) else None
+        handle = session.handles.get(sender) if isinstance(sender, int) else None
         if handle is None:
             log.debug("janus event for unknown handle: %s", kind)
             return
         if kind == "detached":
             handle.detached = True
-            session.handles.pop(handle.id, None)  # type: ignore[union-attr]
+            session.handles.pop(handle.id, None)
         if handle.on_event is not None:
             self._spawn(handle.on_event(handle, msg))
 

@@ -86,7 +86,7 @@ class JanusProcess:
         self._proc: asyncio.subprocess.Process | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._callbacks: list[RestartCallback] = []
-        self._stopping = False
+        self._stop_requested = asyncio.Event()  # set by stop() while the loops below wait in an await
         self._ready = asyncio.Event()
 
     @property
@@ -113,7 +113,7 @@ class JanusProcess:
     async def start(self) -> None:
         if self._supervisor is not None:
             return
-        self._stopping = False
+        self._stop_requested.clear()
         await self._launch()
         self._supervisor = asyncio.create_task(self._supervise(), name="janus-supervisor")
 
@@ -165,13 +165,13 @@ class JanusProcess:
 
     async def _supervise(self) -> None:
         backoff = self.backoff_initial
-        while not self._stopping:
+        while not self._stop_requested.is_set():
             proc = self._proc
             assert proc is not None
             started = time.monotonic()
             code = await proc.wait()
             self._ready.clear()
-            if self._stopping:
+            if self._stop_requested.is_set():
                 return
             log.warning(
                 "janus (pid %d) exited unexpectedly with code %s; log tail:\n%s",
@@ -181,17 +181,17 @@ class JanusProcess:
             )
             if time.monotonic() - started > 60:
                 backoff = self.backoff_initial  # it ran fine for a while: not a crash loop
-            while not self._stopping:
+            while not self._stop_requested.is_set():
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self.backoff_max)
-                if self._stopping:
+                if self._stop_requested.is_set():
                     return
                 try:
                     await self._launch()
                     break
                 except MediaError as e:
                     log.error("janus restart failed, retrying in %.1f s: %s", backoff, e)
-            if self._stopping:
+            if self._stop_requested.is_set():
                 return
             self.restarts += 1
             for cb in list(self._callbacks):
@@ -215,7 +215,7 @@ class JanusProcess:
             await proc.wait()
 
     async def stop(self) -> None:
-        self._stopping = True
+        self._stop_requested.set()
         self._ready.clear()
         if self._supervisor is not None:
             self._supervisor.cancel()

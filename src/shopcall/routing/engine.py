@@ -47,7 +47,7 @@ class RoutingError(ValueError):
 
 def _locked(fn: Callable[Concatenate[Router, P], R]) -> Callable[Concatenate[Router, P], R]:
     @functools.wraps(fn)
-    def wrapper(self: Router, *args: P.args, **kwargs: P.kwargs) -> R:
+    def wrapper(self: Router, /, *args: P.args, **kwargs: P.kwargs) -> R:
         with self._lock:
             return fn(self, *args, **kwargs)
 
@@ -273,8 +273,8 @@ class Router:
         if call is None or call.ringing_agent != agent_id or call.ring_started_at is None:
             return False, []
         if now >= call.ring_started_at + self.policy_for(call.app_id).ring_timeout_s:
-            actions = self._time_out_ring(call, now)
-            return False, actions + self._settle(call.app_id, now)
+            timed_out = self._time_out_ring(call, now)
+            return False, timed_out + self._settle(call.app_id, now)
         agent = self._agents[agent_id]
         agent.ringing_for = None
         call.ringing_agent = call.ring_started_at = None

@@ -126,10 +126,10 @@ async def drain_track(track: MediaStreamTrack, pid: str,
         except MediaStreamError:
             return
         now = time.time()
-        if track.kind == "video":
-            await on_video(pid, frame, now)  # type: ignore[arg-type]
-        elif on_audio is not None:
-            on_audio(frame)  # type: ignore[arg-type]
+        if isinstance(frame, av.VideoFrame):
+            await on_video(pid, frame, now)
+        elif isinstance(frame, av.AudioFrame) and on_audio is not None:
+            on_audio(frame)
 
 
 class ShopCallBot:
@@ -196,7 +196,7 @@ class ShopCallBot:
         """Open the socket, authenticate (`hello` → `welcome`) and start the heartbeat."""
         self._ws = await websockets.connect(self.url, max_size=2**20, open_timeout=self.request_timeout)
         await self._ws.send(json.dumps({"type": "hello", "id": "hello", "token": self.token}))
-        reply = json.loads(await asyncio.wait_for(self._ws.recv(), self.request_timeout))
+        reply: dict[str, Any] = json.loads(await asyncio.wait_for(self._ws.recv(), self.request_timeout))
         if reply.get("type") == "error":
             await self._ws.close()
             raise ShopCallError(reply.get("code", "?"), reply.get("message", ""), fatal=True)

@@ -161,7 +161,7 @@ class TimecodeVideoTrack(VideoStreamTrack):
             raise ValueError("width and height must be even (yuv420p)")
         self.width, self.height, self.fps = width, height, fps
         self.frames_sent = 0
-        self._start: float | None = None
+        self._clock_start: float | None = None
         self._background = self._gradient()
 
     def _gradient(self) -> bytes:
@@ -174,11 +174,11 @@ class TimecodeVideoTrack(VideoStreamTrack):
         if self.readyState != "live":
             raise MediaStreamError
         clock = 90000
-        if self._start is None:
-            self._start = time.time()
+        if self._clock_start is None:
+            self._clock_start = time.time()
             return 0, fractions.Fraction(1, clock)
         n = self.frames_sent
-        wait = self._start + n / self.fps - time.time()
+        wait = self._clock_start + n / self.fps - time.time()
         if wait > 0:
             await asyncio.sleep(wait)
         return int(n * clock / self.fps), fractions.Fraction(1, clock)
@@ -228,7 +228,7 @@ class ToneAudioTrack(MediaStreamTrack):
         super().__init__()
         self.samples = int(AUDIO_PTIME * self.SAMPLE_RATE)
         self.frames_sent = 0
-        self._start: float | None = None
+        self._clock_start: float | None = None
         self._click_every = round(click_every_s / AUDIO_PTIME) if click_every_s else 0
         peak = int(32767 * amplitude)
         tone = [int(peak * math.sin(2 * math.pi * frequency_hz * i / self.SAMPLE_RATE)) for i in range(self.samples)]
@@ -240,10 +240,10 @@ class ToneAudioTrack(MediaStreamTrack):
     async def recv(self) -> av.AudioFrame:
         if self.readyState != "live":
             raise MediaStreamError
-        if self._start is None:
-            self._start = time.time()
+        if self._clock_start is None:
+            self._clock_start = time.time()
         pts = self.frames_sent * self.samples
-        wait = self._start + pts / self.SAMPLE_RATE - time.time()
+        wait = self._clock_start + pts / self.SAMPLE_RATE - time.time()
         if wait > 0:
             await asyncio.sleep(wait)
         click = self._click_every and self.frames_sent % self._click_every == 0

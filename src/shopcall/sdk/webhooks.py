@@ -60,11 +60,13 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     return value
 
 
-def verify_webhook(payload: bytes, headers: Mapping[str, str], secret: str, *, tolerance_s: float = TOLERANCE_S,
+def verify_webhook(payload: bytes | str, headers: Mapping[str, str], secret: str, *, tolerance_s: float = TOLERANCE_S,
                    now: float | None = None) -> dict[str, Any]:
     """The verified event (`id`, `type`, `created_at`, `app_id`, `data`), or WebhookVerificationError.
 
     `now` (unix seconds) is for tests; `tolerance_s` bounds how old (or early) the signed timestamp may be.
+    Text (`str`) is accepted only to be refused with a clear error: frameworks that decode the body hand
+    over text that may no longer match the signature.
     """
     if not secret:
         raise WebhookVerificationError("no webhook secret configured")
