@@ -1,0 +1,356 @@
+/**
+ * The signalling socket: hello/welcome, requests and their replies, heartbeat, token refresh,
+ * and reconnecting with backoff after a drop (docs/signalling.md).
+ * @module shopcall/transport
+ */
+
+import { ERROR_TEXT, ShopCallError, errorFromMessage } from "./errors.js";
+
+/** Requests whose reply is not named in the protocol: resolve on silence instead of failing. */
+export const SOFT_REPLY_MS = 3000;
+
+/**
+ * Close codes after which reconnecting is pointless: normal close, room ended (4000), removed by
+ * the host (4003), token refused (4401). Every other code is a drop to recover from — among them
+ * idle timeout (4408), the server's outbound queue for us overflowed (4429), a message too big
+ * (1009) — since the server keeps no state we would lose by coming back.
+ */
+export const FINAL_CLOSE_CODES = Object.freeze([1000, 4000, 4003, 4401]);
+
+/**
+ * What to do after the socket closed with `code`.
+ * @param {number} code
+ * @returns {"final"|"reconnect"}
+ */
+export function closePolicy(code) {
+  return FINAL_CLOSE_CODES.includes(code) ? "final" : "reconnect";
+}
+
+/**
+ * Delay before reconnect attempt `attempt` (0-based): exponential from 0.5 s, capped at 8 s,
+ * ±20 % jitter so clients dropped together do not come back together.
+ * @param {number} attempt @param {() => number} [random]
+ */
+export function reconnectDelay(attempt, random = Math.random) {
+  return Math.min(8000, 500 * 2 ** attempt) * (0.8 + random() * 0.4);
+}
+
+/** @param {number} ms */
+export function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export function defaultUrl() {
+  if (typeof location === "undefined") return "ws://localhost:8080/v1/signal";
+  const proto = location.protocol === "https:" ? "wss:" : "ws:";
+  return `${proto}//${location.host}/v1/signal`;
+}
+
+/** ShopCallClient methods (mixed into its prototype). */
+export const methods = {
+  /**
+   * Open the socket, send `hello` and resolve with the server's `welcome`.
+   * @param {string} token client JWT
+   * @returns {Promise<import("./shopcall.js").Welcome>}
+   */
+  async connect(token) {
+    if (this.state === "connected" || this.state === "connecting") {
+      throw new ShopCallError("bad_request", "Already connected");
+    }
+    this.token = token;
+    this._closing = false;
+    this._fatal = false;
+    this._reconnectAttempt = 0;
+    this._setState("connecting");
+    try {
+      return await this._open();
+    } catch (err) {
+      this._teardownSocket();
+      this._setState("closed");
+      throw err;
+    }
+  },
+
+  /** One socket and its hello; rejects if the hello fails or the socket closes first. */
+  _open() {
+    return new Promise((resolve, reject) => {
+      let ws;
+      try {
+        ws = new WebSocket(this.options.url);
+      } catch (e) {
+        reject(new ShopCallError("connect_failed", ERROR_TEXT.connect_failed, { cause: e }));
+        return;
+      }
+      this.ws = ws;
+      let settled = false;
+      const fail = (/** @type {ShopCallError} */ err) => {
+        if (settled) return;
+        settled = true;
+        reject(err);
+      };
+      ws.onopen = () => {
+        this._lastSeen = Date.now();
+        this.request({ type: "hello", token: this.token }, { timeoutMs: 10000 })
+          .then((welcome) => {
+            if (settled) return;
+            settled = true;
+            this.welcome = welcome;
+            this._startHeartbeat();
+            this._setState("connected");
+            this._emit("welcome", { welcome });
+            resolve(this.welcome);
+          })
+          .catch((err) => {
+            fail(err);
+            try {
+              ws.close(1000);
+            } catch (_) {
+              /* ignore */
+            }
+          });
+      };
+      ws.onmessage = (ev) => this._onMessage(ev);
+      ws.onerror = () => {
+        /* the close event follows and carries the details */
+      };
+      ws.onclose = (ev) => {
+        const wasSettled = settled;
+        fail(
+          ev.code === 4401
+            ? new ShopCallError("token_invalid", ERROR_TEXT.token_invalid, { fatal: true })
+            : new ShopCallError("connect_failed", ERROR_TEXT.connect_failed),
+        );
+        if (this.ws === ws) this._onSocketClosed(ev, wasSettled);
+      };
+    });
+  },
+
+  /**
+   * @param {{code: number, reason?: string}} ev
+   * @param {boolean} wasUp the hello had succeeded on this socket
+   */
+  _onSocketClosed(ev, wasUp) {
+    this._log("socket closed", ev.code, ev.reason);
+    this._stopHeartbeat();
+    this.ws = null;
+    this._rejectAllPending(new ShopCallError("disconnected", ERROR_TEXT.disconnected));
+    if (!wasUp) return; // connect()/_reconnect() handles it
+    const final = this._closing || this._fatal || closePolicy(ev.code) === "final";
+    if (ev.code === 4000 && this.room) {
+      // room_ended normally arrives first; make sure the app hears it anyway
+      const room = this.room;
+      this._dropRoom();
+      this._emit("room-ended", { room, reason: "closed" });
+    }
+    if (final || !this.options.reconnect) {
+      this._dropAllMedia();
+      this._setState("closed");
+      return;
+    }
+    this._reconnect();
+  },
+
+  async _reconnect() {
+    this._setState("reconnecting");
+    // peer connections survive a short signalling outage only if the server kept our media;
+    // it releases it once we are gone, so rebuild everything after the new hello.
+    while (!this._closing && this._reconnectAttempt < this.options.maxReconnectAttempts) {
+      const delay = reconnectDelay(this._reconnectAttempt);
+      this._reconnectAttempt += 1;
+      await sleep(delay);
+      if (this._closing) return;
+      try {
+        if (this.options.tokenProvider) {
+          try {
+            this.token = await this.options.tokenProvider();
+          } catch (_) {
+            /* keep the old token */
+          }
+        }
+        const welcome = await this._open();
+        this._reconnectAttempt = 0;
+        this._emit("reconnected", { welcome });
+        await this._restoreAfterReconnect();
+        return;
+      } catch (err) {
+        this._log("reconnect failed", err);
+        if (err && err.fatal) break;
+      }
+    }
+    if (this._closing) return;
+    this._dropAllMedia();
+    const room = this.room;
+    this._dropRoom();
+    this._setState("closed");
+    this._emit("error", {
+      error: new ShopCallError("disconnected", "Connection lost — could not reconnect."),
+      fatal: true,
+      action: "reconnect",
+      room,
+    });
+  },
+
+  _startHeartbeat() {
+    this._stopHeartbeat();
+    const every = Math.max(1, (this.welcome && this.welcome.heartbeat_s) || 20) * 1000;
+    this._heartbeatTimer = setInterval(() => {
+      if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return;
+      if (Date.now() - this._lastSeen > every * 2.5) {
+        // the server went silent: drop the socket and reconnect
+        this._log("heartbeat lost");
+        try {
+          this.ws.close(4002, "heartbeat lost");
+        } catch (_) {
+          /* ignore */
+        }
+        // browsers fire close asynchronously; treat it as a network drop now
+        const ws = this.ws;
+        if (ws) {
+          ws.onclose = null;
+          ws.onmessage = null;
+          this._onSocketClosed({ code: 1006, reason: "heartbeat lost" }, true);
+        }
+        return;
+      }
+      this._send({ type: "ping" });
+    }, every);
+  },
+
+  _stopHeartbeat() {
+    if (this._heartbeatTimer) clearInterval(this._heartbeatTimer);
+    this._heartbeatTimer = null;
+  },
+
+  _teardownSocket() {
+    this._stopHeartbeat();
+    const ws = this.ws;
+    this.ws = null;
+    if (ws) {
+      ws.onclose = null;
+      ws.onmessage = null;
+      try {
+        ws.close(1000);
+      } catch (_) {
+        /* ignore */
+      }
+    }
+    this._rejectAllPending(new ShopCallError("disconnected", ERROR_TEXT.disconnected));
+  },
+
+  /**
+   * Renew the token on the open connection (`refresh` → `refreshed`).
+   * @param {string} token
+   */
+  async refresh(token) {
+    await this.request({ type: "refresh", token });
+    this.token = token;
+    this._emit("token-refreshed", {});
+  },
+
+  async _autoRefresh() {
+    if (!this.options.tokenProvider) return;
+    try {
+      const token = await this.options.tokenProvider();
+      if (token) await this.refresh(token);
+    } catch (err) {
+      this._emitError(err, "refresh");
+    }
+  },
+
+  /** @param {Object} msg @returns {boolean} whether it went out */
+  _send(msg) {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
+    this._log("→", msg.type, msg);
+    this.ws.send(JSON.stringify(msg));
+    return true;
+  },
+
+  /**
+   * Send a request and wait for the frame that carries `re: id`.
+   * @param {Object} msg frame without `id` (one is added)
+   * @param {{timeoutMs?: number, soft?: boolean}} [opts] `soft`: the protocol names no reply,
+   *   so silence for a few seconds counts as success (resolves with null).
+   * @returns {Promise<any>} the reply frame; rejects with {@link ShopCallError}
+   */
+  request(msg, opts = {}) {
+    const id = `c${++this._seq}`;
+    const frame = { ...msg, id };
+    const soft = !!opts.soft;
+    const timeoutMs = soft ? SOFT_REPLY_MS : opts.timeoutMs ?? this.options.requestTimeoutMs;
+    return new Promise((resolve, reject) => {
+      if (!this.ws || this.ws.readyState !== WebSocket.OPEN) {
+        reject(new ShopCallError("disconnected", "Not connected"));
+        return;
+      }
+      const timer = setTimeout(() => {
+        if (!this._pending.has(id)) return;
+        this._pending.delete(id);
+        if (soft) resolve(null);
+        else reject(new ShopCallError("timeout", `No reply to ${msg.type}`));
+      }, timeoutMs);
+      this._pending.set(id, { resolve, reject, timer, type: msg.type, soft });
+      this._send(frame);
+    });
+  },
+
+  /** @param {ShopCallError} err */
+  _rejectAllPending(err) {
+    const pend = [...this._pending.values()];
+    this._pending.clear();
+    for (const p of pend) {
+      clearTimeout(p.timer);
+      if (p.soft) p.resolve(null);
+      else p.reject(err);
+    }
+  },
+
+  /**
+   * A frame from the server: a reply settles its request; everything else goes to the
+   * message table (room_ended also does when it is a reply, since it ends the room for us).
+   * @param {{data: string}} ev
+   */
+  _onMessage(ev) {
+    this._lastSeen = Date.now();
+    let msg;
+    try {
+      msg = JSON.parse(ev.data);
+    } catch (_) {
+      return;
+    }
+    if (!msg || typeof msg !== "object") return;
+    this._log("←", msg.type, msg);
+    this._emit("message", { message: msg });
+
+    if (msg.re !== undefined && msg.re !== null) {
+      const p = this._pending.get(String(msg.re));
+      if (p) {
+        this._pending.delete(String(msg.re));
+        clearTimeout(p.timer);
+        if (msg.type === "error") {
+          if (msg.fatal) this._fatal = true;
+          p.reject(errorFromMessage(msg));
+        } else {
+          p.resolve(msg);
+        }
+        if (msg.type !== "room_ended") return;
+      } else if (msg.type !== "error" && msg.type !== "room_ended") {
+        return; // a late reply to a request that timed out
+      }
+    }
+    this._dispatch(msg);
+  },
+};
+
+/** @type {import("./messages.js").MessageTable} */
+export const messages = {
+  pong() {},
+  error(c, msg) {
+    // not a reply to a pending request: tell the app
+    if (msg.fatal) c._fatal = true;
+    c._emit("error", { error: errorFromMessage({ ...msg, re: undefined }), fatal: !!msg.fatal, action: null });
+  },
+  token_expiring(c, msg) {
+    c._emit("token-expiring", { expires_at: msg.expires_at });
+    c._autoRefresh();
+  },
+};
