@@ -14,47 +14,8 @@
 import { describeError } from "../sdk/shopcall.js";
 import { esc, icons } from "./icons.js";
 
-const STYLE = `
-:host { display: flex; flex-direction: column; min-height: 0; height: 100%;
-  font-family: var(--sc-font, system-ui, -apple-system, "Segoe UI", Roboto, sans-serif);
-  color: var(--sc-fg, #111827); background: var(--sc-bg, #fff); }
-* { box-sizing: border-box; }
-header { display: flex; align-items: center; justify-content: space-between; padding: 12px 14px;
-  border-bottom: 1px solid rgba(0,0,0,.08); font-weight: 650; font-size: 15px; }
-header button { border: 0; background: transparent; cursor: pointer; width: 32px; height: 32px; border-radius: 8px;
-  display: grid; place-items: center; color: inherit; }
-header button:hover { background: rgba(0,0,0,.06); }
-header svg { width: 18px; height: 18px; }
-.list { flex: 1; overflow-y: auto; padding: 12px 12px 4px; display: flex; flex-direction: column; gap: 8px;
-  scroll-behavior: smooth; }
-.empty { margin: auto; text-align: center; color: rgba(0,0,0,.45); font-size: 13.5px; padding: 20px; }
-.msg { max-width: 82%; padding: 8px 11px; border-radius: 14px; font-size: 14px; line-height: 1.35;
-  background: #f1f3f7; align-self: flex-start; overflow-wrap: anywhere; white-space: pre-wrap; }
-.msg.mine { align-self: flex-end; background: var(--sc-accent, #4f5bff); color: #fff; }
-.msg .who { display: block; font-size: 11.5px; font-weight: 650; opacity: .7; margin-bottom: 2px; }
-.msg.mine .who { display: none; }
-.note { align-self: center; font-size: 12.5px; color: rgba(0,0,0,.55); background: rgba(47,210,127,.12);
-  padding: 5px 10px; border-radius: 999px; }
-.card { align-self: stretch; display: grid; grid-template-columns: 72px 1fr; gap: 10px; padding: 10px;
-  border: 1px solid rgba(0,0,0,.09); border-radius: 14px; background: #fff; box-shadow: 0 4px 14px rgba(0,0,0,.06); }
-.card img { width: 72px; height: 72px; object-fit: contain; border-radius: 10px; background: #f5f6f9; }
-.card .t { font-weight: 650; font-size: 14px; line-height: 1.25; }
-.card .v { font-size: 12.5px; color: rgba(0,0,0,.55); margin-top: 2px; }
-.card .p { font-weight: 700; margin-top: 4px; }
-.card .row { display: flex; align-items: center; justify-content: space-between; gap: 8px; }
-.card button { border: 0; border-radius: 999px; padding: 7px 12px; font: inherit; font-size: 13px; font-weight: 650;
-  background: var(--sc-accent, #4f5bff); color: #fff; cursor: pointer; display: inline-flex; gap: 6px; align-items: center; }
-.card button svg { width: 15px; height: 15px; }
-.card button[disabled] { background: var(--sc-success, #1f9d55); cursor: default; }
-.card .from { grid-column: 1 / -1; font-size: 11.5px; color: rgba(0,0,0,.45); }
-form { display: flex; gap: 8px; padding: 10px 12px; border-top: 1px solid rgba(0,0,0,.08); }
-input { flex: 1; min-width: 0; border: 1px solid rgba(0,0,0,.15); border-radius: 999px; padding: 9px 14px; font: inherit;
-  font-size: 14px; outline: none; }
-input:focus { border-color: var(--sc-accent, #4f5bff); box-shadow: 0 0 0 3px color-mix(in srgb, var(--sc-accent, #4f5bff) 20%, transparent); }
-form button { border: 0; border-radius: 999px; padding: 0 16px; font: inherit; font-weight: 650; cursor: pointer;
-  background: var(--sc-accent, #4f5bff); color: #fff; }
-.err { color: var(--sc-danger, #d92d20); font-size: 12.5px; padding: 0 14px 8px; }
-`;
+/** The element's styles, served as a file and linked into its shadow root. */
+const STYLESHEET = new URL("./shopcall-chat.css", import.meta.url).href;
 
 export class ShopCallChatElement extends HTMLElement {
   constructor() {
@@ -73,7 +34,7 @@ export class ShopCallChatElement extends HTMLElement {
 
   _render() {
     const root = /** @type {ShadowRoot} */ (this.shadowRoot);
-    root.innerHTML = `<style>${STYLE}</style>
+    root.innerHTML = `<link rel="stylesheet" href="${STYLESHEET}">
       <header><span>Chat &amp; products</span>
         <button type="button" data-testid="chat-close" aria-label="Close chat">${icons.close}</button></header>
       <div class="list" data-testid="chat-list" role="log" aria-live="polite">

@@ -15,26 +15,8 @@
 import { describeError, getLocalMedia } from "../sdk/shopcall.js";
 import { esc } from "./icons.js";
 
-const STYLE = `
-:host { display: grid; gap: 12px; font-family: var(--sc-font, system-ui, sans-serif); color: var(--sc-fg, #111827); }
-* { box-sizing: border-box; }
-.preview { position: relative; aspect-ratio: 16 / 9; border-radius: 14px; overflow: hidden; background: #0f141c; }
-video { position: absolute; inset: 0; width: 100%; height: 100%; object-fit: cover; transform: scaleX(-1); }
-.msg { position: absolute; inset: 0; display: grid; place-items: center; color: rgba(255,255,255,.8); font-size: 14px; padding: 16px; text-align: center; }
-.row { display: grid; grid-template-columns: 1fr 1fr; gap: 10px; }
-@media (max-width: 480px) { .row { grid-template-columns: 1fr; } }
-label { display: grid; gap: 4px; font-size: 12.5px; font-weight: 600; color: rgba(0,0,0,.6); }
-select { padding: 8px 10px; border-radius: 10px; border: 1px solid rgba(0,0,0,.15); font: inherit; font-size: 14px; background: #fff; min-width: 0; }
-.meter { height: 8px; border-radius: 999px; background: rgba(0,0,0,.08); overflow: hidden; }
-.meter i { display: block; height: 100%; width: 0%; background: linear-gradient(90deg, #2fd27f, #ffd60a 70%, #ff4d4f);
-  transition: width .08s linear; }
-.meter-row { display: grid; grid-template-columns: auto 1fr; gap: 10px; align-items: center; font-size: 12.5px; color: rgba(0,0,0,.6); }
-.rec { display: flex; gap: 8px; align-items: flex-start; padding: 10px 12px; border-radius: 10px; background: #fff4f2;
-  border: 1px solid #ffd2cf; color: #8a1f17; font-size: 13px; line-height: 1.35; }
-.rec b { display: inline-block; width: 9px; height: 9px; border-radius: 50%; background: #e5484d; margin-top: 4px; flex: none; }
-.err { color: var(--sc-danger, #d92d20); font-size: 13px; }
-label.ns { display: flex; gap: 8px; align-items: center; grid-template-columns: none; font-weight: 500; color: inherit; font-size: 13.5px; }
-`;
+/** The element's styles, served as a file and linked into its shadow root. */
+const STYLESHEET = new URL("./shopcall-precall.css", import.meta.url).href;
 
 export class ShopCallPrecallElement extends HTMLElement {
   static get observedAttributes() {
@@ -60,7 +42,7 @@ export class ShopCallPrecallElement extends HTMLElement {
 
   _render() {
     const root = /** @type {ShadowRoot} */ (this.shadowRoot);
-    root.innerHTML = `<style>${STYLE}</style>
+    root.innerHTML = `<link rel="stylesheet" href="${STYLESHEET}">
       <div class="preview"><video data-testid="precall-video" autoplay playsinline muted></video>
         <div class="msg" data-el="msg">Starting your camera…</div></div>
       <div class="row">
