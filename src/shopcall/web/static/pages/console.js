@@ -2,8 +2,8 @@
 import { ShopCallClient, describeError } from "/static/sdk/shopcall.js";
 import "/static/components/shopcall-call.js";
 import { icons, esc, initials } from "/static/components/icons.js";
+import { clock, el, money, showToast } from "/static/pages/ui.js";
 
-const el = (name) => document.querySelector(`[data-el="${name}"]`);
 for (const n of document.querySelectorAll("[data-icon]")) {
   const wrapper = n.classList.contains("mark");
   if (wrapper) n.innerHTML = icons[n.dataset.icon] || "";
@@ -42,26 +42,9 @@ async function api(path, body) {
 }
 
 function note(text, icon = icons.check, ms = 3500) {
-  const t = document.createElement("div");
-  t.className = "sc-toast";
-  t.dataset.testid = "console-note";
-  t.innerHTML = `${icon}<span></span>`;
-  t.querySelector("span").textContent = text;
-  el("toasts").append(t);
-  setTimeout(() => {
-    t.classList.add("is-leaving");
-    setTimeout(() => t.remove(), 300);
-  }, ms);
+  showToast(el("toasts"), text, { icon, ms, testid: "console-note" });
 }
 
-const fmt = (s) => `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStart(2, "0")}`;
-const money = (amount, currency) => {
-  try {
-    return new Intl.NumberFormat(undefined, { style: "currency", currency: currency || "EUR" }).format(amount);
-  } catch {
-    return `${amount} ${currency || ""}`;
-  }
-};
 
 function setStatus(state, text) {
   const chip = document.querySelector('[data-testid="agent-status"]');
@@ -283,7 +266,7 @@ async function pollQueue() {
   const q = snapshot.queue || [];
   const longest = q.reduce((m, c) => Math.max(m, c.waited_s), 0);
   el("queueSum").innerHTML = q.length
-    ? `<b>Queue · ${q.length} waiting</b><span>Longest wait ${fmt(longest)}${snapshot.averages && snapshot.averages.wait_s != null ? ` · average ${fmt(snapshot.averages.wait_s)}` : ""}</span>`
+    ? `<b>Queue · ${q.length} waiting</b><span>Longest wait ${clock(longest)}${snapshot.averages && snapshot.averages.wait_s != null ? ` · average ${clock(snapshot.averages.wait_s)}` : ""}</span>`
     : `<b>Queue</b><span>No one waiting.</span>`;
   renderTeam();
   try {
@@ -305,7 +288,7 @@ function renderVisitors(list) {
     return `<div class="visitor" data-testid="visitor" data-visitor="${esc(v.id)}">
       <b>${esc(v.customer ? v.name : "Anonymous visitor")}${v.returning ? '<span class="tag">returning</span>' : ""}</b>
       <small>${esc(p ? p.title : v.title || v.page || "—")}</small>
-      <small>${fmt(v.time_on_site_s)} on site · ${v.pages_viewed} page${v.pages_viewed === 1 ? "" : "s"}${esc(cartText)}</small>
+      <small>${clock(v.time_on_site_s)} on site · ${v.pages_viewed} page${v.pages_viewed === 1 ? "" : "s"}${esc(cartText)}</small>
       <button type="button" class="sc-btn sc-btn--sm" data-testid="invite-visitor" ${v.invited_by || current ? "disabled" : ""}>${v.invited_by ? "Invited" : "Invite"}</button></div>`;
   }).join("");
   for (const b of box.querySelectorAll("button")) {
@@ -385,7 +368,7 @@ async function loadRecordings() {
   el("recList").innerHTML = rows.length
     ? `<table><tr><th>When</th><th>Shopper</th><th>Agent</th><th>Length</th><th>Outcome</th><th>Status</th></tr>${rows.map((r) => `<tr data-testid="recording-row" data-id="${esc(r.id)}" data-status="${esc(r.status)}">
         <td><a href="/console/recordings/${encodeURIComponent(r.id)}">${esc(new Date(r.started_at).toLocaleString())}</a></td><td>${esc(r.shopper || "—")}</td>
-        <td>${esc(r.agent || "—")}</td><td>${r.duration_s ? fmt(r.duration_s) : "—"}</td><td>${esc(r.outcome || "—")}</td><td>${status(r)}</td></tr>`).join("")}</table>`
+        <td>${esc(r.agent || "—")}</td><td>${r.duration_s ? clock(r.duration_s) : "—"}</td><td>${esc(r.outcome || "—")}</td><td>${status(r)}</td></tr>`).join("")}</table>`
     : `<small class="sc-muted">No recordings${q.toString() ? " match these filters" : " yet"}.</small>`;
   if (rows.some((r) => r.status === "processing" || r.status === "recording")) {
     clearTimeout(loadRecordings.timer);
@@ -414,7 +397,7 @@ async function loadLists() {
         ? `<table><tr><th>When</th><th>Event</th><th>Status</th><th>Attempts</th><th>Last answer</th></tr>${list.map((d) => `<tr data-testid="webhook-row"><td>${esc(new Date(d.created_at).toLocaleTimeString())}</td><td>${esc(d.event_type)}</td><td>${esc(d.status)}</td><td>${d.attempts}</td><td>${esc(d.last_status_code ?? d.last_error ?? "—")}</td></tr>`).join("")}</table>`
         : `<small class="sc-muted">No webhook endpoints or deliveries yet (register one with POST /v1/webhooks).</small>`;
     }).catch(() => {});
-    el("adminCalls").innerHTML = `<table><tr><th>Started</th><th>Shopper</th><th>Agent</th><th>Status</th><th>Wait</th><th>Duration</th><th>Outcome</th></tr>${calls.map((c) => `<tr data-testid="admin-call-row"><td>${esc(new Date(c.created_at).toLocaleTimeString())}</td><td>${esc(c.shopper.name)}</td><td>${esc(c.agent || "—")}</td><td>${esc(c.status)}</td><td>${c.wait_s != null ? fmt(c.wait_s) : "—"}</td><td>${c.duration_s != null ? fmt(c.duration_s) : "—"}</td><td>${esc(c.outcome || "—")}</td></tr>`).join("")}</table>`;
+    el("adminCalls").innerHTML = `<table><tr><th>Started</th><th>Shopper</th><th>Agent</th><th>Status</th><th>Wait</th><th>Duration</th><th>Outcome</th></tr>${calls.map((c) => `<tr data-testid="admin-call-row"><td>${esc(new Date(c.created_at).toLocaleTimeString())}</td><td>${esc(c.shopper.name)}</td><td>${esc(c.agent || "—")}</td><td>${esc(c.status)}</td><td>${c.wait_s != null ? clock(c.wait_s) : "—"}</td><td>${c.duration_s != null ? clock(c.duration_s) : "—"}</td><td>${esc(c.outcome || "—")}</td></tr>`).join("")}</table>`;
   } catch {}
 }
 
@@ -488,7 +471,7 @@ function tickWaits() {
   for (const card of document.querySelectorAll(".call-card")) {
     const info = ringing.get(card.dataset.call);
     const w = card.querySelector("[data-wait]");
-    if (info && w) w.textContent = `Ringing · ${fmt((Date.now() - info.receivedAt) / 1000)}`;
+    if (info && w) w.textContent = `Ringing · ${clock((Date.now() - info.receivedAt) / 1000)}`;
   }
 }
 setInterval(tickWaits, 1000);
@@ -747,9 +730,9 @@ function endLocal(message) {
   el("idleView").hidden = false;
   el("statCalls").textContent = String(stats.calls);
   loadLists();
-  el("statTime").textContent = fmt(stats.seconds);
+  el("statTime").textContent = clock(stats.seconds);
   el("idleTitle").textContent = "Ready for the next call";
-  if (message) note(`${message} · ${fmt(secs)}`);
+  if (message) note(`${message} · ${clock(secs)}`);
   renderQueue();
 }
 

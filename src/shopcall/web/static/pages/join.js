@@ -2,8 +2,8 @@
 import { ShopCallClient, describeError } from "/static/sdk/shopcall.js";
 import "/static/components/shopcall-call.js";
 import "/static/components/shopcall-precall.js";
+import { el } from "/static/pages/ui.js";
 
-const el = (n) => document.querySelector(`[data-el="${n}"]`);
 const room = location.pathname.split("/").pop();
 const invite = new URLSearchParams(location.search).get("invite") || "";
 const precall = document.querySelector("shopcall-precall");

@@ -1,8 +1,7 @@
 // Script of pages/recording.html (loaded as a module, so the page carries no inline script).
 import { esc } from "/static/components/icons.js";
-const el = (n) => document.querySelector(`[data-el="${n}"]`);
+import { clock, el } from "/static/pages/ui.js";
 const id = location.pathname.split("/").pop();
-const fmt = (s) => `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStart(2, "0")}`;
 let rec = null;
 let strokesByTime = [];
 
@@ -14,7 +13,7 @@ async function load() {
   rec = body;
   el("title").textContent = `Call with ${rec.shopper || "a shopper"}`;
   el("meta").textContent = [rec.started_at && new Date(rec.started_at).toLocaleString(), rec.agent && `agent ${rec.agent}`,
-    rec.duration_s && fmt(rec.duration_s), rec.outcome && `outcome: ${rec.outcome.replace("_", " ")}`,
+    rec.duration_s && clock(rec.duration_s), rec.outcome && `outcome: ${rec.outcome.replace("_", " ")}`,
     rec.size_bytes && `${(rec.size_bytes / 1e6).toFixed(1)} MB`, `region ${rec.region}`].filter(Boolean).join(" · ");
   if (rec.status !== "ready") {
     el("status").hidden = false;
@@ -45,7 +44,7 @@ function renderTimeline() {
   strokesByTime = items.filter((e) => e.kind === "annotation");
   const consents = (rec.consents || []).map((c) => `<div class="ev"><span class="t">consent</span><span>${esc(c.identity)}: <b>${esc(c.decision)}</b></span></div>`).join("");
   el("timeline").innerHTML = consents + (items.length ? items.map((e, i) => `<div class="ev" data-i="${i}" data-t="${e.t}" data-testid="timeline-item" data-kind="${esc(e.kind)}">
-      <span class="t">${fmt(e.t)}</span><span>${describe(e)}</span></div>`).join("") : `<small class="sc-muted">No chat or drawings in this call.</small>`);
+      <span class="t">${clock(e.t)}</span><span>${describe(e)}</span></div>`).join("") : `<small class="sc-muted">No chat or drawings in this call.</small>`);
   for (const d of el("timeline").querySelectorAll(".ev[data-t]")) {
     d.addEventListener("click", () => { el("video").currentTime = Number(d.dataset.t); el("video").play().catch(() => {}); });
   }

@@ -3,23 +3,15 @@ import { ShopCallClient, ShopCallError, describeError, getLocalMedia } from "/st
 import "/static/components/shopcall-call.js";
 import "/static/components/shopcall-precall.js";
 import { icons, esc, initials } from "/static/components/icons.js";
+import { clock, el, money, showToast } from "/static/pages/ui.js";
 
 const $ = (sel) => document.querySelector(sel);
-const el = (name) => document.querySelector(`[data-el="${name}"]`);
 const els = (name) => [...document.querySelectorAll(`[data-el="${name}"]`)];
 for (const n of document.querySelectorAll("[data-icon]")) n.outerHTML = icons[n.dataset.icon] || "";
 
 // ------------------------------------------------------------------ products
 let products = [];
 let product = null;
-
-const money = (amount, currency) => {
-  try {
-    return new Intl.NumberFormat(undefined, { style: "currency", currency: currency || "EUR" }).format(amount);
-  } catch {
-    return `${amount} ${currency || ""}`.trim();
-  }
-};
 
 async function loadProducts() {
   try {
@@ -142,15 +134,7 @@ $('[data-testid="add-to-cart"]').addEventListener("click", () => {
 });
 
 function toast(text, ms = 3200) {
-  const t = document.createElement("div");
-  t.className = "sc-toast";
-  t.innerHTML = `${icons.check}<span></span>`;
-  t.querySelector("span").textContent = text;
-  el("toasts").append(t);
-  setTimeout(() => {
-    t.classList.add("is-leaving");
-    setTimeout(() => t.remove(), 300);
-  }, ms);
+  showToast(el("toasts"), text, { ms });
 }
 
 // ---------------------------------------------------------------------- call
@@ -602,7 +586,7 @@ async function hangUp(s) {
   const dur = s.view ? s.view.elapsedSeconds : 0;
   const client = s.client;
   s.closing = true;
-  finish(s, "ended", dur ? `You talked for ${fmt(dur)}. Thanks for calling Nordlys.` : "Thanks for calling Nordlys.");
+  finish(s, "ended", dur ? `You talked for ${clock(dur)}. Thanks for calling Nordlys.` : "Thanks for calling Nordlys.");
   if (client) {
     try {
       await client.leave();
@@ -644,10 +628,9 @@ function finish(s, kind, text, statusText) {
   el("endIcon").parentElement.classList.toggle("is-error", kind === "failed");
   el("cwAvatar").textContent = "N";
   el("cwTitle").textContent = kind === "failed" ? (s.agent ? "Call interrupted" : "Call not connected") : "Nordlys expert";
-  setStatus(statusText || (kind === "failed" ? "Call failed" : dur ? `Call ended · ${fmt(dur)}` : "Call ended"));
+  setStatus(statusText || (kind === "failed" ? "Call failed" : dur ? `Call ended · ${clock(dur)}` : "Call ended"));
 }
 
-const fmt = (s) => `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 
 function setExpanded(big) {
   widget.classList.toggle("is-expanded", big);
