@@ -176,3 +176,18 @@ test("token_expiring asks the token provider and sends refresh", async () => {
   assert.deepEqual(details(events, "token-expiring"), [{ expires_at: 123 }]);
   assert.equal(ws.last("refresh").token, "token-2");
 });
+
+test("track_published/unpublished for a screen mark its owner as sharing", async () => {
+  const { client: c, ws } = await client({ autoSubscribe: false });
+  const join = c.join("r1");
+  ws.push({ type: "joined", re: ws.last("join").id, room: "r1", pid: "me", participants: [{ pid: "p2", name: "Bob", publishing: false }] });
+  await join;
+  ws.push({ type: "track_published", pid: "p2:screen", of: "p2", source: "screen" });
+  assert.equal(c.participants.get("p2").screen, true);
+  assert.equal(c.participants.get("p2").publishing, false);
+  assert.deepEqual(c.participantFor("p2:screen"), { pid: "p2:screen", name: "Bob (screen)", publishing: false, screen: true, source: "screen", of: "p2" });
+  ws.push({ type: "track_published", pid: "p2" });
+  assert.equal(c.participants.get("p2").publishing, true);
+  ws.push({ type: "track_unpublished", pid: "p2:screen" });
+  assert.equal(c.participants.get("p2").screen, false);
+});
