@@ -1,4 +1,5 @@
-"""ASGI application factory: wires database, media backend, signalling hub and routes."""
+"""ASGI application factory: builds the services once (database, media backend, signalling hub, storage,
+workers), hands them to the REST API as one typed container, and runs the background loops."""
 
 from __future__ import annotations
 
@@ -7,23 +8,25 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import structlog
 from fastapi import FastAPI
 
 from shopcall import __version__
-from shopcall.api import app_settings, console, errors, health, recordings, rooms, sessions, widget
+from shopcall.api import app_settings, console, deps, errors, health, recordings, rooms, sessions, widget
 from shopcall.api import webhooks as webhooks_api
 from shopcall.auth.secrets import load_signing_key
 from shopcall.config import Settings
+from shopcall.crm.connectors import CrmConnectors
 from shopcall.db.engine import Database
 from shopcall.media.backend import MediaBackend
 from shopcall.recording.retention import retention_loop
-from shopcall.recording.storage import storage_from_settings
+from shopcall.recording.storage import RecordingStorage, storage_from_settings
 from shopcall.recording.worker import RecordingWorker
-from shopcall.rooms.apps import app_exists
 from shopcall.rooms.store import RoomStore
 from shopcall.signalling import endpoint
+from shopcall.signalling.control import LiveStats
 from shopcall.signalling.hub import Hub
 from shopcall.web import routes as web
 from shopcall.webhooks.dispatcher import WebhookDispatcher
@@ -48,30 +51,61 @@ def _storage_settings(settings: Settings) -> dict[str, object]:
     return values
 
 
-def create_app(settings: Settings, *, media: MediaBackend | None = None, demo: bool = False,
-               on_ready: Callable[[], None] | None = None) -> FastAPI:
+class _HubLiveControl:
+    """LiveControl over today's Hub (temporary, until the redesigned Hub implements LiveControl itself)."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+
+    async def live_participants(self, room_id: str) -> int:
+        live = self.hub.rooms.get(room_id)
+        return len(live.members) if live else 0
+
+    async def end_room(self, room_id: str, reason: str) -> bool:
+        return await self.hub.end_room(room_id, reason)
+
+    async def desk_snapshot(self, app_id: str) -> dict[str, Any]:
+        return self.hub.desk.snapshot(app_id)
+
+    async def visitors(self, app_id: str) -> list[dict[str, Any]]:
+        return self.hub.visitors.listing(app_id)
+
+    async def agent_online(self, app_id: str, identity: str) -> bool:
+        return self.hub.agent_online(app_id, identity)
+
+    async def reload_routing_policy(self, app_id: str) -> None:
+        await asyncio.to_thread(self.hub.desk.load_policy, app_id)  # it reads the app's row
+
+    def stats(self) -> LiveStats:
+        return LiveStats(connections=len(self.hub.connections), live_rooms=len(self.hub.rooms))
+
+
+def create_app(settings: Settings, *, media: MediaBackend | None = None, storage: RecordingStorage | None = None,
+               demo: bool = False, on_ready: Callable[[], None] | None = None) -> FastAPI:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.db_url)
     media = media or default_media(settings)
     key = load_signing_key(settings.data_dir)
     store = RoomStore(db)
-    hub = Hub(store, media, key, app_exists=lambda app_id: app_exists(db, app_id), data_dir=settings.data_dir)
-    storage = storage_from_settings(_storage_settings(settings))
-    worker = RecordingWorker(db, storage, on_event=hub.emit_webhook)
-    hub.recording_worker = worker
+    storage = storage or storage_from_settings(_storage_settings(settings))
     dispatcher = WebhookDispatcher(db, key)
-    hub.webhooks = dispatcher
+    worker = RecordingWorker(db, storage, on_event=dispatcher.emit)
+    hub = Hub(store, media, key, webhooks=dispatcher, raw_recordings=settings.data_dir / "recordings-raw",
+              wake_recording_worker=worker.wake)
+    crm = CrmConnectors(db)
+    services = deps.Services(settings=settings, db=db, live=_HubLiveControl(hub), media=media, storage=storage,
+                             signing_key=key, webhooks=dispatcher, crm=crm, started=time.monotonic())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db.migrate()
-        stale = store.end_stale()
+        await asyncio.to_thread(db.migrate)
+        stale = await asyncio.to_thread(store.end_stale)
         if stale:
             log.info("ended_stale_calls", count=stale)
         if demo:
             from shopcall.demo.seed import seed_demo
 
-            seed_demo(db)
+            await asyncio.to_thread(seed_demo, db)
         await media.start()
         await dispatcher.start()
         await worker.start()
@@ -89,6 +123,7 @@ def create_app(settings: Settings, *, media: MediaBackend | None = None, demo: b
             await hub.shutdown()
             await worker.stop()
             await dispatcher.stop()
+            await crm.aclose()
             stop_retention.set()
             retention.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -99,9 +134,10 @@ def create_app(settings: Settings, *, media: MediaBackend | None = None, demo: b
     app = FastAPI(title="ShopCall API", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Video consultation for online shops. Authenticate with HTTP Basic: "
                               "app id as user name, app secret as password.")
-    app.state.settings, app.state.db, app.state.media = settings, db, media
-    app.state.hub, app.state.signing_key, app.state.started = hub, key, time.monotonic()
-    app.state.storage, app.state.recording_worker, app.state.webhooks = storage, worker, dispatcher
+    deps.install(app, services)
+    app.state.hub = hub  # read by signalling.endpoint
+    # Only for tests that still read them (tests/signalling); nothing in src/ does: use deps.services_of(app).
+    app.state.db, app.state.signing_key, app.state.webhooks = db, key, dispatcher
     errors.install(app)
     app.include_router(health.router)
     app.include_router(rooms.router)

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import time
 
-from tests.signalling.test_hub import OFFER, env, hello, recv, req, tok  # noqa: F401 - fixture
+from tests.signalling.helpers import hello, recv, req, tok
 from tests.webhooks import Receiver
 
-__all__ = ["env"]
 
-
-def test_a_call_produces_signed_webhooks(env) -> None:  # noqa: F811
+def test_a_call_produces_signed_webhooks(env) -> None:
     client, _, app_id = env
     dispatcher = client.app.state.webhooks
     receiver = Receiver(mode="ok").start()

@@ -3,57 +3,16 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
-import pytest
 from fastapi.testclient import TestClient
-from starlette.websockets import WebSocketDisconnect
 
 from shopcall.app import create_app
 from shopcall.auth import tokens
 from shopcall.config import Settings
 from shopcall.media.fake import FakeMediaBackend
 from shopcall.rooms.apps import create_app as create_tenant
-
-OFFER = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
-
-
-@pytest.fixture
-def env(tmp_path) -> Iterator[tuple[TestClient, FakeMediaBackend, str]]:
-    media = FakeMediaBackend()
-    app = create_app(Settings(data_dir=tmp_path / "d"), media=media)
-    with TestClient(app) as client:
-        tenant, _ = create_tenant(app.state.db, "Shop")
-        yield client, media, tenant.id
-
-
-def tok(client: TestClient, app_id: str, identity: str, role: str = "shopper", rooms=(), **kw) -> str:
-    return tokens.mint(client.app.state.signing_key, app_id=app_id, identity=identity, role=role,
-                       rooms=list(rooms), **kw)[0]
-
-
-def hello(ws, token: str) -> dict:
-    ws.send_json({"type": "hello", "id": "h", "token": token})
-    return ws.receive_json()
-
-
-def req(ws, msg: dict) -> dict:
-    ws.send_json(msg)
-    return recv(ws)
-
-
-def recv(ws, skip=("queue_update",)) -> dict:
-    """Next message, past the shopper's asynchronous queue position updates."""
-    while True:
-        m = ws.receive_json()
-        if m.get("type") not in skip:
-            return m
-
-
-def expect_closed(ws, code: int) -> None:
-    with pytest.raises(WebSocketDisconnect) as e:
-        ws.receive_json()
-    assert e.value.code == code
+from shopcall.rooms.store import RoomStore
+from tests.signalling.helpers import OFFER, expect_closed, hello, req, rooms, tok
 
 
 def test_forged_expired_and_unknown_app_tokens_are_refused(env) -> None:
@@ -90,7 +49,7 @@ def test_first_message_must_be_hello_and_bad_frames_get_errors(env) -> None:
 
 def test_room_grants_and_tenancy(env) -> None:
     client, _, app_id = env
-    store = client.app.state.hub.store
+    store = rooms(client)
     mine = store.create_room(app_id)
     other_app, _ = create_tenant(client.app.state.db, "Other")
     theirs = store.create_room(other_app.id)
@@ -100,7 +59,7 @@ def test_room_grants_and_tenancy(env) -> None:
         assert req(ws, {"type": "join", "room": "rm_missing"})["code"] == "room_not_found"
     with client.websocket_connect("/v1/signal") as ws:
         hello(ws, tok(client, app_id, "anna", role="agent", rooms=["*"]))
-        assert req(ws, {"type": "join", "room": theirs.id})["code"] == "token_wrong_app"
+        assert req(ws, {"type": "join", "room": theirs.id})["code"] == "room_not_found"  # never "exists elsewhere"
         assert req(ws, {"type": "join", "room": mine.id})["type"] == "joined"
 
 
@@ -162,7 +121,7 @@ def test_call_ring_answer_media_and_end(env) -> None:
 
 def test_disconnect_releases_media_and_tells_others(env) -> None:
     client, media, app_id = env
-    room = client.app.state.hub.store.create_room(app_id)
+    room = rooms(client).create_room(app_id)
     with client.websocket_connect("/v1/signal") as anna:
         hello(anna, tok(client, app_id, "anna", role="agent", rooms=["*"]))
         req(anna, {"type": "join", "room": room.id})
@@ -188,7 +147,7 @@ def test_track_published_waits_for_media_up_and_reset_is_announced(tmp_path) -> 
     app = create_app(Settings(data_dir=tmp_path / "d"), media=media)
     with TestClient(app) as client:
         tenant, _ = create_tenant(app.state.db, "Shop")
-        room = app.state.hub.store.create_room(tenant.id)
+        room = RoomStore(app.state.db).create_room(tenant.id)
         with client.websocket_connect("/v1/signal") as anna, client.websocket_connect("/v1/signal") as bob:
             hello(anna, tok(client, tenant.id, "anna", role="agent", rooms=["*"]))
             hello(bob, tok(client, tenant.id, "bob", rooms=[room.id]))

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from shopcall.db.models import Product
 from shopcall.rooms.incall_store import InCallStore
-from tests.signalling.test_hub import env, hello, req, tok  # noqa: F401 - fixture
-
-__all__ = ["env"]
+from tests.signalling.helpers import OFFER, hello, req, rooms, tok
 
 
 def _room_with(client, app_id: str):
-    store = client.app.state.hub.store
+    store = rooms(client)
     room = store.create_room(app_id, max_participants=4)
     with client.app.state.db.session() as s:
         s.add(Product(app_id=app_id, sku="NA-H1", title="Nordic Aura H1", price_cents=24900, currency="EUR",
@@ -25,7 +23,7 @@ def _join(client, ws, app_id, identity, role, room_id, name=None) -> dict:
     return r
 
 
-def test_chat_round_trip_is_persisted_and_replayed_to_late_joiner(env) -> None:  # noqa: F811
+def test_chat_round_trip_is_persisted_and_replayed_to_late_joiner(env) -> None:
     client, _, app_id = env
     room = _room_with(client, app_id)
     with client.websocket_connect("/v1/signal") as anna, client.websocket_connect("/v1/signal") as bob:
@@ -46,7 +44,7 @@ def test_chat_round_trip_is_persisted_and_replayed_to_late_joiner(env) -> None: 
     assert [(m.identity, m.text) for m in rows] == [("bob", "Does it fold?")]
 
 
-def test_product_card_and_add_to_cart_click_recorded(env) -> None:  # noqa: F811
+def test_product_card_and_add_to_cart_click_recorded(env) -> None:
     client, _, app_id = env
     room = _room_with(client, app_id)
     with client.websocket_connect("/v1/signal") as anna, client.websocket_connect("/v1/signal") as bob:
@@ -72,7 +70,7 @@ def test_product_card_and_add_to_cart_click_recorded(env) -> None:  # noqa: F811
     assert events[1].identity == "bob" and events[1].data["sku"] == "NA-H1" and events[1].data["price"] == 249.0
 
 
-def test_annotation_stroke_undo_clear_and_late_joiner_replay(env) -> None:  # noqa: F811
+def test_annotation_stroke_undo_clear_and_late_joiner_replay(env) -> None:
     client, _, app_id = env
     room = _room_with(client, app_id)
     with client.websocket_connect("/v1/signal") as anna, client.websocket_connect("/v1/signal") as bob:
@@ -80,6 +78,13 @@ def test_annotation_stroke_undo_clear_and_late_joiner_replay(env) -> None:  # no
         bj = _join(client, bob, app_id, "bob", "shopper", room.id)
         bob_pid = bj["pid"]
         anna.receive_json()
+        stroke = {"id": "s1", "points": [[0.1, 0.1]]}
+        # only a published video can be drawn on
+        assert req(anna, {"type": "annotate", "id": "a", "op": "stroke", "target": bob_pid,
+                          "stroke": stroke})["code"] == "bad_request"
+        assert req(bob, {"type": "publish", "sdp": OFFER})["type"] == "answer"
+        assert bob.receive_json()["type"] == "media_state"
+        assert anna.receive_json() == {"type": "track_published", "pid": bob_pid}
         stroke = {"id": "s1", "points": [[0.1, 0.1], [0.5, 0.5]], "color": "#00ff00", "width": 6}
         # streamed partial: no reply, the other side sees it at once
         anna.send_json({"type": "annotate", "id": "a0", "op": "stroke", "target": bob_pid,
@@ -115,7 +120,7 @@ def test_annotation_stroke_undo_clear_and_late_joiner_replay(env) -> None:  # no
     assert saved == [("stroke", "s1"), ("stroke", "s2"), ("undo", None), ("clear", None)]
 
 
-def test_incall_messages_require_room_membership(env) -> None:  # noqa: F811
+def test_incall_messages_require_room_membership(env) -> None:
     client, _, app_id = env
     with client.websocket_connect("/v1/signal") as ws:
         hello(ws, tok(client, app_id, "bob"))

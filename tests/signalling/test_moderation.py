@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from tests.signalling.test_hub import env, expect_closed, hello, recv, req, tok  # noqa: F401 - fixture
-
-__all__ = ["env"]
+from tests.signalling.helpers import expect_closed, hello, recv, req, rooms, tok
 
 
-def test_host_mutes_spotlights_and_removes(env) -> None:  # noqa: F811
+def test_host_mutes_spotlights_and_removes(env) -> None:
     client, _, app_id = env
-    room = client.app.state.hub.store.create_room(app_id, kind="group", max_participants=18)
+    room = rooms(client).create_room(app_id, kind="group", max_participants=18)
     with client.websocket_connect("/v1/signal") as host, client.websocket_connect("/v1/signal") as bob, \
             client.websocket_connect("/v1/signal") as cleo:
         hello(host, tok(client, app_id, "anna", role="agent", rooms=["*"], name="Anna"))

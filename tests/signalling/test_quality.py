@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from shopcall.db.models import QualitySample
-from tests.signalling.test_hub import OFFER, env, hello, recv, req, tok  # noqa: F401 - fixture
+from tests.signalling.helpers import OFFER, hello, recv, req, rooms, tok
 
-__all__ = ["env"]
 NOISE = ("participant_joined", "track_published", "media_state", "participant_quality")
 
 
-def test_reports_are_stored_and_a_lossy_subscriber_drops_a_layer(env) -> None:  # noqa: F811
+def test_reports_are_stored_and_a_lossy_subscriber_drops_a_layer(env) -> None:
     client, media, app_id = env
-    room = client.app.state.hub.store.create_room(app_id)
+    room = rooms(client).create_room(app_id)
     with client.websocket_connect("/v1/signal") as anna, client.websocket_connect("/v1/signal") as bob:
         hello(anna, tok(client, app_id, "anna", role="agent", rooms=["*"]))
         hello(bob, tok(client, app_id, "bob", rooms=[room.id]))

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from shopcall.db.models import App, ConsentDecision, Recording
-from tests.signalling.test_hub import OFFER, env, hello, recv, req, tok  # noqa: F401 - fixture
-
-__all__ = ["env"]
+from tests.signalling.helpers import OFFER, hello, recv, req, rooms, tok
 
 
 def _policy(client, app_id: str, policy: str, consent: bool = True) -> None:
@@ -27,9 +25,9 @@ def _recording_of(media, label_part: str):
     return next(s.recording for s in media.sessions if label_part in s.label and s.feed_id is not None)
 
 
-def test_off_refuses_and_on_demand_records_only_consenting_shoppers(env) -> None:  # noqa: F811
+def test_off_refuses_and_on_demand_records_only_consenting_shoppers(env) -> None:
     client, media, app_id = env
-    room = client.app.state.hub.store.create_room(app_id)
+    room = rooms(client).create_room(app_id)
     with client.websocket_connect("/v1/signal") as anna, client.websocket_connect("/v1/signal") as bob:
         hello(anna, tok(client, app_id, "anna", role="agent", rooms=["*"], name="Anna"))
         hello(bob, tok(client, app_id, "bob", rooms=[room.id], name="Bob"))
@@ -72,10 +70,10 @@ def test_off_refuses_and_on_demand_records_only_consenting_shoppers(env) -> None
         assert (d.identity, d.decision) == ("bob", "granted") and d.decided_at is not None
 
 
-def test_always_starts_when_an_agent_joins_and_cannot_be_stopped(env) -> None:  # noqa: F811
+def test_always_starts_when_an_agent_joins_and_cannot_be_stopped(env) -> None:
     client, media, app_id = env
     _policy(client, app_id, "always", consent=False)
-    room = client.app.state.hub.store.create_room(app_id)
+    room = rooms(client).create_room(app_id)
     with client.websocket_connect("/v1/signal") as anna, client.websocket_connect("/v1/signal") as bob:
         hello(bob, tok(client, app_id, "bob", rooms=[room.id]))
         bob_pid = req(bob, {"type": "join", "room": room.id})["pid"]

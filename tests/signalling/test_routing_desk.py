@@ -6,9 +6,7 @@ import time
 
 from shopcall.console.accounts import upsert_agent
 from shopcall.db.models import App, Call, Product
-from tests.signalling.test_hub import env, hello, recv, req, tok  # noqa: F401 - fixture
-
-__all__ = ["env"]
+from tests.signalling.helpers import hello, live, recv, req, tok
 
 FAST = {"ring_timeout_s": 0.6, "fallback_after_s": 1.0, "max_wait_s": 4.0, "reoffer_delay_s": 0.1}
 
@@ -16,7 +14,7 @@ FAST = {"ring_timeout_s": 0.6, "fallback_after_s": 1.0, "max_wait_s": 4.0, "reof
 def _fast(client, app_id: str) -> None:
     with client.app.state.db.session() as s:
         s.get(App, app_id).routing = FAST
-    client.app.state.hub.desk.load_policy(app_id)
+    live(client, "reload_routing_policy", app_id)
 
 
 def _shop(client, app_id: str) -> None:
@@ -38,7 +36,7 @@ def _status(client, call_id: str) -> str:
         return s.get(Call, call_id).status
 
 
-def test_skills_pick_the_matching_agent_and_ring_timeout_moves_on(env) -> None:  # noqa: F811
+def test_skills_pick_the_matching_agent_and_ring_timeout_moves_on(env) -> None:
     client, _, app_id = env
     _shop(client, app_id)
     with client.websocket_connect("/v1/signal") as anna, client.websocket_connect("/v1/signal") as ben, \
@@ -62,7 +60,7 @@ def test_skills_pick_the_matching_agent_and_ring_timeout_moves_on(env) -> None: 
         assert _status(client, created["call"]) == "answered"
 
 
-def test_decline_rings_the_next_agent_and_away_agents_never_ring(env) -> None:  # noqa: F811
+def test_decline_rings_the_next_agent_and_away_agents_never_ring(env) -> None:
     client, _, app_id = env
     _shop(client, app_id)
     with client.websocket_connect("/v1/signal") as anna, client.websocket_connect("/v1/signal") as ben, \
@@ -78,11 +76,11 @@ def test_decline_rings_the_next_agent_and_away_agents_never_ring(env) -> None:  
         back = req(ben, {"type": "set_status", "status": "online"})
         assert back["status"] == "online" and [c["call"] for c in back["calls"]] == [created["call"]]
         assert req(ben, {"type": "accept_call", "call": created["call"]})["type"] == "call_accepted"
-        snap = client.app.state.hub.desk.snapshot(app_id)
+        snap = live(client, "desk_snapshot", app_id)
         assert {a["identity"]: a["status"] for a in snap["agents"]} == {"anna": "online", "ben": "busy"}
 
 
-def test_abandoned_and_unanswered_calls_are_stored(env) -> None:  # noqa: F811
+def test_abandoned_and_unanswered_calls_are_stored(env) -> None:
     client, _, app_id = env
     _shop(client, app_id)
     with client.websocket_connect("/v1/signal") as bob:
@@ -96,7 +94,7 @@ def test_abandoned_and_unanswered_calls_are_stored(env) -> None:  # noqa: F811
         assert _status(client, second["call"]) == "unanswered"
 
 
-def test_transfer_and_invite_a_second_agent(env) -> None:  # noqa: F811
+def test_transfer_and_invite_a_second_agent(env) -> None:
     client, _, app_id = env
     _shop(client, app_id)
     with client.websocket_connect("/v1/signal") as anna, client.websocket_connect("/v1/signal") as ben, \
@@ -123,11 +121,11 @@ def test_transfer_and_invite_a_second_agent(env) -> None:  # noqa: F811
         assert req(bob, {"type": "transfer_call", "call": created["call"], "to": "ben"})["code"] == "forbidden"
         # the invited agent leaves; the call goes on and he is free for the next one
         assert req(ben, {"type": "leave"})["type"] == "left"
-        snap = client.app.state.hub.desk.snapshot(app_id)
+        snap = live(client, "desk_snapshot", app_id)
         assert {a["identity"]: a["status"] for a in snap["agents"]} == {"anna": "busy", "ben": "online"}
 
 
-def test_transfer_hands_the_call_over_without_requeueing(env) -> None:  # noqa: F811
+def test_transfer_hands_the_call_over_without_requeueing(env) -> None:
     client, _, app_id = env
     _shop(client, app_id)
     with client.websocket_connect("/v1/signal") as anna, client.websocket_connect("/v1/signal") as ben, \
@@ -144,12 +142,12 @@ def test_transfer_hands_the_call_over_without_requeueing(env) -> None:  # noqa: 
         assert got["type"] == "call_transferred" and got["room"] == created["room"]
         with client.app.state.db.session() as s:
             assert s.get(Call, created["call"]).agent_identity == "ben"
-        snap = client.app.state.hub.desk.snapshot(app_id)
+        snap = live(client, "desk_snapshot", app_id)
         assert snap["queue"] == [] and snap["calls"][0]["agents"] == ["ben"]
         assert {a["identity"]: a["status"] for a in snap["agents"]} == {"anna": "online", "ben": "busy"}
 
 
-def test_agents_of_another_app_are_never_rung(env) -> None:  # noqa: F811
+def test_agents_of_another_app_are_never_rung(env) -> None:
     client, _, app_id = env
     from shopcall.rooms.apps import create_app as create_tenant
 
@@ -164,7 +162,7 @@ def test_agents_of_another_app_are_never_rung(env) -> None:  # noqa: F811
         assert req(eve, {"type": "ping", "id": "p"}) == {"type": "pong", "re": "p"}  # nothing else arrived
 
 
-def test_calls_outside_business_hours_are_refused_with_a_reason(env) -> None:  # noqa: F811
+def test_calls_outside_business_hours_are_refused_with_a_reason(env) -> None:
     client, _, app_id = env
     with client.app.state.db.session() as s:
         s.get(App, app_id).business_hours = {"timezone": "UTC", "weekly": {"mon": [["00:00", "00:01"]]}}

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from tests.signalling.test_hub import OFFER, env, hello, recv, req, tok  # noqa: F401 - fixture
-
-__all__ = ["env"]
+from tests.signalling.helpers import OFFER, hello, recv, req, rooms, tok
 
 
-def test_screen_share_is_a_second_feed_others_can_subscribe_to(env) -> None:  # noqa: F811
+def test_screen_share_is_a_second_feed_others_can_subscribe_to(env) -> None:
     client, media, app_id = env
-    room = client.app.state.hub.store.create_room(app_id)
+    room = rooms(client).create_room(app_id)
     with client.websocket_connect("/v1/signal") as anna, client.websocket_connect("/v1/signal") as bob:
         hello(anna, tok(client, app_id, "anna", role="agent", rooms=["*"]))
         hello(bob, tok(client, app_id, "bob", rooms=[room.id]))

@@ -5,13 +5,11 @@ from __future__ import annotations
 import time
 
 from shopcall.db.models import Call
-from tests.signalling.test_hub import env, hello, recv, req, tok  # noqa: F401 - fixture
-
-__all__ = ["env"]
+from tests.signalling.helpers import hello, live, recv, req, tok
 
 
 def _listing(client, app_id: str) -> list[dict]:
-    return client.app.state.hub.visitors.listing(app_id)
+    return live(client, "visitors", app_id)
 
 
 def _wait_listing(client, app_id: str, pred) -> list[dict]:
@@ -24,7 +22,7 @@ def _wait_listing(client, app_id: str, pred) -> list[dict]:
     raise AssertionError(_listing(client, app_id))
 
 
-def test_visitor_events_make_a_live_list_and_an_invite_becomes_a_call(env) -> None:  # noqa: F811
+def test_visitor_events_make_a_live_list_and_an_invite_becomes_a_call(env) -> None:
     client, _, app_id = env
     with client.websocket_connect("/v1/signal") as anna, client.websocket_connect("/v1/signal") as vis:
         hello(anna, tok(client, app_id, "anna", role="agent", rooms=["*"], name="Anna"))
@@ -67,12 +65,12 @@ def test_visitor_events_make_a_live_list_and_an_invite_becomes_a_call(env) -> No
         with client.app.state.db.session() as s:
             c = s.get(Call, ok["call"])
             assert (c.status, c.agent_identity, c.context["invited_by"]) == ("answered", "anna", "anna")
-        snap = client.app.state.hub.desk.snapshot(app_id)
+        snap = live(client, "desk_snapshot", app_id)
         assert snap["agents"][0]["status"] == "busy" and snap["queue"] == []
     assert _listing(client, app_id) == []  # visitors leave with their socket
 
 
-def test_visitors_are_per_tenant(env) -> None:  # noqa: F811
+def test_visitors_are_per_tenant(env) -> None:
     client, _, app_id = env
     from shopcall.rooms.apps import create_app as create_tenant
 

@@ -1,70 +1,105 @@
-"""The `/v1/signal` WebSocket route: hello first, then one message at a time into the hub."""
+"""The `/v1/signal` WebSocket route: hello first, then one message at a time into the hub.
+
+Three tasks per client: this receive loop, the connection's writer (its outbox) and a watchdog.
+When the writer stops — the client could not keep up, or the socket died — the receive loop is
+cancelled and the hub releases everything the client held.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import json
+import contextlib
+from typing import Any
 
 import anyio
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from shopcall.auth.tokens import TokenError
 from shopcall.signalling import protocol as p
-from shopcall.signalling.hub import CLOSE_AUTH, Hub
+from shopcall.signalling.connection import Connection
+from shopcall.signalling.hub import Hub
 
 router = APIRouter()
 HELLO_TIMEOUT_S = 10
 
 
-async def _receive(ws: WebSocket) -> object:
-    text = await ws.receive_text()
-    if len(text) > p.MAX_FRAME_BYTES:
-        raise p.ProtocolError("bad_request", f"frame larger than {p.MAX_FRAME_BYTES} bytes")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        raise p.ProtocolError("bad_request", "frames must be JSON") from None
+async def _receive(ws: WebSocket) -> Any:
+    """The next frame, decoded; ProtocolError for a binary, oversized or malformed one."""
+    message = await ws.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000))
+    text = message.get("text")
+    if text is None:
+        raise p.ProtocolError("bad_request", "binary frames are not supported; send JSON text frames")
+    return p.decode_frame(text)
 
 
-async def _error(ws: WebSocket, code: str, message: str, ref: str | None = None, fatal: bool = True) -> None:
-    await ws.send_json({"type": "error", "re": ref, "code": code, "message": message, "fatal": fatal})
+async def _refuse(ws: WebSocket, code: str, message: str, ref: str | None = None) -> None:
+    with contextlib.suppress(Exception):
+        await ws.send_json({"type": "error", "re": ref, "code": code, "message": message, "fatal": True})
+        await ws.close(p.CLOSE_AUTH)
+
+
+async def _receive_loop(hub: Hub, conn: Connection, ws: WebSocket) -> None:
+    """Until the client goes away (or the connection closes)."""
+    while not conn.closed:
+        try:
+            raw = await _receive(ws)
+        except p.ProtocolError as e:
+            conn.send({"type": "error", "re": None, "code": e.code, "message": e.message})
+            continue
+        except (WebSocketDisconnect, RuntimeError):  # gone; Starlette raises RuntimeError after a disconnect
+            return
+        await hub.handle(conn, raw)
+
+
+def get_hub(ws: WebSocket) -> Hub:
+    hub: Hub = ws.app.state.hub
+    return hub
 
 
 @router.websocket("/v1/signal")
 async def signal(ws: WebSocket) -> None:
-    hub: Hub = ws.app.state.hub
+    hub = get_hub(ws)
     await ws.accept()
     try:
         raw = await asyncio.wait_for(_receive(ws), HELLO_TIMEOUT_S)
-        msg = p.parse(raw)
+        spec, msg = hub.registry.parse(raw)
         if not isinstance(msg, p.Hello):
             raise p.ProtocolError("bad_request", "the first message must be hello with a token", msg.id)
         conn = await hub.authenticate(ws, msg)
     except TimeoutError:
-        await _error(ws, "timeout", f"no hello within {HELLO_TIMEOUT_S} s")
-        await ws.close(CLOSE_AUTH)
+        await _refuse(ws, "timeout", f"no hello within {HELLO_TIMEOUT_S} s")
         return
     except (p.ProtocolError, TokenError) as e:
-        await _error(ws, e.code, e.message, getattr(e, "ref", None))
-        await ws.close(CLOSE_AUTH)
+        await _refuse(ws, e.code, e.message, getattr(e, "ref", None))
         return
-    except WebSocketDisconnect:
-        return
-    watchdog = asyncio.create_task(hub.watchdog(conn))
-    try:
-        while not conn.closed:
-            try:
-                raw = await _receive(ws)
-            except p.ProtocolError as e:
-                await conn.send({"type": "error", "re": None, "code": e.code, "message": e.message})
-                continue
-            await hub.handle(conn, raw)
     except (WebSocketDisconnect, RuntimeError):
-        pass
+        return
+    writer = asyncio.create_task(conn.run_writer(), name=f"writer-{conn.conn_id}")
+    reader = asyncio.create_task(_receive_loop(hub, conn, ws), name=f"reader-{conn.conn_id}")
+    watchdog = asyncio.create_task(hub.watchdog(conn), name=f"watchdog-{conn.conn_id}")
+    try:
+        done, _ = await asyncio.wait({writer, reader}, return_when=asyncio.FIRST_COMPLETED)
+        if writer in done:
+            reason = writer.result().value
+            if reason != "closed":
+                hub_reason = "too_slow" if reason == "too_slow" else "disconnected"
+                reader.cancel()
+                await _release(hub, conn, hub_reason)
     finally:
         watchdog.cancel()
+        reader.cancel()
         # Release media even when this task is being cancelled (server shutdown, client gone):
         # a leaked Janus session would outlive the call.
-        cleanup = asyncio.ensure_future(hub.disconnect(conn, "disconnected"))
-        with anyio.CancelScope(shield=True):
-            await cleanup
+        await _release(hub, conn, "disconnected")
+        conn.close(p.CLOSE_NORMAL)
+        with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+            await asyncio.wait_for(asyncio.shield(writer), 2)
+        writer.cancel()
+
+
+async def _release(hub: Hub, conn: Connection, reason: str) -> None:
+    cleanup = asyncio.ensure_future(hub.disconnect(conn, reason))
+    with anyio.CancelScope(shield=True):
+        await cleanup

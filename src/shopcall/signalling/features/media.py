@@ -1,0 +1,129 @@
+"""Publishing and subscribing: the client's camera/mic and its subscriptions to others' feeds.
+
+`track_published` goes out when the media server reports the publisher's media up: only then
+can others subscribe (Janus refuses subscriptions to a feed that has not started).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shopcall.media.backend import MediaEvent, MediaSession
+from shopcall.signalling import protocol as p
+from shopcall.signalling.connection import Connection
+from shopcall.signalling.context import Feature, RoomContext
+from shopcall.signalling.media_ops import drop_subscriptions_to, media_call
+from shopcall.signalling.registry import Registry
+from shopcall.signalling.room import Feed, LiveRoom
+
+
+class MediaFeature(Feature):
+    def __init__(self, ctx: RoomContext) -> None:
+        self.ctx = ctx
+
+    def register(self, registry: Registry) -> None:
+        registry.add(p.Publish, self.on_publish)
+        registry.add(p.Unpublish, self.on_unpublish)
+        registry.add(p.Subscribe, self.on_subscribe)
+        registry.add(p.Start, self.on_start)
+        registry.add(p.Unsubscribe, self.on_unsubscribe)
+        registry.add(p.Trickle, self.on_trickle)
+        registry.add(p.Mute, self.on_mute)
+
+    async def _session(self, conn: Connection) -> MediaSession:
+        if conn.media is None:
+            async def on_event(ev: MediaEvent, c: Connection = conn) -> None:
+                await self._on_media_event(c, ev)
+
+            conn.media = await self.ctx.media.open_session(f"{conn.claims.app_id}/{conn.pid}", on_event)
+        return conn.media
+
+    async def on_publish(self, conn: Connection, msg: p.Publish) -> dict[str, Any]:
+        live = self.ctx.live(conn, msg.id)
+        media = await self._session(conn)
+        if not conn.publisher_joined:
+            assert conn.feed_id is not None
+            await media.join_publisher(live.spec, conn.feed_id, conn.claims.name)
+            conn.publisher_joined = True
+        return {"type": "answer", "sdp": await media.publish(msg.sdp)}
+
+    async def on_unpublish(self, conn: Connection, msg: p.Unpublish) -> dict[str, Any]:
+        live = self.ctx.live(conn, msg.id)
+        if not conn.publishing or conn.media is None:
+            raise p.ProtocolError("not_publishing", "nothing is being published", msg.id)
+        await media_call(conn.media.unpublish())
+        await self._stopped(live, conn)
+        return {"type": "unpublished"}
+
+    async def _stopped(self, live: LiveRoom, conn: Connection) -> None:
+        conn.publishing = False
+        assert conn.pid is not None
+        await drop_subscriptions_to(live, conn.pid)
+        self.ctx.broadcast(live, {"type": "track_unpublished", "pid": conn.pid}, skip=conn)
+
+    async def on_subscribe(self, conn: Connection, msg: p.Subscribe) -> dict[str, Any]:
+        live = self.ctx.live(conn, msg.id)
+        feed = live.feed(msg.pid)
+        if feed is None:
+            raise p.ProtocolError("no_such_publisher", f"{msg.pid} is not publishing in this room", msg.id)
+        if feed.owner is conn:
+            raise p.ProtocolError("bad_request", "cannot subscribe to yourself", msg.id)
+        media = await self._session(conn)
+        sid, offer = await media.subscribe(live.spec, feed.feed_id)
+        conn.subscriptions[sid] = msg.pid
+        return {"type": "offer", "sid": sid, "pid": msg.pid, "sdp": offer}
+
+    async def on_start(self, conn: Connection, msg: p.Start) -> dict[str, Any]:
+        self.ctx.live(conn, msg.id)
+        if msg.sid not in conn.subscriptions or conn.media is None:
+            raise p.ProtocolError("no_such_subscription", f"no subscription {msg.sid}", msg.id)
+        await conn.media.start(msg.sid, msg.sdp)
+        return {"type": "started", "sid": msg.sid}
+
+    async def on_unsubscribe(self, conn: Connection, msg: p.Unsubscribe) -> dict[str, Any]:
+        self.ctx.live(conn, msg.id)
+        if conn.subscriptions.pop(msg.sid, None) is None or conn.media is None:
+            raise p.ProtocolError("no_such_subscription", f"no subscription {msg.sid}", msg.id)
+        await media_call(conn.media.unsubscribe(msg.sid))
+        return {"type": "unsubscribed", "sid": msg.sid}
+
+    async def on_trickle(self, conn: Connection, msg: p.Trickle) -> None:
+        self.ctx.live(conn, msg.id)
+        extra = conn.extra_media.get(msg.target)
+        if extra is not None:
+            await extra.trickle("publisher", msg.candidate)
+            return None
+        if conn.media is None or (msg.target != "publisher" and msg.target not in conn.subscriptions):
+            raise p.ProtocolError("no_such_subscription", f"no peer connection {msg.target!r} to trickle to",
+                                  msg.id)
+        await conn.media.trickle(msg.target, msg.candidate)
+        return None
+
+    async def on_mute(self, conn: Connection, msg: p.Mute) -> dict[str, Any]:
+        live = self.ctx.live(conn, msg.id)
+        if msg.audio is not None:
+            conn.audio_muted = msg.audio
+        if msg.video is not None:
+            conn.video_muted = msg.video
+        self.ctx.broadcast(live, {"type": "participant_updated", "participant": conn.public()}, skip=conn)
+        return {"type": "muted", "audio": conn.audio_muted, "video": conn.video_muted}
+
+    async def _on_media_event(self, conn: Connection, ev: MediaEvent) -> None:
+        if ev.kind not in ("up", "down"):
+            return
+        conn.send({"type": "media_state", "target": ev.target, "state": ev.kind})
+        live = self.ctx.room(conn.room_id or "")
+        if ev.target != "publisher" or live is None or conn.pid is None or conn.feed_id is None:
+            return
+        if ev.kind == "up" and not conn.publishing and conn.publisher_joined:
+            conn.publishing = True
+            self.ctx.broadcast(live, {"type": "track_published", "pid": conn.pid}, skip=conn)
+            await self.ctx.feed_up(live, Feed(conn.pid, conn, conn.feed_id, conn.media, "camera"))
+        elif ev.kind == "down" and conn.publishing:
+            await self._stopped(live, conn)
+
+    async def member_leaving(self, room: LiveRoom, conn: Connection, reason: str) -> None:
+        if conn.publishing and conn.pid is not None:
+            conn.publishing = False
+            await drop_subscriptions_to(room, conn.pid)
+            self.ctx.broadcast(room, {"type": "track_unpublished", "pid": conn.pid}, skip=conn)

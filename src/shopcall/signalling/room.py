@@ -1,0 +1,50 @@
+"""A live room: its members, the feeds they publish, and per-feature typed state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from shopcall.media.backend import MediaSession, RoomSpec
+from shopcall.signalling.connection import Connection, StateBag
+
+
+@dataclass(eq=False)
+class Feed:
+    """Something others can subscribe to: a member's camera, or a second feed such as a screen."""
+
+    pid: str  # how clients address it: "<pid>" (camera) or "<pid>:screen"
+    owner: Connection
+    feed_id: int
+    media: MediaSession | None
+    source: Literal["camera", "screen"]
+
+
+@dataclass(eq=False)
+class LiveRoom:
+    room_id: str
+    app_id: str
+    kind: str
+    spec: RoomSpec
+    max_participants: int
+    members: dict[str, Connection] = field(default_factory=dict)  # pid -> connection
+    extra_feeds: dict[str, Feed] = field(default_factory=dict)  # feed pid -> published non-camera feed
+    ended: bool = False
+    features: StateBag = field(default_factory=StateBag)
+
+    def feed(self, pid: str) -> Feed | None:
+        """The live feed addressed by `pid`, if it is publishing."""
+        extra = self.extra_feeds.get(pid)
+        if extra is not None:
+            return extra
+        conn = self.members.get(pid)
+        if conn is None or not conn.publishing or conn.feed_id is None:
+            return None
+        return Feed(pid, conn, conn.feed_id, conn.media, "camera")
+
+    def feeds(self) -> list[Feed]:
+        cams = [f for f in (self.feed(pid) for pid in self.members) if f is not None]
+        return cams + list(self.extra_feeds.values())
+
+    def feeds_of(self, conn: Connection) -> list[Feed]:
+        return [f for f in self.feeds() if f.owner is conn]
