@@ -24,39 +24,23 @@ browser, with fresh contexts per page. Run from the repository root:
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import secrets
 import statistics
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
+from harness import FRAME_JS, JANUS_JS, BaselineJanus, LoopThread, StaticServer, percentile, save_json
+from rich.console import Console
+from rich.table import Table
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))  # for `tests.e2e.conftest`
+from tests.e2e.browser import launch
+from tests.e2e.polling import wait_until
+from tests.e2e.server import AppClient, Server, start_server, stop_server
 
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
-
-import tests.e2e.conftest as e2e  # noqa: E402
-from shopcall.config import Settings  # noqa: E402
-from shopcall.db.engine import Database  # noqa: E402
-from shopcall.media.janus_client import VIDEOROOM, JanusAdmin  # noqa: E402
-from shopcall.media.janus_config import JanusConfig, choose_ports, write_config  # noqa: E402
-from shopcall.media.janus_process import JanusProcess  # noqa: E402
-from shopcall.rooms.apps import create_app  # noqa: E402
-
-JANUS_JS = Path("/usr/share/javascript/janus-gateway/janus.js")
-BASELINE_PAGE = Path(__file__).resolve().parent / "pages" / "janus_baseline.html"
 GOAL_RATIO = 1.20
 FRAMES_BEFORE_SUBSCRIBE = 30  # publisher has sent ~1 s of video before the subscriber starts
 console = Console(width=110)
@@ -64,19 +48,7 @@ console = Console(width=110)
 # Installed in every page before its own scripts: the one way both systems are timed.
 COMMON_JS = """
 window.__bench = {
-  constraints: { audio: true, video: { width: { exact: 640 }, height: { exact: 480 } } },
-  /** Show `track` in `video`; resolve with performance.now() at the first presented frame. */
-  firstFrame(video, track) {
-    return new Promise((resolve) => {
-      video.srcObject = new MediaStream([track]);
-      video.requestVideoFrameCallback(() => resolve(performance.now()));
-      video.play().catch(() => {});
-    });
-  },
-  withTimeout(promise, ms, what) {
-    return Promise.race([promise, new Promise((_, reject) =>
-      setTimeout(() => reject(new Error(what + " within " + ms + " ms")), ms))]);
-  },
+  constraints: { audio: true, video: { width: { exact: 640 }, height: { exact: 480 } } },""" + FRAME_JS + """
   async framesSent(pc) {
     let n = 0;
     (await pc.getStats()).forEach((s) => {
@@ -160,109 +132,11 @@ window.benchReady = true;
 # ----------------------------------------------------------------------------- helpers
 
 
-def percentile(xs: list[float], q: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    s = sorted(xs)
-    if not s:
-        return float("nan")
-    k = (len(s) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(s) - 1)
-    return s[lo] + (s[hi] - s[lo]) * (k - lo)
-
-
 def summary(samples: list[float]) -> dict[str, Any]:
     return {
         "median_ms": round(statistics.median(samples), 1) if samples else None,
         "p95_ms": round(percentile(samples, 0.95), 1) if samples else None,
     }
-
-
-def wait_until(pred: Callable[[], bool], timeout: float, what: str, every: float = 0.05) -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} within {timeout:.0f} s")
-        time.sleep(every)
-
-
-class StaticServer:
-    """127.0.0.1 HTTP server for janus.js and the baseline page (a secure context for getUserMedia)."""
-
-    def __init__(self) -> None:
-        files = {"/janus.js": JANUS_JS, "/janus_baseline.html": BASELINE_PAGE}
-
-        class Handler(SimpleHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                path = files.get(self.path.split("?")[0])
-                if path is None:
-                    self.send_error(404)
-                    return
-                data = path.read_bytes()
-                self.send_response(200)
-                ctype = "text/javascript" if path.suffix == ".js" else "text/html"
-                self.send_header("Content-Type", f"{ctype}; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.send_header("Cache-Control", "no-cache")
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, name="bench-static", daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-class BaselineJanus:
-    """A Janus of its own, configured by ShopCall's config module and run by its JanusProcess."""
-
-    def __init__(self, folder: Path, rtp_min: int, rtp_max: int) -> None:
-        self.settings = Settings(data_dir=folder, rtp_port_min=rtp_min, rtp_port_max=rtp_max, nack_queue_ms=0)
-        self.config: JanusConfig = write_config(self.settings, folder / "janus", choose_ports(self.settings))
-        self.admin = JanusAdmin(self.config.admin_url, self.config.admin_secret)
-        # JanusProcess is asyncio-based: give it a loop thread that lives as long as Janus
-        # (Janus gets SIGTERM via PDEATHSIG if the thread that started it goes away).
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="bench-janus-loop", daemon=True)
-        self.thread.start()
-        self.process = JanusProcess(self.settings.janus_binary, self.config)
-        self.run(self.process.start())
-
-    @property
-    def ws_url(self) -> str:
-        return self.config.ws_url
-
-    def run(self, coro: Coroutine[Any, Any, Any], timeout: float = 30) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def create_room(self) -> int:
-        room = secrets.randbelow(2**53 - 1) + 1
-        # VideoRoom defaults (bitrate unset = Janus default) but for publishers 6 and VP8.
-        self.run(self.admin.message_plugin(VIDEOROOM, {
-            "request": "create", "admin_key": self.config.videoroom_admin_key, "room": room,
-            "permanent": False, "publishers": 6, "videocodec": "vp8", "description": "bench baseline",
-        }))
-        return room
-
-    def destroy_room(self, room: int) -> None:
-        self.run(self.admin.message_plugin(VIDEOROOM, {"request": "destroy", "room": room, "permanent": False}))
-
-    def sessions(self) -> list[int]:
-        return self.run(self.admin.list_sessions())
-
-    def stop(self) -> None:
-        try:
-            self.run(self.process.stop())
-        finally:
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self.thread.join(5)
-            self.loop.close()
 
 
 @dataclass
@@ -277,16 +151,15 @@ class Result:
 
 
 class Bench:
-    def __init__(self, browser: Any, server: e2e.Server, app: tuple[str, str], janus: BaselineJanus,
+    def __init__(self, browser: Any, server: Server, app: AppClient, janus: BaselineJanus,
                  static: StaticServer, *, simulcast: bool, timeout_s: float) -> None:
         self.browser = browser
         self.server = server
-        self.auth = app
+        self.app = app
         self.janus = janus
         self.static = static
         self.simulcast = simulcast
         self.timeout_ms = int(timeout_s * 1000)
-        self.http = httpx.Client(base_url=server.base, auth=app, timeout=10)
 
     def _page(self, url: str, content: str | None = None) -> tuple[Any, Any]:
         ctx = self.browser.new_context()
@@ -302,27 +175,17 @@ class Bench:
         wait_until(lambda: page.evaluate("benchFramesSent()") >= FRAMES_BEFORE_SUBSCRIBE, 15,
                    "publisher sending video", every=0.1)
 
-    def shopcall_call(self, i: int) -> Result:
-        room = self.http.post("/v1/rooms", json={"name": f"bench-{i}", "kind": "call", "max_participants": 4})
-        room.raise_for_status()
-        room_id = room.json()["id"]
-
-        def token(identity: str, role: str) -> str:
-            r = self.http.post("/v1/tokens", json={"identity": identity, "role": role, "rooms": [room_id]})
-            r.raise_for_status()
-            return str(r.json()["token"])
-
-        pub_token, sub_token = token(f"bench-agent-{i}", "agent"), token(f"bench-shopper-{i}", "shopper")
+    def _call(self, url: str, content: str | None, pub_args: dict[str, Any], sub_args: dict[str, Any]) -> Result:
+        """The publisher page first (untimed, until it has sent video), then the timed subscriber page."""
         pctx = sctx = None
         try:
-            pctx, pub = self._page(self.server.base + "/", SHOPCALL_PAGE)
-            pub.evaluate("a => benchPublish(a)", {"token": pub_token, "room": room_id, "simulcast": self.simulcast})
+            pctx, pub = self._page(url, content)
+            pub.evaluate("a => benchPublish(a)", pub_args)
             self._wait_frames_sent(pub)
-            sctx, sub = self._page(self.server.base + "/", SHOPCALL_PAGE)
+            sctx, sub = self._page(url, content)
             try:
-                r = sub.evaluate("a => benchSubscribe(a)",
-                                 {"token": sub_token, "room": room_id, "timeoutMs": self.timeout_ms})
-                return Result(r["ms"], r["marks"], r["log"])
+                r = sub.evaluate("a => benchSubscribe(a)", {**sub_args, "timeoutMs": self.timeout_ms})
+                return Result(r["ms"], r["marks"], r.get("log") or [])
             except Exception as e:  # noqa: BLE001 - a failed call is reported, not fatal
                 return Result(None, error=str(e).splitlines()[0])
             finally:
@@ -332,35 +195,27 @@ class Bench:
             for ctx in (sctx, pctx):
                 if ctx is not None:
                     ctx.close()
-            wait_until(lambda: not self.server.janus_admin("list_sessions").get("sessions"), 10,
-                       "ShopCall's Janus sessions released")
+
+    def shopcall_call(self, i: int) -> Result:
+        room = self.app.room(f"bench-{i}", kind="call", max_participants=4)
+        pub_token = self.app.token(room, f"bench-agent-{i}", "agent")
+        sub_token = self.app.token(room, f"bench-shopper-{i}", "shopper")
+        try:
+            return self._call(self.server.base + "/", SHOPCALL_PAGE,
+                              {"token": pub_token, "room": room, "simulcast": self.simulcast},
+                              {"token": sub_token, "room": room})
+        finally:
+            wait_until(lambda: not self.server.janus_sessions(), 10, "ShopCall's Janus sessions released", every=0.05)
 
     def janus_call(self, i: int) -> Result:
         room = self.janus.create_room()
         feed = secrets.randbelow(2**50) + 1
-        url = self.static.base + "/janus_baseline.html"
-        pctx = sctx = None
+        where = {"server": self.janus.ws_url, "room": room, "feed": feed}
         try:
-            pctx, pub = self._page(url)
-            pub.evaluate("a => benchPublish(a)",
-                         {"server": self.janus.ws_url, "room": room, "feed": feed, "simulcast": self.simulcast})
-            self._wait_frames_sent(pub)
-            sctx, sub = self._page(url)
-            try:
-                r = sub.evaluate("a => benchSubscribe(a)", {"server": self.janus.ws_url, "room": room,
-                                                             "feed": feed, "timeoutMs": self.timeout_ms})
-                return Result(r["ms"], r["marks"])
-            except Exception as e:  # noqa: BLE001
-                return Result(None, error=str(e).splitlines()[0])
-            finally:
-                sub.evaluate("benchClose()")
-                pub.evaluate("benchClose()")
+            return self._call(self.static.page_url, None, {**where, "simulcast": self.simulcast}, where)
         finally:
-            for ctx in (sctx, pctx):
-                if ctx is not None:
-                    ctx.close()
             self.janus.destroy_room(room)
-            wait_until(lambda: not self.janus.sessions(), 10, "baseline Janus sessions released")
+            wait_until(lambda: not self.janus.sessions(), 10, "baseline Janus sessions released", every=0.05)
 
 
 # ------------------------------------------------------------------------------ report
@@ -457,22 +312,21 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="shopcall-bench-") as tmp_s:
         tmp = Path(tmp_s)
         (tmp / "shopcall").mkdir()
-        if args.port:
-            e2e.free_port = lambda: args.port  # start_server picks its port with this
-        env = {"SHOPCALL_RTP_PORT_MIN": str(args.rtp_base), "SHOPCALL_RTP_PORT_MAX": str(args.rtp_base + 199)}
-        server = janus = static = None
+        loop = LoopThread("bench-janus-loop")
+        server = app = janus = static = None
         try:
             with console.status("starting ShopCall (with its Janus) and a baseline Janus…"):
-                server = e2e.start_server(tmp / "shopcall", env=env)
-                app, secret = create_app(Database(f"sqlite:///{server.data_dir / 'shopcall.db'}"), "bench")
-                janus = BaselineJanus(tmp / "baseline", args.rtp_base + 200, args.rtp_base + 399)
-                static = StaticServer()
+                server = start_server(tmp / "shopcall", rtp_base=args.rtp_base, rtp_count=200, port=args.port or None)
+                app = server.create_app("bench")
+                janus = BaselineJanus(tmp / "baseline", args.rtp_base + 200, args.rtp_base + 399, loop,
+                                      "bench baseline")
+                static = StaticServer("janus_baseline.html")
             console.print(f"ShopCall {server.base} · baseline Janus {janus.ws_url} · pages {static.base} · "
                           f"simulcast {'on' if args.simulcast else 'off'}")
             with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=e2e.CHROMIUM, args=e2e.CHROMIUM_ARGS)
+                browser = launch(pw)
                 try:
-                    bench = Bench(browser, server, (app.id, secret), janus, static,
+                    bench = Bench(browser, server, app, janus, static,
                                   simulcast=args.simulcast, timeout_s=args.timeout)
                     total = args.warmup + args.calls
                     for i in range(total):
@@ -492,8 +346,11 @@ def main(argv: list[str] | None = None) -> int:
                 static.stop()
             if janus is not None:
                 janus.stop()
+            loop.stop()
+            if app is not None:
+                app.close()
             if server is not None:
-                e2e.stop_server(server.proc)
+                stop_server(server.proc)
 
     out: dict[str, Any] = {}
     for name in ("shopcall", "janus"):
@@ -502,10 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     out["ratio_median"] = round(sm / jm, 3) if sm is not None and jm else None
     report(results, out)
     console.print(f"total run time {time.monotonic() - started:.0f} s")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(out, indent=2) + "\n")
-        console.print(f"wrote {args.json}")
+    save_json(args.json, out, console)
     failed = sum(r.ms is None for rs in results.values() for r in rs)
     return 1 if failed or out["ratio_median"] is None else 0
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 import tempfile
 import time
@@ -35,21 +34,14 @@ from pathlib import Path
 from typing import Any
 
 import av
-import httpx
+from aiortc import RTCConfiguration, RTCPeerConnection
+from harness import percentile, save_json
+from rich.console import Console
+from rich.table import Table
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))  # for `tests.e2e.conftest`
-
-from aiortc import RTCConfiguration, RTCPeerConnection  # noqa: E402
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
-
-import tests.e2e.conftest as e2e  # noqa: E402
-from shopcall.db.engine import Database  # noqa: E402
-from shopcall.rooms.apps import create_app  # noqa: E402
-from shopcall.sdk.bot import ShopCallBot, drain_track, prefer_codec  # noqa: E402
-from shopcall.sdk.timecode import TimecodeVideoTrack, ToneAudioTrack, read_timecode  # noqa: E402
+from shopcall.sdk.bot import ShopCallBot, drain_track, prefer_codec
+from shopcall.sdk.timecode import TimecodeVideoTrack, ToneAudioTrack, read_timecode
+from tests.e2e.server import AppClient, Server, start_server, stop_server
 
 GOAL_RATIO = 1.20
 FIRST_FRAME_TIMEOUT_S = 20
@@ -99,14 +91,6 @@ class Collector:
             self.measured_s += time.monotonic() - t0
 
 
-def percentile(xs: list[float], q: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    s = sorted(xs)
-    k = (len(s) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(s) - 1)
-    return s[lo] + (s[hi] - s[lo]) * (k - lo)
-
-
 def summary(c: Collector) -> dict[str, float | None]:
     if not c.samples:
         return {"p50_ms": None, "p95_ms": None, "max_ms": None}
@@ -120,25 +104,17 @@ def summary(c: Collector) -> dict[str, float | None]:
 class ShopCallPath:
     """A → ShopCall server (+ Janus) → B, through two bots in a fresh room per block."""
 
-    def __init__(self, server: e2e.Server, auth: tuple[str, str]) -> None:
+    def __init__(self, server: Server, app: AppClient) -> None:
         self.server = server
-        self.http = httpx.AsyncClient(base_url=server.base, auth=auth, timeout=10)
+        self.app = app
         self.n = 0
 
     async def run(self, c: Collector, warmup_s: float, seconds: float) -> None:
         self.n += 1
-        r = await self.http.post("/v1/rooms", json={"name": f"latency-{self.n}", "kind": "call",
-                                                    "max_participants": 2})
-        r.raise_for_status()
-        room = r.json()["id"]
-
-        async def token(identity: str, role: str) -> str:
-            t = await self.http.post("/v1/tokens", json={"identity": identity, "role": role, "rooms": [room]})
-            t.raise_for_status()
-            return str(t.json()["token"])
-
-        a = ShopCallBot(self.server.base, await token(f"lat-a-{self.n}", "agent"), name="a")
-        b = ShopCallBot(self.server.base, await token(f"lat-b-{self.n}", "shopper"), name="b")
+        # set-up over blocking REST: nothing else runs on the loop between blocks
+        room = self.app.room(f"latency-{self.n}", kind="call", max_participants=2)
+        a = ShopCallBot(self.server.base, self.app.token(room, f"lat-a-{self.n}", "agent"), name="a")
+        b = ShopCallBot(self.server.base, self.app.token(room, f"lat-b-{self.n}", "shopper"), name="b")
         b.on_frame(c.on_frame)
         try:
             await a.connect()
@@ -150,9 +126,6 @@ class ShopCallPath:
         finally:
             await b.close()
             await a.close()
-
-    async def close(self) -> None:
-        await self.http.aclose()
 
 
 class DirectPath:
@@ -204,22 +177,19 @@ def report(results: dict[str, Collector], out: dict[str, Any]) -> None:
     console.print(f"ratio of p95 ShopCall / direct = [bold]{ratio}[/bold]  (goal ≤ {GOAL_RATIO:.2f}): {verdict}")
 
 
-async def run(server: e2e.Server, auth: tuple[str, str], args: argparse.Namespace) -> dict[str, Collector]:
+async def run(server: Server, app: AppClient, args: argparse.Namespace) -> dict[str, Collector]:
     results = {"shopcall": Collector(), "direct": Collector()}
-    shopcall, direct = ShopCallPath(server, auth), DirectPath()
+    shopcall, direct = ShopCallPath(server, app), DirectPath()
     per_block = args.seconds / args.blocks
-    try:
-        for i in range(args.blocks):
-            order = ["shopcall", "direct"] if i % 2 == 0 else ["direct", "shopcall"]
-            for name in order:
-                path = shopcall if name == "shopcall" else direct
-                before = len(results[name].samples)
-                await path.run(results[name], args.warmup, per_block)
-                c = results[name]
-                console.print(f"block {i + 1}/{args.blocks} {name:>8}: {len(c.samples) - before} samples, "
-                              f"p95 so far {percentile(c.samples, 0.95) if c.samples else float('nan'):.1f} ms")
-    finally:
-        await shopcall.close()
+    for i in range(args.blocks):
+        order = ["shopcall", "direct"] if i % 2 == 0 else ["direct", "shopcall"]
+        for name in order:
+            path = shopcall if name == "shopcall" else direct
+            before = len(results[name].samples)
+            await path.run(results[name], args.warmup, per_block)
+            c = results[name]
+            console.print(f"block {i + 1}/{args.blocks} {name:>8}: {len(c.samples) - before} samples, "
+                          f"p95 so far {percentile(c.samples, 0.95):.1f} ms")
     return results
 
 
@@ -240,27 +210,23 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="shopcall-latency-") as tmp_s:
-        tmp = Path(tmp_s)
-        env = {"SHOPCALL_RTP_PORT_MIN": str(args.rtp_base), "SHOPCALL_RTP_PORT_MAX": str(args.rtp_base + 199)}
         with console.status("starting ShopCall (with its Janus)…"):
-            server = e2e.start_server(tmp, demo=False, env=env)
+            server = start_server(Path(tmp_s), demo=False, rtp_base=args.rtp_base, rtp_count=200)
         try:
-            app, secret = create_app(Database(f"sqlite:///{server.data_dir / 'shopcall.db'}"), "latency-bench")
+            app = server.create_app("latency-bench")
             console.print(f"ShopCall {server.base} · {args.seconds:.0f} s per system in {args.blocks} block(s) · "
                           f"warm-up {args.warmup:.0f} s per block")
-            results = asyncio.run(run(server, (app.id, secret), args))
+            results = asyncio.run(run(server, app, args))
+            app.close()
         finally:
-            e2e.stop_server(server.proc)
+            stop_server(server.proc)
 
     out: dict[str, Any] = {"shopcall": summary(results["shopcall"]), "direct": summary(results["direct"])}
     sp, dp = out["shopcall"]["p95_ms"], out["direct"]["p95_ms"]
     out["ratio_p95"] = round(sp / dp, 3) if sp is not None and dp else None
     report(results, out)
     console.print(f"total run time {time.monotonic() - started:.0f} s")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(out, indent=2) + "\n")
-        console.print(f"wrote {args.json}")
+    save_json(args.json, out, console)
     return 0 if out["ratio_p95"] is not None else 1
 
 

@@ -29,25 +29,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+from harness import LoopThread, TcpForward, save_json
+from latency import Collector, summary
+from netimpair import Impairment, NetNS
+from rich.console import Console
+from rich.table import Table
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-for p in (str(ROOT), str(HERE)):
-    if p not in sys.path:
-        sys.path.insert(0, p)
-
-from latency import Collector, summary  # noqa: E402
-from netimpair import Impairment, NetNS  # noqa: E402
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
-from weaknet import LoopThread, TcpForward  # noqa: E402
-
-import tests.e2e.conftest as e2e  # noqa: E402
-from shopcall.db.engine import Database  # noqa: E402
-from shopcall.rooms.apps import create_app  # noqa: E402
-from shopcall.sdk.bot import ShopCallBot  # noqa: E402
-from shopcall.sdk.timecode import TimecodeVideoTrack, ToneAudioTrack  # noqa: E402
+from shopcall.sdk.bot import ShopCallBot
+from shopcall.sdk.timecode import TimecodeVideoTrack, ToneAudioTrack
+from tests.e2e.server import AppClient, Server, start_server, stop_server
 
 GOAL_MS = 400.0
 console = Console(width=110)
@@ -77,24 +67,16 @@ async def subscribe(base: str, token: str, room: str, warmup: float, seconds: fl
 class Blocks:
     """One block: a fresh room, the subscriber bot started in the namespace, the publisher bot here."""
 
-    def __init__(self, ns: NetNS, server: e2e.Server, forwarded_base: str, auth: tuple[str, str]) -> None:
+    def __init__(self, ns: NetNS, server: Server, forwarded_base: str, app: AppClient) -> None:
         self.ns, self.server, self.forwarded = ns, server, forwarded_base
-        self.http = httpx.Client(base_url=server.base, auth=auth, timeout=10)
+        self.app = app
         self.n = 0
-
-    def token(self, room: str, identity: str, role: str) -> str:
-        t = self.http.post("/v1/tokens", json={"identity": identity, "role": role, "rooms": [room]})
-        t.raise_for_status()
-        return str(t.json()["token"])
 
     def run(self, c: Collector, warmup: float, seconds: float) -> None:
         self.n += 1
-        r = self.http.post("/v1/rooms", json={"name": f"latency-rtt-{self.n}", "kind": "call",
-                                              "max_participants": 2})
-        r.raise_for_status()
-        room = r.json()["id"]
-        sub_token = self.token(room, f"rtt-b-{self.n}", "shopper")
-        pub_token = self.token(room, f"rtt-a-{self.n}", "agent")
+        room = self.app.room(f"latency-rtt-{self.n}", kind="call", max_participants=2)
+        sub_token = self.app.token(room, f"rtt-b-{self.n}", "shopper")
+        pub_token = self.app.token(room, f"rtt-a-{self.n}", "agent")
         argv = self.ns.ns_argv([sys.executable, str(Path(__file__).resolve()), "subscriber", "--base", self.forwarded,
                                 "--room", room, "--warmup", str(warmup), "--seconds", str(seconds)])
         proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
@@ -129,7 +111,7 @@ class Blocks:
             await a.close()
 
     def close(self) -> None:
-        self.http.close()
+        self.app.close()
 
 
 def report(results: dict[str, Collector], out: dict[str, Any]) -> None:
@@ -182,15 +164,13 @@ def main(argv: list[str] | None = None) -> int:
     results = {"baseline": Collector(), "delayed": Collector()}
     one_way = args.rtt_ms / 2
     with tempfile.TemporaryDirectory(prefix="shopcall-latency-rtt-") as tmp_s, NetNS() as ns:
-        env = {"SHOPCALL_RTP_PORT_MIN": str(args.rtp_base), "SHOPCALL_RTP_PORT_MAX": str(args.rtp_base + 199)}
         loop = LoopThread("latency-rtt")
         server = None
         try:
             with console.status("starting ShopCall (with its Janus)…"):
-                server = e2e.start_server(Path(tmp_s), demo=False, env=env)
-            app, secret = create_app(Database(f"sqlite:///{server.data_dir / 'shopcall.db'}"), "latency-rtt")
+                server = start_server(Path(tmp_s), demo=False, rtp_base=args.rtp_base, rtp_count=200)
             fwd = TcpForward(loop, ns.host_ip, int(server.base.rsplit(":", 1)[1]))
-            blocks = Blocks(ns, server, f"http://{ns.host_ip}:{fwd.port}", (app.id, secret))
+            blocks = Blocks(ns, server, f"http://{ns.host_ip}:{fwd.port}", server.create_app("latency-rtt"))
             console.print(f"namespace {ns.name} · ShopCall {server.base} · +{args.rtt_ms:g} ms RTT "
                           f"({one_way:g} ms each way) · {args.seconds:g} s per condition in {args.blocks} block(s)")
             try:
@@ -210,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
                 fwd.close()
         finally:
             if server is not None:
-                e2e.stop_server(server.proc)
+                stop_server(server.proc)
             loop.stop()
 
     out: dict[str, Any] = {"added_rtt_ms": args.rtt_ms, "baseline": summary(results["baseline"]),
@@ -219,10 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     out["met"] = p95 is not None and p95 < GOAL_MS
     report(results, out)
     console.print(f"total run time {time.monotonic() - started:.0f} s")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(out, indent=2) + "\n")
-        console.print(f"wrote {args.json}")
+    save_json(args.json, out, console)
     return 0 if p95 is not None else 1
 
 

@@ -34,44 +34,27 @@ first on even conditions). Run from the repository root, as root:
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
-import json
 import os
 import secrets
 import statistics
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
+from harness import FRAME_JS, JANUS_JS, PAGES, BaselineJanus, LoopThread, StaticServer, TcpForward, save_json
+from netimpair import Direction, Impairment, NetNS
+from rich.console import Console
+from rich.table import Table
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-for p in (ROOT, HERE):
-    if str(p) not in sys.path:
-        sys.path.insert(0, str(p))  # for `tests.e2e.conftest` and `netimpair`
+from tests.e2e.browser import CHROMIUM, launch
+from tests.e2e.polling import wait_until
+from tests.e2e.server import AppClient, Server, start_server, stop_server
 
-from netimpair import Direction, Impairment, NetNS  # noqa: E402
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
-
-import tests.e2e.conftest as e2e  # noqa: E402
-from shopcall.config import Settings  # noqa: E402
-from shopcall.db.engine import Database  # noqa: E402
-from shopcall.media.janus_client import VIDEOROOM, JanusAdmin  # noqa: E402
-from shopcall.media.janus_config import JanusConfig, choose_ports, write_config  # noqa: E402
-from shopcall.media.janus_process import JanusProcess  # noqa: E402
-from shopcall.rooms.apps import create_app  # noqa: E402
-
-JANUS_JS = Path("/usr/share/javascript/janus-gateway/janus.js")
-PAGES = HERE / "pages"
 SYSTEMS = ("shopcall", "janus")
 LABEL = {"shopcall": "ShopCall", "janus": "raw Janus"}
 TOP_HEIGHT = 720  # the publisher's top simulcast layer (1280x720 camera: 720p/360p/180p)
@@ -80,18 +63,7 @@ console = Console(width=140)
 # Installed in every page before its own scripts: media constraints and the one sampler both systems use.
 COMMON_JS = """
 window.__weak = {
-  constraints: { audio: true, video: { width: { exact: 1280 }, height: { exact: 720 } } },
-  firstFrame(video, track) {
-    return new Promise((resolve) => {
-      video.srcObject = new MediaStream([track]);
-      video.requestVideoFrameCallback(() => resolve(performance.now()));
-      video.play().catch(() => {});
-    });
-  },
-  withTimeout(promise, ms, what) {
-    return Promise.race([promise, new Promise((_, reject) =>
-      setTimeout(() => reject(new Error(what + " within " + ms + " ms")), ms))]);
-  },
+  constraints: { audio: true, video: { width: { exact: 1280 }, height: { exact: 720 } } },""" + FRAME_JS + """
   KEYS: ["frames", "freeze", "freezes", "conceal", "samples", "lost", "recv", "bytesIn", "bytesOut",
          "rttSum", "rttN", "framesSent", "jbDelay", "jbCount", "vLost", "vRecv",
          "nacks", "rtx", "plis", "vRecvFrames", "vDropped", "keyFrames", "aDiscarded", "aRecv", "aLost"],
@@ -288,138 +260,6 @@ def summarise(run: Run, sub: dict[str, Any], impaired: dict[str, Any]) -> None:
         run.rtt_ms = round(statistics.median(now), 1) if now else None
 
 
-# ----------------------------------------------------------------------------- plumbing
-
-
-def wait_until(pred: Callable[[], bool], timeout: float, what: str, every: float = 0.1) -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} within {timeout:.0f} s")
-        time.sleep(every)
-
-
-class LoopThread:
-    """An asyncio loop in a daemon thread, for the asyncio parts (JanusProcess, TCP forwarding) of a sync bench."""
-
-    def __init__(self, name: str) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name=name, daemon=True)
-        self.thread.start()
-
-    def run(self, coro: Coroutine[Any, Any, Any], timeout: float = 30) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-        self.loop.close()
-
-
-class TcpForward:
-    """`listen_host:port` → `127.0.0.1:target_port`, so the namespace reaches loopback-only services.
-
-    ShopCall's server and both Janus APIs listen on loopback only; the namespace sees the host only at
-    the veth address. HTTP and WebSocket signalling cross this forwarder (TCP, never impaired by the
-    UDP loss rules; a rate cap does apply to it, as on a real link).
-    """
-
-    def __init__(self, loop: LoopThread, listen_host: str, target_port: int) -> None:
-        self.target_port = target_port
-        self.loop = loop
-        self.server: asyncio.Server = loop.run(asyncio.start_server(self._handle, listen_host, 0))
-        self.port = int(self.server.sockets[0].getsockname()[1])
-
-    async def _handle(self, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
-        try:
-            tr, tw = await asyncio.open_connection("127.0.0.1", self.target_port)
-        except OSError:
-            w.close()
-            return
-
-        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-            try:
-                while data := await src.read(65536):
-                    dst.write(data)
-                    await dst.drain()
-            except (OSError, asyncio.CancelledError):
-                pass
-            finally:
-                with contextlib.suppress(Exception):
-                    dst.close()
-
-        await asyncio.gather(pipe(r, tw), pipe(tr, w))
-
-    def close(self) -> None:
-        self.server.close()
-
-
-class StaticServer:
-    """janus.js and the raw-Janus page, on the veth host address (reachable from the namespace and the host)."""
-
-    def __init__(self, host: str) -> None:
-        files = {"/janus.js": JANUS_JS, "/weaknet_janus.html": PAGES / "weaknet_janus.html"}
-
-        class Handler(SimpleHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                path = files.get(self.path.split("?")[0])
-                if path is None:
-                    self.send_error(404)
-                    return
-                data = path.read_bytes()
-                self.send_response(200)
-                ctype = "text/javascript" if path.suffix == ".js" else "text/html"
-                self.send_header("Content-Type", f"{ctype}; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.send_header("Cache-Control", "no-cache")
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer((host, 0), Handler)
-        self.base = f"http://{host}:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, name="weaknet-static", daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-class BaselineJanus:
-    """A Janus of its own, configured by ShopCall's config module (minus ShopCall's media tuning) and run by its
-    JanusProcess."""
-
-    def __init__(self, folder: Path, rtp_min: int, rtp_max: int, loop: LoopThread) -> None:
-        # nack_queue_ms=0: Janus's own retransmission buffer, as a default deployment has it
-        self.settings = Settings(data_dir=folder, rtp_port_min=rtp_min, rtp_port_max=rtp_max, nack_queue_ms=0)
-        self.config: JanusConfig = write_config(self.settings, folder / "janus", choose_ports(self.settings))
-        self.admin = JanusAdmin(self.config.admin_url, self.config.admin_secret)
-        self.loop = loop
-        self.process = JanusProcess(self.settings.janus_binary, self.config)
-        loop.run(self.process.start())
-
-    def create_room(self) -> int:
-        room = secrets.randbelow(2**53 - 1) + 1
-        # Janus's VideoRoom defaults, but for publishers 6 and VP8 (as bench/call_setup.py).
-        self.loop.run(self.admin.message_plugin(VIDEOROOM, {
-            "request": "create", "admin_key": self.config.videoroom_admin_key, "room": room,
-            "permanent": False, "publishers": 6, "videocodec": "vp8", "description": "weaknet baseline",
-        }))
-        return room
-
-    def destroy_room(self, room: int) -> None:
-        self.loop.run(self.admin.message_plugin(VIDEOROOM, {"request": "destroy", "room": room, "permanent": False}))
-
-    def sessions(self) -> list[int]:
-        return list(self.loop.run(self.admin.list_sessions()))
-
-    def stop(self) -> None:
-        self.loop.run(self.process.stop())
-
-
 # ----------------------------------------------------------------------------- the bench
 
 
@@ -438,14 +278,14 @@ class Bench:
     """Runs one system under one condition at a time: fresh pages and a fresh room per run, so runs do not
     inherit each other's bandwidth estimates, layer choices or jitter buffers."""
 
-    def __init__(self, ns: NetNS, host_browser: Any, ns_browser: Any, server: e2e.Server, sc_base: str,
-                 auth: tuple[str, str], janus: BaselineJanus, janus_ws: str, static: StaticServer,
+    def __init__(self, ns: NetNS, host_browser: Any, ns_browser: Any, server: Server, sc_base: str,
+                 app: AppClient, janus: BaselineJanus, janus_ws: str, static: StaticServer,
                  opts: Options) -> None:
         self.ns = ns
         self.browsers = {"host": host_browser, "ns": ns_browser}
         self.server = server
         self.sc_base = sc_base  # the ShopCall origin as the browsers see it (forwarder on the veth address)
-        self.http = httpx.Client(base_url=server.base, auth=auth, timeout=10)
+        self.app = app
         self.janus = janus
         self.janus_ws = janus_ws
         self.static = static
@@ -463,7 +303,7 @@ class Bench:
                 page.goto(self.sc_base + "/")
                 page.set_content(self.sc_html)
             else:
-                page.goto(self.static.base + "/weaknet_janus.html")
+                page.goto(self.static.page_url)
             page.wait_for_function("window.benchReady === true", timeout=15000)
             yield page
         finally:
@@ -473,16 +313,9 @@ class Bench:
             ctx.close()
 
     def _sc_room(self) -> tuple[str, str, str]:
-        r = self.http.post("/v1/rooms", json={"name": f"weaknet-{self.n}", "kind": "call", "max_participants": 4})
-        r.raise_for_status()
-        room = str(r.json()["id"])
-
-        def token(identity: str, role: str) -> str:
-            t = self.http.post("/v1/tokens", json={"identity": identity, "role": role, "rooms": [room]})
-            t.raise_for_status()
-            return str(t.json()["token"])
-
-        return room, token(f"weaknet-agent-{self.n}", "agent"), token(f"weaknet-shopper-{self.n}", "shopper")
+        room = self.app.room(f"weaknet-{self.n}", kind="call", max_participants=4)
+        return (room, self.app.token(room, f"weaknet-agent-{self.n}", "agent"),
+                self.app.token(room, f"weaknet-shopper-{self.n}", "shopper"))
 
     def run(self, system: str, cond: Condition) -> Run:
         self.n += 1
@@ -544,7 +377,7 @@ class Bench:
         """Sessions of the last run are gone before the next starts (so runs do not overlap on the CPU)."""
         def empty() -> bool:
             if system == "shopcall":
-                return not self.server.janus_admin("list_sessions").get("sessions")
+                return not self.server.janus_sessions()
             return not self.janus.sessions()
 
         with contextlib.suppress(Exception):
@@ -597,21 +430,17 @@ def targets(runs: list[Run]) -> list[tuple[str, bool | None, str]]:
                 return rs
         return {}
 
-    out: list[tuple[str, bool | None, str]] = []
+    def below_janus(what: str, ratio: str, limit: float, rs: dict[str, Run]) -> tuple[str, bool | None, str]:
+        """ShopCall's `ratio` at most `limit` and below raw Janus's."""
+        sc, jn = rs.get("shopcall"), rs.get("janus")
+        a, b = getattr(sc, ratio, None), getattr(jn, ratio, None)
+        if a is None or b is None:
+            return what, None, "not measured"
+        return what, a <= limit and a < b, f"ShopCall {pct(a)} %, raw Janus {pct(b)} %"
+
     rs = find("down", loss_pct=30, rate_kbit=None, delay_ms=None)
-    sc, jn = rs.get("shopcall"), rs.get("janus")
-    if sc and jn and sc.freeze_ratio is not None and jn.freeze_ratio is not None:
-        ok = sc.freeze_ratio <= 0.05 and sc.freeze_ratio < jn.freeze_ratio
-        out.append(("30 % loss down: video freeze ≤ 5 % and below raw Janus", ok,
-                    f"ShopCall {pct(sc.freeze_ratio)} %, raw Janus {pct(jn.freeze_ratio)} %"))
-    else:
-        out.append(("30 % loss down: video freeze ≤ 5 % and below raw Janus", None, "not measured"))
-    if sc and jn and sc.concealment_ratio is not None and jn.concealment_ratio is not None:
-        ok = sc.concealment_ratio <= 0.10 and sc.concealment_ratio < jn.concealment_ratio
-        out.append(("30 % loss down: audio concealment ≤ 10 % and below raw Janus", ok,
-                    f"ShopCall {pct(sc.concealment_ratio)} %, raw Janus {pct(jn.concealment_ratio)} %"))
-    else:
-        out.append(("30 % loss down: audio concealment ≤ 10 % and below raw Janus", None, "not measured"))
+    out = [below_janus("30 % loss down: video freeze ≤ 5 % and below raw Janus", "freeze_ratio", 0.05, rs),
+           below_janus("30 % loss down: audio concealment ≤ 10 % and below raw Janus", "concealment_ratio", 0.10, rs)]
     rs = find("down", loss_pct=0, rate_kbit=300, delay_ms=None)
     sc, jn = rs.get("shopcall"), rs.get("janus")
     if sc and sc.fps is not None:
@@ -759,34 +588,31 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(tmp_s)
         (tmp / "shopcall").mkdir()
         loop = LoopThread("weaknet-loop")
-        env = {"SHOPCALL_RTP_PORT_MIN": str(args.rtp_base), "SHOPCALL_RTP_PORT_MAX": str(args.rtp_base + 199)}
-        server = janus = static = None
+        server = app = janus = static = None
         forwards: list[TcpForward] = []
         try:
             with console.status("starting ShopCall (with its Janus) and a baseline Janus…"):
-                server = e2e.start_server(tmp / "shopcall", env=env)
-                app, secret = create_app(Database(f"sqlite:///{server.data_dir / 'shopcall.db'}"), "weaknet")
-                janus = BaselineJanus(tmp / "baseline", args.rtp_base + 200, args.rtp_base + 399, loop)
-                static = StaticServer(ns.host_ip)
+                server = start_server(tmp / "shopcall", rtp_base=args.rtp_base, rtp_count=200)
+                app = server.create_app("weaknet")
+                janus = BaselineJanus(tmp / "baseline", args.rtp_base + 200, args.rtp_base + 399, loop,
+                                      "weaknet baseline")
+                static = StaticServer("weaknet_janus.html", ns.host_ip)
                 sc_fwd = TcpForward(loop, ns.host_ip, int(server.base.rsplit(":", 1)[1]))
                 jn_fwd = TcpForward(loop, ns.host_ip, janus.config.ports.ws)
                 forwards = [sc_fwd, jn_fwd]
             sc_base = f"http://{ns.host_ip}:{sc_fwd.port}"
             janus_ws = f"ws://{ns.host_ip}:{jn_fwd.port}"
-            chromium_args = [*e2e.CHROMIUM_ARGS, "--disable-renderer-backgrounding",
+            chromium_args = ["--disable-renderer-backgrounding",
                              "--disable-background-timer-throttling", "--disable-backgrounding-occluded-windows",
                              f"--unsafely-treat-insecure-origin-as-secure={sc_base},{static.base}"]
             console.print(f"namespace {ns.name} ({ns.ns_ip}) ↔ host {ns.host_ip} · ShopCall {sc_base} · "
                           f"raw Janus {janus_ws} · {len(conds)} conditions × {len(systems)} systems, hold "
                           f"{opts.hold:g} s, settle {opts.settle:g} s")
             with sync_playwright() as pw:
-                host_browser = pw.chromium.launch(executable_path=e2e.CHROMIUM, args=chromium_args)
-                ns_browser = pw.chromium.launch(executable_path=str(ns.wrapper(e2e.CHROMIUM, tmp)),
-                                                args=chromium_args)
-                bench: Bench | None = None
+                host_browser = launch(pw, chromium_args)
+                ns_browser = launch(pw, chromium_args, executable=str(ns.wrapper(CHROMIUM, tmp)))
                 try:
-                    bench = Bench(ns, host_browser, ns_browser, server, sc_base, (app.id, secret), janus, janus_ws,
-                                  static, opts)
+                    bench = Bench(ns, host_browser, ns_browser, server, sc_base, app, janus, janus_ws, static, opts)
                     with console.status("warm-up calls…"):
                         for system in systems:
                             bench.warm_up(system)
@@ -807,8 +633,6 @@ def main(argv: list[str] | None = None) -> int:
                 finally:
                     ns_browser.close()
                     host_browser.close()
-                    if bench is not None:
-                        bench.http.close()
         finally:
             for f in forwards:
                 f.close()
@@ -817,8 +641,10 @@ def main(argv: list[str] | None = None) -> int:
             if janus is not None:
                 with contextlib.suppress(Exception):
                     janus.stop()
+            if app is not None:
+                app.close()
             if server is not None:
-                e2e.stop_server(server.proc)
+                stop_server(server.proc)
             loop.stop()
 
     minutes = (time.monotonic() - started) / 60
@@ -826,10 +652,7 @@ def main(argv: list[str] | None = None) -> int:
     console.print(f"total run time {minutes:.1f} min")
     meta = {"date": time.strftime("%Y-%m-%d %H:%M"), "host": f"{os.cpu_count()} cores, {os.uname().release}",
             "hold": opts.hold, "settle": opts.settle, "warmup": opts.warmup, "minutes": minutes}
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps([r.row() for r in runs], indent=2) + "\n")
-        console.print(f"wrote {args.json}")
+    save_json(args.json, [r.row() for r in runs], console)
     if args.md:
         args.md.parent.mkdir(parents=True, exist_ok=True)
         args.md.write_text(markdown(runs, meta))

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.bench.runner import run_bench
+
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: network namespace and delay relay")
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_quick_run_measures_the_added_delay(tmp_path: Path) -> None:
     out = tmp_path / "latency_rtt.json"
-    r = subprocess.run([sys.executable, str(ROOT / "bench" / "latency_rtt.py"), "--quick", "--rtp-base", "46400",
-                        "--json", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=240)
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    r = run_bench("latency_rtt.py", "--quick", "--rtp-base", "46400", "--json", str(out), timeout=240)
     data = json.loads(out.read_text())
     assert set(data) == {"added_rtt_ms", "baseline", "delayed", "goal_ms", "met"}
     base, delayed = data["baseline"], data["delayed"]

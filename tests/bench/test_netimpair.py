@@ -22,10 +22,12 @@ from typing import Any
 
 import pytest
 
+from tests.bench.runner import BENCH
+
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0, reason="needs root: creates a network namespace, veth pair, nftables tables and tc qdiscs")
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "netimpair.py"
+NETIMPAIR = BENCH / "netimpair.py"
 
 # Sends `n` UDP datagrams of `size` bytes, one every `gap` s, each stamped with (seq, send wall time).
 SENDER = r"""
@@ -63,7 +65,7 @@ Packets = list[tuple[int, float, float, int]]
 
 
 def load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("netimpair", BENCH)
+    spec = importlib.util.spec_from_file_location("netimpair", NETIMPAIR)
     assert spec and spec.loader
     mod = importlib.util.module_from_spec(spec)
     sys.modules["netimpair"] = mod

@@ -9,26 +9,15 @@ import pytest
 
 from shopcall.auth import tokens
 from shopcall.demo.seed import DEMO_APP_ID
-from tests.e2e.helpers import PC_PROBE, inbound, wait_for_media
+from tests.e2e.browser import inbound, new_page, wait_for_media
+from tests.e2e.journeys import sign_in_agent
 
 pytestmark = pytest.mark.e2e
 
 
-def _page(browser, width: int = 1280, height: int = 800):
-    ctx = browser.new_context(viewport={"width": width, "height": height})
-    ctx.add_init_script(PC_PROBE)
-    return ctx, ctx.new_page()
-
-
-def _sessions(server) -> list[int]:
-    return server.janus_admin("list_sessions").get("sessions", [])
-
-
-def test_shopper_calls_agent_answers_media_both_ways(server, browser, artifacts) -> None:
-    shots = artifacts / "call_flow"
-    shots.mkdir(exist_ok=True)
-    actx, agent = _page(browser)
-    sctx, shopper = _page(browser, 390, 844)  # a phone-sized shopper
+def test_shopper_calls_agent_answers_media_both_ways(server, browser, shots) -> None:
+    actx, agent = new_page(browser)
+    sctx, shopper = new_page(browser, 390, 844)  # a phone-sized shopper
     try:
         agent.goto(server.base + "/console")
         agent.screenshot(path=shots / "01_console_login.png")
@@ -63,14 +52,14 @@ def test_shopper_calls_agent_answers_media_both_ways(server, browser, artifacts)
             assert max(a["totalSamplesReceived"] for a in st["audio"]) > 0, (who, st)
         assert shopper.get_by_test_id("remote-video").count() >= 1
         assert agent.get_by_test_id("remote-video").count() >= 1
-        assert len(_sessions(server)) == 2
+        assert len(server.janus_sessions()) == 2
 
         # the agent ends the call: everyone is disconnected, Janus is left with nothing
         agent.get_by_test_id("end-call").click()
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and _sessions(server):
+        while time.monotonic() < deadline and server.janus_sessions():
             time.sleep(0.2)
-        assert _sessions(server) == []
+        assert server.janus_sessions() == []
         shopper.get_by_test_id("call-again").wait_for(timeout=10000)
         shopper.screenshot(path=shots / "09_shop_call_ended.png")
         agent.screenshot(path=shots / "10_console_after_call.png")
@@ -82,7 +71,7 @@ def test_shopper_calls_agent_answers_media_both_ways(server, browser, artifacts)
 
 def test_forged_and_expired_tokens_cannot_join(server, browser) -> None:
     """The browser SDK itself gets the refusal, with the stable error code."""
-    ctx, page = _page(browser)
+    ctx, page = new_page(browser)
     try:
         page.goto(server.base + "/")
         forged = tokens.mint(b"f" * 48, app_id=DEMO_APP_ID, identity="eve", role="agent", rooms=["*"])[0]
@@ -116,18 +105,16 @@ def _janus_pid(server) -> int | None:
 
 def _open_call(server, browser):
     """Agent logs in, shopper (name given in the URL) calls, agent answers."""
-    actx, agent = _page(browser)
-    sctx, shopper = _page(browser)
-    agent.goto(server.base + "/console")
-    agent.get_by_test_id("login-ben").click()
-    agent.get_by_test_id("agent-status").wait_for()
+    actx, agent = new_page(browser)
+    sctx, shopper = new_page(browser)
+    sign_in_agent(agent, server.base, "ben")
     shopper.goto(server.base + "/demo/shop?name=Lea")
     shopper.get_by_test_id("call-button").first.click()
     agent.get_by_test_id("answer-call").first.click(timeout=15000)
     return actx, agent, sctx, shopper
 
 
-def test_janus_crash_is_recovered_and_clients_republish(server, browser, artifacts) -> None:
+def test_janus_crash_is_recovered_and_clients_republish(server, browser, shots) -> None:
     actx, agent, sctx, shopper = _open_call(server, browser)
     try:
         for page in (agent, shopper):
@@ -154,12 +141,12 @@ def test_janus_crash_is_recovered_and_clients_republish(server, browser, artifac
             assert st["pcs"] > before[who], (who, st)  # new peer connections, not the old ones
             assert max((v["framesDecoded"] for v in st["video"]), default=0) > 30, (who, st)
             assert max((a["totalSamplesReceived"] for a in st["audio"]), default=0) > 0, (who, st)
-        agent.screenshot(path=artifacts / "call_flow" / "11_console_after_janus_restart.png")
-        assert len(_sessions(server)) == 2
+        agent.screenshot(path=shots / "11_console_after_janus_restart.png")
+        assert len(server.janus_sessions()) == 2
     finally:
         actx.close()
         sctx.close()
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and _sessions(server):
+    while time.monotonic() < deadline and server.janus_sessions():
         time.sleep(0.2)
-    assert _sessions(server) == []
+    assert server.janus_sessions() == []

@@ -6,7 +6,9 @@ import time
 
 import pytest
 
-from tests.e2e.helpers import PC_PROBE
+from tests.e2e.browser import new_page
+from tests.e2e.journeys import sign_in_agent
+from tests.e2e.polling import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -24,32 +26,17 @@ AGENT_VIDEO = """async () => {
 }"""
 
 
-def _wait(pred, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def test_group_session_with_four_shoppers(server, browser, artifacts) -> None:
-    shots = artifacts / "group"
-    shots.mkdir(exist_ok=True)
+def test_group_session_with_four_shoppers(server, browser, shots) -> None:
     contexts = []
 
     def page(w: int, h: int):
-        ctx = browser.new_context(viewport={"width": w, "height": h})
-        ctx.add_init_script(PC_PROBE)
+        ctx, p = new_page(browser, w, h)
         contexts.append(ctx)
-        return ctx.new_page()
+        return p
 
     try:
         host = page(1366, 860)
-        host.goto(server.base + "/console")
-        host.get_by_test_id("login-ben").click()
-        host.get_by_test_id("agent-status").filter(has_text="Online").wait_for(timeout=10000)
+        sign_in_agent(host, server.base, "ben")
         host.get_by_test_id("host-session").click()
         link_box = host.get_by_test_id("session-link")
         link_box.wait_for(timeout=10000)
@@ -72,10 +59,10 @@ def test_group_session_with_four_shoppers(server, browser, artifacts) -> None:
 
         # every shopper decodes the agent's video
         for name, _, g in guests:
-            got = _wait(lambda g=g: (r := g.evaluate(AGENT_VIDEO)) and r["frames"] > 30 and r["width"] > 0 and r,
+            got = wait_until(lambda g=g: (r := g.evaluate(AGENT_VIDEO)) and r["frames"] > 30 and r["width"] > 0 and r,
                         timeout=45, what=f"{name} decoding the agent's video")
             assert got["frames"] > 30
-        _wait(lambda: "4 shoppers" in host.get_by_test_id("session-count").inner_text(), 10, "4 shoppers counted")
+        wait_until(lambda: "4 shoppers" in host.get_by_test_id("session-count").inner_text(), 10, "4 shoppers counted")
         # cameras are optional: only Ada and Bo publish video; the host sees 4 tiles
         assert host.locator(".tile").count() == 4
         time.sleep(1.5)
@@ -83,7 +70,7 @@ def test_group_session_with_four_shoppers(server, browser, artifacts) -> None:
         guests[0][2].screenshot(path=shots / "03_guest_view.png")
 
         # before any spotlight the host's stage follows the loudest voice (audio level from getStats)
-        speaker = _wait(lambda: host.evaluate("""() => { const v = document.querySelector('shopcall-call');
+        speaker = wait_until(lambda: host.evaluate("""() => { const v = document.querySelector('shopcall-call');
             const lv = v.audioLevels || {}; return v.activeSpeaker && Object.values(lv).some(x => x > 0.02)
               && v.activeSpeaker; }"""), 15, "an active speaker")
         assert host.evaluate("() => document.querySelector('shopcall-call').shadowRoot"
@@ -97,7 +84,7 @@ def test_group_session_with_four_shoppers(server, browser, artifacts) -> None:
         for name, _, g in guests:
             if name == "Bo":
                 continue
-            _wait(lambda g=g: g.evaluate("() => document.querySelector('shopcall-call').shadowRoot"
+            wait_until(lambda g=g: g.evaluate("() => document.querySelector('shopcall-call').shadowRoot"
                                          ".querySelector('.remotes').dataset.main") == bo_pid,
                   10, f"{name}'s stage on Bo")
         guests[0][2].screenshot(path=shots / "04_guest_spotlight.png")
@@ -106,12 +93,12 @@ def test_group_session_with_four_shoppers(server, browser, artifacts) -> None:
         cy_pid = guests[2][2].evaluate("window.shopcall.client.pid")
         t = host.locator(f'.tile[data-pid="{cy_pid}"]')
         t.get_by_test_id("mod-mute").dispatch_event("click")
-        _wait(lambda: guests[2][2].evaluate("window.shopcall.client.muted.audio") is True, 10, "Cy muted")
+        wait_until(lambda: guests[2][2].evaluate("window.shopcall.client.muted.audio") is True, 10, "Cy muted")
         di_pid = guests[3][2].evaluate("window.shopcall.client.pid")
         t = host.locator(f'.tile[data-pid="{di_pid}"]')
         t.get_by_test_id("mod-remove").dispatch_event("click")
         guests[3][2].get_by_text("removed you from the session").wait_for(timeout=10000)
-        _wait(lambda: host.locator(".tile").count() == 3, 10, "Di's tile gone")
+        wait_until(lambda: host.locator(".tile").count() == 3, 10, "Di's tile gone")
         guests[3][2].screenshot(path=shots / "05_guest_removed.png")
         host.get_by_test_id("end-call").click()
         for _name, _, g in guests[:3]:

@@ -6,9 +6,10 @@ import statistics
 import time
 
 import pytest
-from sqlalchemy import create_engine, text
 
-from tests.e2e.helpers import PC_PROBE, wait_for_media
+from tests.e2e.browser import new_page
+from tests.e2e.journeys import answer_call, end_call, sign_in_agent, start_call
+from tests.e2e.polling import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -48,48 +49,13 @@ SELF_CANVAS_INK = """
 """
 
 
-def _page(browser, width: int, height: int):
-    ctx = browser.new_context(viewport={"width": width, "height": height})
-    ctx.add_init_script(PC_PROBE)
-    return ctx, ctx.new_page()
-
-
-def _db_rows(server, sql: str) -> list:
-    eng = create_engine(f"sqlite:///{server.data_dir / 'shopcall.db'}")
+def test_product_card_chat_and_annotation_in_a_live_call(server, browser, shots) -> None:
+    actx, agent = new_page(browser, 1366, 860)
+    sctx, shopper = new_page(browser, 1024, 768)
     try:
-        with eng.connect() as c:
-            return list(c.execute(text(sql)))
-    finally:
-        eng.dispose()
-
-
-def _wait(pred, timeout: float = 10.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def test_product_card_chat_and_annotation_in_a_live_call(server, browser, artifacts) -> None:
-    shots = artifacts / "incall"
-    shots.mkdir(exist_ok=True)
-    actx, agent = _page(browser, 1366, 860)
-    sctx, shopper = _page(browser, 1024, 768)
-    try:
-        agent.goto(server.base + "/console")
-        agent.get_by_test_id("login-ben").click()
-        agent.get_by_test_id("agent-status").wait_for()
-        shopper.goto(server.base + "/demo/shop")
-        shopper.get_by_test_id("call-button").first.click()
-        shopper.get_by_test_id("shopper-name").fill("Lena")
-        shopper.get_by_test_id("demo-customer").select_option("cus_1001")  # signed in as Maja Berg
-        shopper.get_by_test_id("start-call").click()
-        agent.get_by_test_id("answer-call").first.click(timeout=15000)
-        wait_for_media(agent)
-        wait_for_media(shopper)
+        sign_in_agent(agent, server.base, "ben")
+        start_call(shopper, server.base, name="Lena", customer="cus_1001")  # signed in as Maja Berg
+        answer_call(agent, shopper)
 
         # ---- the CRM panel shows the seeded customer and order history
         assert agent.get_by_test_id("crm-name").inner_text(timeout=5000) == "Maja Berg"
@@ -105,8 +71,8 @@ def test_product_card_chat_and_annotation_in_a_live_call(server, browser, artifa
         sku = card.get_attribute("data-sku")
         shopper.screenshot(path=shots / "01_shop_product_card.png")
         card.get_by_test_id("add-to-cart").click()
-        _wait(lambda: int(shopper.get_by_test_id("cart-count").inner_text()) == cart_before + 1, what="cart +1")
-        rows = _wait(lambda: _db_rows(server, "select identity, data from room_events where kind='card_action'"),
+        wait_until(lambda: int(shopper.get_by_test_id("cart-count").inner_text()) == cart_before + 1, what="cart +1")
+        rows = wait_until(lambda: server.sql("select identity, data from room_events where kind='card_action'"),
                      what="card click stored")
         assert sku in rows[-1][1] and "add_to_cart" in rows[-1][1]
         agent.get_by_test_id("console-note").filter(has_text="added").first.wait_for(timeout=5000)
@@ -121,7 +87,7 @@ def test_product_card_chat_and_annotation_in_a_live_call(server, browser, artifa
         agent.get_by_test_id("chat-input").fill("Yes, ships tomorrow.")
         agent.get_by_test_id("chat-send").click()
         shopper.get_by_test_id("chat-message").filter(has_text="ships tomorrow").wait_for(timeout=5000)
-        texts = [r[0] for r in _db_rows(server, "select text from chat_messages order by created_at")]
+        texts = [r[0] for r in server.sql("select text from chat_messages order by created_at")]
         assert texts[-2:] == ["Is the black one in stock?", "Yes, ships tomorrow."]
         agent.screenshot(path=shots / "02_console_chat_and_card.png")
         agent.get_by_test_id("toggle-chat").click()  # close the drawer, back to the video
@@ -141,10 +107,10 @@ def test_product_card_chat_and_annotation_in_a_live_call(server, browser, artifa
             agent.mouse.move(x0 + i * 8, y0 + (i % 10) * 4)
             time.sleep(0.02)
         agent.mouse.up()
-        _wait(lambda: shopper.evaluate("""() => {
+        wait_until(lambda: shopper.evaluate("""() => {
             const v = document.querySelector('shopcall-call');
             return v.annotationState()[v.client.pid] || null; }"""), what="stroke on the shopper side")
-        _wait(lambda: shopper.evaluate("""() => {
+        wait_until(lambda: shopper.evaluate("""() => {
             const v = document.querySelector('shopcall-call');
             const s = v.annotationState()[v.client.pid]; return s && s.length === 1 && s[0].points.length >= 20; }"""),
               what="finished stroke")
@@ -152,7 +118,7 @@ def test_product_card_chat_and_annotation_in_a_live_call(server, browser, artifa
                                  "return v.annotationState()[v.client.pid]; }")
         assert len(state) == 1 and state[0]["color"] == "#ff3b30"
         assert all(0 <= x <= 1 and 0 <= y <= 1 for x, y in state[0]["points"])
-        ink = _wait(lambda: (r := shopper.evaluate(SELF_CANVAS_INK))["ink"] > 50 and r, what="ink on the canvas")
+        ink = wait_until(lambda: (r := shopper.evaluate(SELF_CANVAS_INK))["ink"] > 50 and r, what="ink on the canvas")
         assert ink["strokes"] == 1
         agent.screenshot(path=shots / "03_console_drawing.png")
         shopper.screenshot(path=shots / "04_shop_sees_drawing.png")
@@ -164,12 +130,12 @@ def test_product_card_chat_and_annotation_in_a_live_call(server, browser, artifa
         print(f"annotation latency ms: n={len(lat)} median={statistics.median(lat)} max={max(lat)}")
         assert max(lat) < 200, lat
 
-        saved = _db_rows(server, "select data from room_events where kind='annotation'")
+        saved = server.sql("select data from room_events where kind='annotation'")
         assert saved and '"op": "stroke"' in saved[-1][0].replace('":"', '": "')
 
         # undo removes it on both sides
         agent.get_by_test_id("draw-undo").click()
-        _wait(lambda: shopper.evaluate("() => { const v = document.querySelector('shopcall-call'); "
+        wait_until(lambda: shopper.evaluate("() => { const v = document.querySelector('shopcall-call'); "
                                        "return (v.annotationState()[v.client.pid] || []).length === 0; }"),
               what="undo on the shopper side")
         # ---- quality telemetry: both sides report every 5 s; the indicator shows a good loopback link
@@ -187,31 +153,22 @@ def test_product_card_chat_and_annotation_in_a_live_call(server, browser, artifa
         agent.get_by_test_id("call-notes").fill("Loves the H1; wants black, ships tomorrow")
         agent.get_by_test_id("outcome-sold").click()
         agent.get_by_test_id("save-notes").click()
-        notes = _wait(lambda: _db_rows(server, "select text, outcome, customer_id from call_notes"), what="note row")
+        notes = wait_until(lambda: server.sql("select text, outcome, customer_id from call_notes"), what="note row")
         assert notes[-1] == ("Loves the H1; wants black, ships tomorrow", "sold", "cus_1001")
         agent.screenshot(path=shots / "05_console_crm_notes.png")
-        agent.get_by_test_id("end-call").click()
-        shopper.get_by_test_id("call-again").wait_for(timeout=10000)
+        end_call(agent, shopper)
     finally:
         actx.close()
         sctx.close()
 
 
-def test_agent_screen_share_reaches_the_shopper_as_a_second_video(server, browser, artifacts) -> None:
-    shots = artifacts / "incall"
-    shots.mkdir(exist_ok=True)
-    actx, agent = _page(browser, 1366, 860)
-    sctx, shopper = _page(browser, 1280, 800)
+def test_agent_screen_share_reaches_the_shopper_as_a_second_video(server, browser, shots) -> None:
+    actx, agent = new_page(browser, 1366, 860)
+    sctx, shopper = new_page(browser, 1280, 800)
     try:
-        agent.goto(server.base + "/console")
-        agent.get_by_test_id("login-anna").click()
-        agent.get_by_test_id("agent-status").wait_for()
-        shopper.goto(server.base + "/demo/shop")
-        shopper.get_by_test_id("call-button").first.click()
-        shopper.get_by_test_id("start-call").click()
-        agent.get_by_test_id("answer-call").first.click(timeout=15000)
-        wait_for_media(agent)
-        wait_for_media(shopper)
+        sign_in_agent(agent, server.base, "anna")
+        start_call(shopper, server.base)
+        answer_call(agent, shopper)
 
         agent.get_by_test_id("toggle-screen").click()
         screen_video = shopper.locator(".tile.screen video")
@@ -231,7 +188,7 @@ def test_agent_screen_share_reaches_the_shopper_as_a_second_video(server, browse
             good = [v for v in st if v["frames"] > 30 and v["width"] > 0]
             return good if len(good) >= 2 else None
 
-        videos = _wait(decoded_videos, timeout=20, what="camera and screen both decoded")
+        videos = wait_until(decoded_videos, timeout=20, what="camera and screen both decoded")
         # bandwidth priority while sharing: the screen high, the camera's layers capped
         prio = agent.evaluate("""() => { const c = window.shopcall.client;
             const enc = (pc) => pc.getSenders().filter(s => s.track && s.track.kind === 'video')
@@ -252,14 +209,14 @@ def test_agent_screen_share_reaches_the_shopper_as_a_second_video(server, browse
         agent.mouse.down()
         agent.mouse.move(cb["x"] + cb["width"] * 0.6, cb["y"] + cb["height"] * 0.5, steps=12)
         agent.mouse.up()
-        _wait(lambda: agent.evaluate("() => { const v = document.querySelector('shopcall-call'); "
+        wait_until(lambda: agent.evaluate("() => { const v = document.querySelector('shopcall-call'); "
                                      "return Object.keys(v.annotationState()).some(k => k.endsWith(':screen') "
                                      "&& v.annotationState()[k].length === 1); }"), what="stroke on the agent's screen")
         time.sleep(1)
         shopper.screenshot(path=shots / "06_shop_sees_screen_share.png")
         agent.screenshot(path=shots / "07_console_sharing_screen.png")
         agent.get_by_test_id("toggle-screen").click()
-        _wait(lambda: shopper.locator(".tile.screen").count() == 0, what="screen tile removed")
+        wait_until(lambda: shopper.locator(".tile.screen").count() == 0, what="screen tile removed")
         agent.get_by_test_id("end-call").click()
     finally:
         actx.close()

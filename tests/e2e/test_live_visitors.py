@@ -4,22 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.helpers import PC_PROBE, wait_for_media
+from tests.e2e.browser import new_page, wait_for_media
+from tests.e2e.journeys import end_call, sign_in_agent
 
 pytestmark = pytest.mark.e2e
 
 
-def test_agent_sees_a_visitor_and_invites_them_to_a_call(server, browser, artifacts) -> None:
-    shots = artifacts / "visitors"
-    shots.mkdir(exist_ok=True)
-    actx = browser.new_context(viewport={"width": 1366, "height": 860})
-    sctx = browser.new_context(viewport={"width": 1200, "height": 800})
-    for c in (actx, sctx):
-        c.add_init_script(PC_PROBE)
-    agent, shopper = actx.new_page(), sctx.new_page()
+def test_agent_sees_a_visitor_and_invites_them_to_a_call(server, browser, shots) -> None:
+    actx, agent = new_page(browser, 1366, 860)
+    sctx, shopper = new_page(browser, 1200, 800)
     try:
-        agent.goto(server.base + "/console")
-        agent.get_by_test_id("login-anna").click()
+        sign_in_agent(agent, server.base, "anna")
         shopper.goto(server.base + "/demo/shop?sku=NA-T4")
         shopper.get_by_test_id("product-title").wait_for()
         shopper.get_by_test_id("add-to-cart").first.click()
@@ -46,8 +41,7 @@ def test_agent_sees_a_visitor_and_invites_them_to_a_call(server, browser, artifa
         assert "Midnight T4" in agent.get_by_test_id("context-product").inner_text()
         assert agent.get_by_test_id("context-cart").inner_text().startswith("1 item")
         shopper.screenshot(path=shots / "03_shop_invited_call.png")
-        agent.get_by_test_id("end-call").click()
-        shopper.get_by_test_id("call-again").wait_for(timeout=10000)
+        end_call(agent, shopper)
     finally:
         actx.close()
         sctx.close()

@@ -10,9 +10,7 @@ from pathlib import Path
 
 import pytest
 
-import tests.e2e.conftest as e2e
-from shopcall.db.engine import Database
-from shopcall.rooms.apps import create_app
+from tests.e2e.browser import launch
 
 pytestmark = pytest.mark.e2e
 
@@ -77,19 +75,14 @@ def _floor_and_speech(frames: list[float]) -> tuple[float, float]:
 def test_rnnoise_lowers_the_noise_in_speech_pauses(server, noisy_wav: Path, artifacts) -> None:
     from playwright.sync_api import sync_playwright
 
-    app, secret = create_app(Database(f"sqlite:///{server.data_dir / 'shopcall.db'}"), "ns-test")
-    import httpx
-
-    http = httpx.Client(base_url=server.base, auth=(app.id, secret), timeout=10)
+    app = server.create_app("ns-test")
     results = {}
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=e2e.CHROMIUM,
-                                     args=[*e2e.CHROMIUM_ARGS, f"--use-file-for-fake-audio-capture={noisy_wav}"])
+        browser = launch(pw, [f"--use-file-for-fake-audio-capture={noisy_wav}"])
         try:
             for suppress in (False, True):
-                room = http.post("/v1/rooms", json={"name": f"ns-{suppress}"}).json()["id"]
-                tok = {r: http.post("/v1/tokens", json={"identity": f"{r}-{suppress}", "role": r, "rooms": [room]})
-                       .json()["token"] for r in ("agent", "shopper")}
+                room = app.room(f"ns-{suppress}")
+                tok = {r: app.token(room, f"{r}-{suppress}", r) for r in ("agent", "shopper")}
                 pages = []
                 for _ in range(2):
                     ctx = browser.new_context()
@@ -107,6 +100,7 @@ def test_rnnoise_lowers_the_noise_in_speech_pauses(server, noisy_wav: Path, arti
                 time.sleep(0.5)
         finally:
             browser.close()
+            app.close()
     (off_floor, off_speech), (on_floor, on_speech) = results[False], results[True]
     reduction = off_floor - on_floor
     line = (f"noise in pauses: off {off_floor:.1f} dBFS, on {on_floor:.1f} dBFS -> {reduction:.1f} dB lower; "

@@ -6,35 +6,17 @@ import json
 import time
 
 import pytest
-from sqlalchemy import create_engine, text
 
-from tests.e2e.helpers import PC_PROBE, wait_for_media
+from tests.e2e.browser import new_page, wait_for_media
+from tests.e2e.journeys import end_call, sign_in_agent
 
 pytestmark = pytest.mark.e2e
 
 
-def _page(browser, width: int, height: int):
-    ctx = browser.new_context(viewport={"width": width, "height": height})
-    ctx.add_init_script(PC_PROBE)
-    return ctx, ctx.new_page()
-
-
-def _sql(server, sql: str, **params) -> list:
-    eng = create_engine(f"sqlite:///{server.data_dir / 'shopcall.db'}")
-    try:
-        with eng.begin() as c:
-            res = c.execute(text(sql), params)
-            return list(res) if res.returns_rows else []
-    finally:
-        eng.dispose()
-
-
-def test_precall_queue_position_and_transfer(server, browser, artifacts) -> None:
-    shots = artifacts / "queue"
-    shots.mkdir(exist_ok=True)
-    sctx, shopper = _page(browser, 1100, 800)
-    actx, anna = _page(browser, 1366, 860)
-    bctx, ben = _page(browser, 1366, 860)
+def test_precall_queue_position_and_transfer(server, browser, shots) -> None:
+    sctx, shopper = new_page(browser, 1100, 800)
+    actx, anna = new_page(browser, 1366, 860)
+    bctx, ben = new_page(browser, 1366, 860)
     try:
         shopper.goto(server.base + "/demo/shop")
         shopper.get_by_test_id("call-button").first.click()
@@ -60,9 +42,7 @@ def test_precall_queue_position_and_transfer(server, browser, artifacts) -> None
         anna.get_by_test_id("answer-call").first.click(timeout=15000)
         wait_for_media(anna)
         wait_for_media(shopper)
-        ben.goto(server.base + "/console")
-        ben.get_by_test_id("login-ben").click()
-        ben.get_by_test_id("agent-status").filter(has_text="Online").wait_for(timeout=10000)
+        sign_in_agent(ben, server.base, "ben")
 
         # anna hands the shopper over to ben; the shopper never re-queues
         transfer = anna.locator('.mate[data-identity="ben"] [data-testid=transfer-agent]')
@@ -82,22 +62,19 @@ def test_precall_queue_position_and_transfer(server, browser, artifacts) -> None
         assert "Ben" in shopper.locator("[data-el=cwTitle]").inner_text()
         shopper.screenshot(path=shots / "04_shop_after_transfer.png")
         ben.screenshot(path=shots / "05_console_ben_took_over.png")
-        rows = _sql(server, "select agent_identity, status from calls order by created_at desc limit 1")
+        rows = server.sql("select agent_identity, status from calls order by created_at desc limit 1")
         assert rows == [("ben", "answered")]
-        ben.get_by_test_id("end-call").click()
-        shopper.get_by_test_id("call-again").wait_for(timeout=10000)
+        end_call(ben, shopper)
     finally:
         for c in (sctx, actx, bctx):
             c.close()
 
 
-def test_closed_hours_offer_a_callback_listed_in_the_console(server, browser, artifacts) -> None:
-    shots = artifacts / "queue"
-    shots.mkdir(exist_ok=True)
+def test_closed_hours_offer_a_callback_listed_in_the_console(server, browser, shots) -> None:
     closed = {"timezone": "UTC", "weekly": {}, "closed_dates": ["2000-01-01"]}
-    _sql(server, "update apps set business_hours = :h where id = 'app_demo'", h=json.dumps(closed))
-    sctx, shopper = _page(browser, 1100, 800)
-    actx, anna = _page(browser, 1366, 860)
+    server.sql("update apps set business_hours = :h where id = 'app_demo'", h=json.dumps(closed))
+    sctx, shopper = new_page(browser, 1100, 800)
+    actx, anna = new_page(browser, 1366, 860)
     try:
         shopper.goto(server.base + "/demo/shop")
         btn = shopper.get_by_test_id("call-button").first
@@ -112,7 +89,7 @@ def test_closed_hours_offer_a_callback_listed_in_the_console(server, browser, ar
         shopper.screenshot(path=shots / "06_shop_callback_form.png")
         shopper.get_by_test_id("callback-submit").click()
         shopper.get_by_text("we’ll call you back as soon as we can").wait_for(timeout=5000)
-        rows = _sql(server, "select name, contact, note from callback_requests")
+        rows = server.sql("select name, contact, note from callback_requests")
         assert ("Sigrid", "+47 22 00 00 00", "Which amp for the S2?") in rows
 
         anna.goto(server.base + "/console")
@@ -124,6 +101,6 @@ def test_closed_hours_offer_a_callback_listed_in_the_console(server, browser, ar
         assert anna.get_by_test_id("admin-agent-row").count() == 2
         anna.screenshot(path=shots / "07_console_callbacks_admin.png", full_page=True)
     finally:
-        _sql(server, "update apps set business_hours = '{}' where id = 'app_demo'")
+        server.sql("update apps set business_hours = '{}' where id = 'app_demo'")
         sctx.close()
         actx.close()

@@ -9,61 +9,36 @@ import subprocess
 import time
 
 import pytest
-from sqlalchemy import create_engine, text
 
-from tests.e2e.helpers import PC_PROBE, wait_for_media
+from tests.e2e.browser import new_page
+from tests.e2e.journeys import answer_call, sign_in_agent, start_call
+from tests.e2e.polling import wait_until
 
 pytestmark = pytest.mark.e2e
 
 
-def _sql(server, sql: str, **params) -> list:
-    eng = create_engine(f"sqlite:///{server.data_dir / 'shopcall.db'}")
-    try:
-        with eng.begin() as c:
-            res = c.execute(text(sql), params)
-            return list(res) if res.returns_rows else []
-    finally:
-        eng.dispose()
-
-
-def _wait(pred, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def _call(browser, server, agent_id: str):
-    actx = browser.new_context(viewport={"width": 1366, "height": 860})
-    sctx = browser.new_context(viewport={"width": 1280, "height": 800})
-    for c in (actx, sctx):
-        c.add_init_script(PC_PROBE)
-    agent, shopper = actx.new_page(), sctx.new_page()
-    agent.goto(server.base + "/console")
-    agent.get_by_test_id(f"login-{agent_id}").click()
-    agent.get_by_test_id("agent-status").filter(has_text="Online").wait_for(timeout=10000)
-    shopper.goto(server.base + "/demo/shop")
-    shopper.get_by_test_id("call-button").first.click()
-    shopper.get_by_test_id("demo-customer").select_option("cus_1002")
-    shopper.get_by_test_id("start-call").click()
-    agent.get_by_test_id("answer-call").first.click(timeout=15000)
-    wait_for_media(agent)
-    wait_for_media(shopper)
+    actx, agent = new_page(browser, 1366, 860)
+    sctx, shopper = new_page(browser, 1280, 800)
+    sign_in_agent(agent, server.base, agent_id)
+    start_call(shopper, server.base, customer="cus_1002")
+    answer_call(agent, shopper)
     return actx, sctx, agent, shopper
 
 
 def _latest_recording(server) -> tuple:
-    rows = _sql(server, "select id, status, duration_s, storage_key, steps, error from recordings "
-                        "order by started_at desc limit 1")
+    rows = server.sql("select id, status, duration_s, storage_key, steps, error from recordings "
+                      "order by started_at desc limit 1")
     return rows[0] if rows else None
 
 
-def test_recorded_call_is_composited_verified_and_played_back(server, browser, artifacts) -> None:
-    shots = artifacts / "recording"
-    shots.mkdir(exist_ok=True)
+def _wait_processed(server, what: str) -> tuple:
+    """The latest recording once its worker is done with it (ready or failed)."""
+    return wait_until(lambda: (r := _latest_recording(server)) and r[1] in ("ready", "failed") and r, 120, what,
+                      every=0.5)
+
+
+def test_recorded_call_is_composited_verified_and_played_back(server, browser, shots) -> None:
     actx, sctx, agent, shopper = _call(browser, server, "anna")
     try:
         t_start = time.monotonic()
@@ -80,9 +55,8 @@ def test_recorded_call_is_composited_verified_and_played_back(server, browser, a
         time.sleep(10)
         agent.get_by_test_id("toggle-record").click()
         clicked_s = time.monotonic() - t_start  # what the agent recorded, as seen from here
-        _wait(lambda: not shopper.get_by_test_id("recording-indicator").is_visible(), 10, "indicator off")
-        rec = _wait(lambda: (r := _latest_recording(server)) and r[1] in ("ready", "failed") and r, 120,
-                    "the composite")
+        wait_until(lambda: not shopper.get_by_test_id("recording-indicator").is_visible(), 10, "indicator off")
+        rec = _wait_processed(server, "the composite")
         rec_id, status, duration, key, steps, error = rec
         assert status == "ready", (error, steps)
         assert duration >= 10 and abs(duration - clicked_s) <= 1.5, (duration, clicked_s)
@@ -104,7 +78,7 @@ def test_recorded_call_is_composited_verified_and_played_back(server, browser, a
         print(f"recorded audio: max {max_db} dB, mean {mean_db} dB")
         assert max_db > -20 and mean_db > -50, (max_db, mean_db)
         assert not (server.data_dir / "recordings-raw" / rec_id).exists()  # originals gone after verification
-        consent = _sql(server, "select identity, decision from consent_decisions where recording_id = :r", r=rec_id)
+        consent = server.sql("select identity, decision from consent_decisions where recording_id = :r", r=rec_id)
         assert consent == [("cus_1002", "granted")]
 
         agent.get_by_test_id("end-call").click()
@@ -120,7 +94,7 @@ def test_recorded_call_is_composited_verified_and_played_back(server, browser, a
         sctx.close()
 
 
-def test_a_refusing_shopper_is_not_recorded(server, browser, artifacts) -> None:
+def test_a_refusing_shopper_is_not_recorded(server, browser) -> None:
     actx, sctx, agent, shopper = _call(browser, server, "ben")
     try:
         shopper_pid = shopper.evaluate("window.shopcall.client.pid")
@@ -131,13 +105,12 @@ def test_a_refusing_shopper_is_not_recorded(server, browser, artifacts) -> None:
         agent.get_by_test_id("call-error").filter(has_text="not recorded").wait_for(timeout=5000)
         time.sleep(4)
         agent.get_by_test_id("toggle-record").click()
-        rec = _wait(lambda: (r := _latest_recording(server)) and r[1] in ("ready", "failed") and r, 120,
-                    "processing")
+        rec = _wait_processed(server, "processing")
         rec_id, status, _duration, _key, steps, error = rec
         assert status == "ready", (error, steps)
         feeds = json.loads(steps)["record"]["feeds"]
         assert feeds == [agent_pid] and shopper_pid not in feeds
-        assert _sql(server, "select decision from consent_decisions where recording_id = :r", r=rec_id) == \
+        assert server.sql("select decision from consent_decisions where recording_id = :r", r=rec_id) == \
             [("refused",)]
         agent.get_by_test_id("end-call").click()
     finally:

@@ -4,52 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
-import httpx
 import pytest
 
-from shopcall.db.engine import Database
-from shopcall.rooms.apps import create_app
 from shopcall.sdk.bot import ReceivedFrame, ShopCallBot, ShopCallError
 from shopcall.sdk.timecode import read_timestamp
-from tests.e2e.conftest import Server, start_server, stop_server
+from tests.e2e.server import AppClient, Server, running_server
 
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    env = {"SHOPCALL_RTP_PORT_MIN": "44600", "SHOPCALL_RTP_PORT_MAX": "44699"}
-    s = start_server(tmp_path_factory.mktemp("bot-server"), demo=False, env=env)
-    try:
+    with running_server(tmp_path_factory.mktemp("bot-server"), demo=False, rtp_base=44600) as s:
         yield s
-    finally:
-        stop_server(s.proc)
 
 
 @pytest.fixture(scope="module")
-def app(server: Server) -> tuple[str, str]:
-    a, secret = create_app(Database(f"sqlite:///{server.data_dir / 'shopcall.db'}"), "bots")
-    return a.id, secret
-
-
-def _room_and_tokens(server: Server, app: tuple[str, str], *identities: tuple[str, str]) -> tuple[str, list[str]]:
-    with httpx.Client(base_url=server.base, auth=app, timeout=10) as http:
-        room = http.post("/v1/rooms", json={"name": "bots", "kind": "group", "max_participants": 4})
-        room.raise_for_status()
-        room_id = room.json()["id"]
-        tokens = []
-        for identity, role in identities:
-            r = http.post("/v1/tokens", json={"identity": identity, "role": role, "rooms": [room_id]})
-            r.raise_for_status()
-            tokens.append(r.json()["token"])
-    return room_id, tokens
+def app(server: Server) -> Iterator[AppClient]:
+    a = server.create_app("bots")
+    yield a
+    a.close()
 
 
 async def _timed_frames(q: asyncio.Queue[ReceivedFrame], n: int, timeout: float) -> list[tuple[str, float]]:
@@ -64,9 +41,10 @@ async def _timed_frames(q: asyncio.Queue[ReceivedFrame], n: int, timeout: float)
     return out
 
 
-async def test_bots_publish_subscribe_and_decode_timecodes(server: Server, app: tuple[str, str]) -> None:
-    room, (ta, tb, tc) = _room_and_tokens(server, app, ("bot-a", "agent"), ("bot-b", "shopper"),
-                                          ("bot-c", "shopper"))
+async def test_bots_publish_subscribe_and_decode_timecodes(server: Server, app: AppClient) -> None:
+    room = app.room("bots", kind="group", max_participants=4)
+    ta, tb, tc = (app.token(room, identity, role)
+                  for identity, role in (("bot-a", "agent"), ("bot-b", "shopper"), ("bot-c", "shopper")))
     a, b, c = (ShopCallBot(server.base, t, name=n) for t, n in ((ta, "a"), (tb, "b"), (tc, "c")))
     errors: list[dict[str, object]] = []
     for bot in (a, b, c):
@@ -101,7 +79,7 @@ async def test_bots_publish_subscribe_and_decode_timecodes(server: Server, app: 
         for bot in (c, b, a):
             await bot.close()
     deadline = time.monotonic() + 10
-    while server.janus_admin("list_sessions").get("sessions"):
+    while server.janus_sessions():
         assert time.monotonic() < deadline, "Janus sessions not released after the bots left"
         await asyncio.sleep(0.2)
 
@@ -146,17 +124,3 @@ async def test_heartbeat_and_error_replies_against_a_scripted_server() -> None:
     assert seen[0] == {"type": "hello", "id": "hello", "token": "tok"}
     assert sum(m["type"] == "ping" for m in seen) >= 3
 
-
-def test_latency_bench_quick_run_writes_its_json(tmp_path: Path) -> None:
-    out = tmp_path / "latency.json"
-    r = subprocess.run([sys.executable, str(ROOT / "bench" / "latency.py"), "--quick", "--rtp-base", "44800",
-                        "--json", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=180)
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    data = json.loads(out.read_text())
-    assert set(data) == {"shopcall", "direct", "ratio_p95"}
-    for system in ("shopcall", "direct"):
-        s = data[system]
-        assert set(s) == {"p50_ms", "p95_ms", "max_ms"}
-        assert 0 < s["p50_ms"] <= s["p95_ms"] <= s["max_ms"] < 5000
-    assert data["ratio_p95"] > 0
-    assert "ratio of p95" in r.stdout

@@ -4,24 +4,21 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.bench.runner import run_bench
+
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: network namespace, nftables and tc")
-ROOT = Path(__file__).resolve().parents[2]
 ROW_KEYS = {"system", "direction", "loss_pct", "rate_kbit", "delay_ms", "fps", "freeze_ratio",
             "concealment_ratio", "height", "rtt_ms"}
 
 
 def test_one_lossy_condition_writes_the_row_shape_other_tools_read(tmp_path: Path) -> None:
     out = tmp_path / "weaknet.json"
-    r = subprocess.run([sys.executable, str(ROOT / "bench" / "weaknet.py"), "--match", "down 30 %",
-                        "--hold", "5", "--settle", "3", "--warmup", "2", "--rtp-base", "45000", "-v",
-                        "--json", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    r = run_bench("weaknet.py", "--match", "down 30 %", "--hold", "5", "--settle", "3", "--warmup", "2",
+                  "--rtp-base", "45000", "-v", "--json", str(out), timeout=300)
     rows = json.loads(out.read_text())
     assert [row["system"] for row in rows] == ["shopcall", "janus"]
     by_system = {row["system"]: row for row in rows}

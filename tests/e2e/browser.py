@@ -1,9 +1,24 @@
-"""Page helpers for browser tests: a getStats() probe over every RTCPeerConnection of a page."""
+"""Headless Debian Chromium for browser tests and benchmarks: how it is launched, pages with a
+getStats() probe over every RTCPeerConnection, and the inbound-media checks built on it."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
+def launch(playwright: Any, extra_args: Sequence[str] = (), executable: str = CHROMIUM) -> Any:
+    """Chromium with fake camera and microphone (plus `extra_args`); `executable` may wrap it (bench/netimpair)."""
+    return playwright.chromium.launch(executable_path=executable, args=[*CHROMIUM_ARGS, *extra_args])
 
 # Installed before any page script: records every RTCPeerConnection so tests can read getStats().
 PC_PROBE = """
@@ -38,6 +53,13 @@ async (since) => {
   return out;
 }
 """
+
+
+def new_page(browser: Any, width: int = 1280, height: int = 800) -> tuple[Any, Any]:
+    """(context, page) of the given viewport, with the peer-connection probe installed; close the context."""
+    ctx = browser.new_context(viewport={"width": width, "height": height})
+    ctx.add_init_script(PC_PROBE)
+    return ctx, ctx.new_page()
 
 
 def inbound(page: Any, since: int = 0) -> dict[str, Any]:
