@@ -20,6 +20,7 @@ def launch(playwright: Any, extra_args: Sequence[str] = (), executable: str = CH
     """Chromium with fake camera and microphone (plus `extra_args`); `executable` may wrap it (bench/netimpair)."""
     return playwright.chromium.launch(executable_path=executable, args=[*CHROMIUM_ARGS, *extra_args])
 
+
 # Installed before any page script: records every RTCPeerConnection so tests can read getStats().
 PC_PROBE = """
 (() => {
