@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -38,7 +38,7 @@ class JsonResponse:
 
 
 async def get_json(client: httpx.AsyncClient, vendor: str, url: str,
-                   params: dict[str, str | int] | None = None) -> JsonResponse:
+                   params: Mapping[str, str | int] | None = None) -> JsonResponse:
     """GET and parse; transport failures become CrmUnavailable (no URL in messages: it may hold an email)."""
     try:
         async with client.stream("GET", url, params=params) as r:

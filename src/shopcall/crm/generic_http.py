@@ -43,8 +43,9 @@ class HttpProfilePayload(BaseModel):
 def _detail(data: Any) -> str | None:
     if isinstance(data, dict):
         for key in ("error", "message", "detail"):
-            if isinstance(data.get(key), str):
-                return data[key]
+            value = data.get(key)
+            if isinstance(value, str):
+                return value
     return None
 
 

@@ -293,12 +293,12 @@ def import_customers(db: Database, app_id: str, customers: Sequence[ImportCustom
                 rows.append((c, row))
             s.flush()  # ids for the new customers
             stored: dict[tuple[int, str], Order] = {}
-            for chunk in _chunks([row.id for _, row in rows if row.id is not None]):
-                for o in s.scalars(select(Order).where(Order.customer_id.in_(chunk)).order_by(Order.id.desc())):
-                    stored[(o.customer_id, o.external_id)] = o  # duplicates from older data: the oldest wins
+            for ids in _chunks([row.id for _, row in rows if row.id is not None]):
+                for old in s.scalars(select(Order).where(Order.customer_id.in_(ids)).order_by(Order.id.desc())):
+                    stored[(old.customer_id, old.external_id)] = old  # duplicates from older data: the oldest wins
             for c, row in rows:
-                for o in c.orders:
-                    _upsert_order(s, stored.get((row.id, o.external_id)), row.id, o, summary)
+                for new in c.orders:
+                    _upsert_order(s, stored.get((row.id, new.external_id)), row.id, new, summary)
             if dry_run:
                 raise _DryRun
     except _DryRun:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, overload
 
 import httpx
 from pydantic import BaseModel
@@ -66,6 +66,14 @@ def _detail(data: Any) -> str | None:
     if isinstance(data, dict) and data.get("message"):
         return f"{data['message']} ({data.get('code', '?')})"
     return None
+
+
+@overload
+def _gmt(local: datetime, gmt: datetime | None) -> datetime: ...
+
+
+@overload
+def _gmt(local: datetime | None, gmt: datetime | None) -> datetime | None: ...
 
 
 def _gmt(local: datetime | None, gmt: datetime | None) -> datetime | None:

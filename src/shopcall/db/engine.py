@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import CursorResult, Engine, Result, create_engine, event, text
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -19,7 +22,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
-        def _pragmas(conn, _rec):  # type: ignore[no-untyped-def]
+        def _pragmas(conn: DBAPIConnection, _rec: ConnectionPoolEntry) -> None:
             cur = conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
@@ -38,6 +41,14 @@ def migrate(engine: Engine) -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE matched. `Session.execute` is typed as returning a plain `Result`,
+    but for these statements it is a `CursorResult`, which is what carries the count."""
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"no row count on {type(result).__name__} (only UPDATE/DELETE results have one)")
+    return result.rowcount
 
 
 class Database:
@@ -61,6 +72,15 @@ class Database:
             raise
         finally:
             s.close()
+
+    def ping(self) -> bool:
+        """True if the database answers a trivial query (blocking: run it in a thread from async code)."""
+        try:
+            with self.engine.connect() as c:
+                c.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
 
     def dispose(self) -> None:
         self.engine.dispose()

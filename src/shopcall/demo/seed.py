@@ -47,9 +47,9 @@ def seed_demo(db: Database) -> str:
         return DEMO_APP_ID
     create_app(db, "Nordlys Audio (demo)", app_id=DEMO_APP_ID)
     with db.session() as s:
+        demo_app = s.get_one(App, DEMO_APP_ID)
         # a short skills wait so a demo call always reaches someone quickly
-        s.get(App, DEMO_APP_ID).routing = {"ring_timeout_s": 20, "fallback_after_s": 8, "max_wait_s": 600}
-        demo_app = s.get(App, DEMO_APP_ID)
+        demo_app.routing = {"ring_timeout_s": 20, "fallback_after_s": 8, "max_wait_s": 600}
         demo_app.recording_policy, demo_app.recording_consent, demo_app.retention_days = "on_demand", True, 90
         for sku, title, price, img, cat, desc in PRODUCTS:
             s.add(Product(app_id=DEMO_APP_ID, sku=sku, title=title, price_cents=price, currency="EUR",

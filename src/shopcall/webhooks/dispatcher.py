@@ -25,10 +25,10 @@ import structlog
 from sqlalchemy import func, select, update
 
 from shopcall import __version__
-from shopcall.db.engine import Database
+from shopcall.db.engine import Database, rowcount
 from shopcall.db.ids import new_id
-from shopcall.db.models import AuditEntry, WebhookDelivery, WebhookEndpoint
-from shopcall.webhooks.events import ALL_EVENTS, EVENT_TYPES, iso
+from shopcall.db.models import AuditEntry, WebhookDelivery, WebhookEndpoint, iso
+from shopcall.webhooks.events import ALL_EVENTS, EVENT_TYPES
 from shopcall.webhooks.secrets_box import SecretBox
 from shopcall.webhooks.signing import (
     EVENT_ID_HEADER,
@@ -195,7 +195,7 @@ class WebhookDispatcher:
             res = s.execute(update(WebhookDelivery)
                             .where(WebhookDelivery.id == delivery_id, WebhookDelivery.status == "failed")
                             .values(status="pending", next_attempt_at=self._now()))
-            if res.rowcount != 1:
+            if rowcount(res) != 1:
                 return "not_failed"
         self.wake()
         return "ok"
@@ -268,9 +268,9 @@ class WebhookDispatcher:
             jobs = []
             for r in rows:
                 # Winning this UPDATE is what owns the attempt: a second claimer finds attempts already moved.
-                won = s.execute(update(D).where(D.id == r.id, D.status == "pending", D.attempts == r.attempts,
-                                                D.next_attempt_at <= now)
-                                .values(attempts=r.attempts + 1, next_attempt_at=lease)).rowcount == 1
+                won = rowcount(s.execute(update(D).where(D.id == r.id, D.status == "pending",
+                                                         D.attempts == r.attempts, D.next_attempt_at <= now)
+                                         .values(attempts=r.attempts + 1, next_attempt_at=lease))) == 1
                 if won:
                     jobs.append(_Job(r.id, r.attempts + 1, r.url, r.secret_encrypted, r.payload, r.event_id,
                                      r.event_type))
