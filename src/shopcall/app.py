@@ -8,7 +8,6 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
 
 import structlog
 from fastapi import FastAPI
@@ -26,7 +25,6 @@ from shopcall.recording.storage import RecordingStorage, storage_from_settings
 from shopcall.recording.worker import RecordingWorker
 from shopcall.rooms.store import RoomStore
 from shopcall.signalling import endpoint
-from shopcall.signalling.control import LiveStats
 from shopcall.signalling.hub import Hub
 from shopcall.web import routes as web
 from shopcall.webhooks.dispatcher import WebhookDispatcher
@@ -51,35 +49,6 @@ def _storage_settings(settings: Settings) -> dict[str, object]:
     return values
 
 
-class _HubLiveControl:
-    """LiveControl over today's Hub (temporary, until the redesigned Hub implements LiveControl itself)."""
-
-    def __init__(self, hub: Hub) -> None:
-        self.hub = hub
-
-    async def live_participants(self, room_id: str) -> int:
-        live = self.hub.rooms.get(room_id)
-        return len(live.members) if live else 0
-
-    async def end_room(self, room_id: str, reason: str) -> bool:
-        return await self.hub.end_room(room_id, reason)
-
-    async def desk_snapshot(self, app_id: str) -> dict[str, Any]:
-        return self.hub.desk.snapshot(app_id)
-
-    async def visitors(self, app_id: str) -> list[dict[str, Any]]:
-        return self.hub.visitors.listing(app_id)
-
-    async def agent_online(self, app_id: str, identity: str) -> bool:
-        return self.hub.agent_online(app_id, identity)
-
-    async def reload_routing_policy(self, app_id: str) -> None:
-        await asyncio.to_thread(self.hub.desk.load_policy, app_id)  # it reads the app's row
-
-    def stats(self) -> LiveStats:
-        return LiveStats(connections=len(self.hub.connections), live_rooms=len(self.hub.rooms))
-
-
 def create_app(settings: Settings, *, media: MediaBackend | None = None, storage: RecordingStorage | None = None,
                demo: bool = False, on_ready: Callable[[], None] | None = None) -> FastAPI:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -91,9 +60,12 @@ def create_app(settings: Settings, *, media: MediaBackend | None = None, storage
     dispatcher = WebhookDispatcher(db, key)
     worker = RecordingWorker(db, storage, on_event=dispatcher.emit)
     hub = Hub(store, media, key, webhooks=dispatcher, raw_recordings=settings.data_dir / "recordings-raw",
-              wake_recording_worker=worker.wake)
+              wake_recording_worker=worker.wake,
+              outbox_limits={"outbox_messages": settings.signal_queue_messages,
+                             "outbox_bytes": settings.signal_queue_bytes,
+                             "send_timeout_s": settings.signal_send_timeout_s})
     crm = CrmConnectors(db)
-    services = deps.Services(settings=settings, db=db, live=_HubLiveControl(hub), media=media, storage=storage,
+    services = deps.Services(settings=settings, db=db, live=hub, media=media, storage=storage,
                              signing_key=key, webhooks=dispatcher, crm=crm, started=time.monotonic())
 
     @asynccontextmanager

@@ -40,6 +40,7 @@ def _run(settings: Settings, demo: bool) -> None:
 
     from shopcall.app import create_app
     from shopcall.logs import configure
+    from shopcall.signalling.protocol import MAX_FRAME_BYTES
 
     configure(settings.log_level)
     base = settings.base_url
@@ -61,7 +62,7 @@ def _run(settings: Settings, demo: bool) -> None:
 
     application = create_app(settings, demo=demo, on_ready=banner)
     uvicorn.run(application, host=settings.host, port=settings.port, log_level=settings.log_level,
-                ws_ping_interval=20, ws_ping_timeout=20)
+                ws_ping_interval=20, ws_ping_timeout=20, ws_max_size=MAX_FRAME_BYTES)
 
 
 @app.command()

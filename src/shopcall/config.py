@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     s3_secret_key: SecretStr | None = Field(None, description="S3 secret key")
     retention_interval_s: int = Field(3600, ge=10, description="How often the retention job runs")
     log_level: str = Field("info", description="debug, info, warning, error")
+    signal_queue_messages: int = Field(512, ge=16, description="Messages queued for one signalling client at most; "
+                                       "a client that falls further behind is disconnected (close 4429)")
+    signal_queue_bytes: int = Field(4 * 1024 * 1024, ge=300_000, description="Bytes queued for one signalling "
+                                    "client at most (close 4429 beyond)")
+    signal_send_timeout_s: float = Field(5.0, gt=0, le=60, description="Seconds one signalling frame may take to "
+                                         "leave; a client that does not read for longer is disconnected (close 4429)")
 
     @classmethod
     def settings_customise_sources(

@@ -4,6 +4,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from shopcall.api.deps import services_of
 from shopcall.app import create_app
 from shopcall.config import Settings
 from shopcall.rooms.apps import create_app as create_tenant
@@ -25,11 +26,11 @@ def client(tmp_path, db_url) -> Iterator[TestClient]:
 
 @pytest.fixture
 def tenant(client) -> Tenant:
-    a, secret = create_tenant(client.app.state.db, "Shop A")
+    a, secret = create_tenant(services_of(client.app).db, "Shop A")
     return Tenant(a.id, secret)
 
 
 @pytest.fixture
 def other_tenant(client) -> Tenant:
-    a, secret = create_tenant(client.app.state.db, "Shop B")
+    a, secret = create_tenant(services_of(client.app).db, "Shop B")
     return Tenant(a.id, secret)

@@ -6,15 +6,17 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
+from shopcall.api.deps import services_of
 from shopcall.console.accounts import upsert_agent
 from shopcall.db.models import Agent, AgentSession, Call, Customer, Order, utcnow
+from shopcall.rooms.store import RoomStore
 
 
 def _setup(client, tenant) -> str:
-    db = client.app.state.db
+    db = services_of(client.app).db
     upsert_agent(db, tenant.id, "anna", name="Anna", email="anna@shop.example", password="s3cret-pw", role="admin")
     upsert_agent(db, tenant.id, "ben", name="Ben", password="other-pw")
-    room = client.app.state.hub.store.create_room(tenant.id)
+    room = RoomStore(services_of(client.app).db).create_room(tenant.id)
     with db.session() as s:
         c = Customer(app_id=tenant.id, external_id="cus_9", name="Maja Berg", email="maja@example.com")
         c.orders.append(Order(external_id="o-1", total_cents=34900, currency="EUR",
@@ -33,7 +35,7 @@ def _login(client, app_id: str, login: str, password: str):
 
 def test_login_sets_an_httponly_session_and_stores_argon2_hashes(client, tenant) -> None:
     _setup(client, tenant)
-    with client.app.state.db.session() as s:
+    with services_of(client.app).db.session() as s:
         h = s.scalar(select(Agent.password_hash).where(Agent.identity == "anna"))
     assert h.startswith("$argon2id$") and "s3cret-pw" not in h
     for login, pw in (("anna", "wrong"), ("nobody", "s3cret-pw"), ("anna@shop.example", "")):
@@ -46,7 +48,7 @@ def test_login_sets_an_httponly_session_and_stores_argon2_hashes(client, tenant)
     assert "httponly" in r.headers["set-cookie"].lower() and "samesite=strict" in r.headers["set-cookie"].lower()
     assert client.get("/v1/console/me").json()["agent"]["identity"] == "anna"
     # sessions expire
-    with client.app.state.db.session() as s:
+    with services_of(client.app).db.session() as s:
         s.execute(update(AgentSession).values(expires_at=utcnow() - timedelta(seconds=1)))
     r = client.get("/v1/console/me")
     assert (r.status_code, r.json()["error"]["code"]) == (401, "session_expired")
@@ -73,7 +75,7 @@ def test_crm_panel_from_the_builtin_store_and_notes_outcomes(client, tenant) -> 
     assert r.status_code == 200 and r.json()["outcome"] == "sold"
     notes = client.get(f"/v1/console/calls/{call_id}/crm").json()["notes"]
     assert [(n["text"], n["outcome"], n["this_call"]) for n in notes] == [("Wants the black one", "sold", True)]
-    with client.app.state.db.session() as s:
+    with services_of(client.app).db.session() as s:
         assert s.get(Call, call_id).outcome == "sold"
     # admin lists
     agents = client.get("/v1/console/admin/agents").json()
@@ -89,7 +91,7 @@ def test_crm_panel_from_the_builtin_store_and_notes_outcomes(client, tenant) -> 
 
 def test_tenants_never_see_each_others_calls(client, tenant, other_tenant) -> None:
     call_id = _setup(client, tenant)
-    upsert_agent(client.app.state.db, other_tenant.id, "eve", name="Eve", password="eve-pw")
+    upsert_agent(services_of(client.app).db, other_tenant.id, "eve", name="Eve", password="eve-pw")
     _login(client, other_tenant.id, "eve", "eve-pw")
     assert client.get(f"/v1/console/calls/{call_id}/crm").json()["error"]["code"] == "call_not_found"
     assert client.post(f"/v1/console/calls/{call_id}/notes", json={"text": "x"}).status_code == 404
@@ -102,7 +104,7 @@ def test_a_failing_crm_shows_unavailable_fast(client, tenant) -> None:
     from shopcall.db.models import App
 
     call_id = _setup(client, tenant)
-    with client.app.state.db.session() as s:  # the merchant's CRM endpoint is down (nothing listens on port 9)
+    with services_of(client.app).db.session() as s:  # the merchant's CRM endpoint is down (nothing listens on port 9)
         s.get(App, tenant.id).crm_config = {"kind": "http", "url": "http://127.0.0.1:9/crm", "timeout_s": 1.0}
     _login(client, tenant.id, "anna", "s3cret-pw")
     t0 = time.monotonic()

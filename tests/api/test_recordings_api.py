@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from shopcall.api.deps import services_of
 from shopcall.console.accounts import upsert_agent
 from shopcall.db.models import AuditEntry, Call, Recording, utcnow
+from shopcall.rooms.store import RoomStore
 
 
 def _seed(client, tenant) -> tuple[str, str]:
-    db = client.app.state.db
-    storage = client.app.state.storage
-    room = client.app.state.hub.store.create_room(tenant.id)
-    room2 = client.app.state.hub.store.create_room(tenant.id)
+    db = services_of(client.app).db
+    storage = services_of(client.app).storage
+    room = RoomStore(services_of(client.app).db).create_room(tenant.id)
+    room2 = RoomStore(services_of(client.app).db).create_room(tenant.id)
     payload = bytes(range(256)) * 400  # 102400 bytes
-    tmp = client.app.state.settings.data_dir / "composite.mp4"
+    tmp = services_of(client.app).settings.data_dir / "composite.mp4"
     tmp.write_bytes(payload)
     key = f"local/{tenant.id}/rec_a/composite.mp4"
     storage.put_file(key, tmp, "video/mp4")
@@ -65,8 +67,8 @@ def test_filters_playback_download_and_audited_delete(client, tenant, other_tena
 
     assert client.delete("/v1/console/recordings/rec_b").json()["error"]["code"] == "recording_busy"
     assert client.delete("/v1/console/recordings/rec_a").json() == {"deleted": "rec_a"}
-    assert not client.app.state.storage.exists(key)
-    with client.app.state.db.session() as s:
+    assert not services_of(client.app).storage.exists(key)
+    with services_of(client.app).db.session() as s:
         assert s.get(Recording, "rec_a") is None
         audit = s.query(AuditEntry).filter_by(action="recording.deleted").one()
         assert audit.actor == "agent:anna" and audit.details["recording"] == "rec_a"

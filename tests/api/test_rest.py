@@ -1,5 +1,6 @@
 """REST API v1 on SQLite and PostgreSQL (the `db_url` fixture is parametrised)."""
 
+from shopcall.api.deps import services_of
 from shopcall.auth import tokens
 
 
@@ -62,7 +63,7 @@ def test_mint_token(client, tenant) -> None:
     r = client.post("/v1/tokens", json={"identity": "bob", "name": "Bob", "rooms": [room["id"]], "ttl_s": 120},
                     auth=tenant.auth)
     assert r.status_code == 201
-    claims = tokens.verify(client.app.state.signing_key, r.json()["token"])
+    claims = tokens.verify(services_of(client.app).signing_key, r.json()["token"])
     assert (claims.app_id, claims.identity, claims.role, claims.rooms) == (tenant.id, "bob", "shopper",
                                                                           (room["id"],))
 

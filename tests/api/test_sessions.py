@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from shopcall.api.deps import services_of
 from shopcall.auth import tokens
 from shopcall.console.accounts import upsert_agent
 
 
 def test_host_a_session_and_join_by_link(client, tenant, other_tenant) -> None:
-    upsert_agent(client.app.state.db, tenant.id, "anna", name="Anna", password="pw-anna")
+    upsert_agent(services_of(client.app).db, tenant.id, "anna", name="Anna", password="pw-anna")
     assert client.post("/v1/console/sessions", json={}).status_code == 401
     client.post("/v1/console/login", json={"app_id": tenant.id, "login": "anna", "password": "pw-anna"})
     assert client.post("/v1/console/sessions", json={"max_shoppers": 17}).status_code == 422
@@ -19,7 +20,7 @@ def test_host_a_session_and_join_by_link(client, tenant, other_tenant) -> None:
     assert (bad.status_code, bad.json()["error"]["code"]) == (404, "invite_invalid")
     ok = client.post(f"/v1/join/{s['room']}", json={"invite": s["invite"], "name": "Olga"})
     assert ok.status_code == 200 and ok.json()["title"] == "Turntable evening"
-    claims = tokens.verify(client.app.state.signing_key, ok.json()["token"])
+    claims = tokens.verify(services_of(client.app).signing_key, ok.json()["token"])
     assert (claims.role, claims.name, list(claims.rooms), claims.app_id) == ("shopper", "Olga", [s["room"]], tenant.id)
 
     # the merchant's server can ask for the link too, for its own group rooms only

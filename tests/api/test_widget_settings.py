@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from shopcall.api.deps import services_of
 from shopcall.auth import tokens
 
 
 def _shopper(client, app_id: str) -> dict[str, str]:
-    tok = tokens.mint(client.app.state.signing_key, app_id=app_id, identity="bob", role="shopper", name="Bob")[0]
+    tok = tokens.mint(services_of(client.app).signing_key, app_id=app_id, identity="bob", role="shopper", name="Bob")[0]
     return {"Authorization": f"Bearer {tok}"}
 
 
@@ -48,7 +49,7 @@ def test_availability_and_callbacks_need_a_client_token(client, tenant, other_te
     assert r.status_code == 201 and r.json()["status"] == "open"
     from shopcall.db.models import CallbackRequest
 
-    with client.app.state.db.session() as s:
+    with services_of(client.app).db.session() as s:
         rows = s.query(CallbackRequest).all()
         assert [(c.app_id, c.contact, c.context["product"]) for c in rows] == [(tenant.id, "+49 30 1234567", "NA-H1")]
 

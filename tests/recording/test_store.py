@@ -6,7 +6,7 @@ import pytest
 
 from shopcall.db.engine import Database
 from shopcall.db.models import ConsentDecision, Recording
-from shopcall.recording.store import IllegalTransition, RecordingNotFound, RecordingStore
+from shopcall.recording.store import IllegalTransition, UnknownRecording, RecordingStore
 from shopcall.rooms.apps import create_app
 from shopcall.rooms.store import RoomStore
 
@@ -47,7 +47,7 @@ def test_capture_with_no_feed_fails_and_final_states_stay_final(db: Database) ->
     with pytest.raises(IllegalTransition, match="'failed' to 'ready'"):
         recs.mark_ready("rec_b", storage_key="k", size_bytes=1, backend="local")
     assert recs.start_attempt("rec_b") is None  # the worker leaves it alone
-    with pytest.raises(RecordingNotFound):
+    with pytest.raises(UnknownRecording):
         recs.finish_capture("rec_nope", duration_s=1, feeds=[], reason="x")
 
 

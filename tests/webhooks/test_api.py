@@ -8,11 +8,10 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from shopcall.api import webhooks as webhooks_api
+from shopcall.api.deps import services_of
 from shopcall.app import create_app
 from shopcall.config import Settings
 from shopcall.console.accounts import upsert_agent
@@ -24,24 +23,12 @@ from shopcall.webhooks.dispatcher import WebhookDispatcher
 from tests.webhooks import Receiver
 
 
-def _ensure_webhooks(app: FastAPI) -> None:
-    """Until (or unless) app.py wires webhooks itself: the dispatcher on app.state and both routers."""
-    if getattr(app.state, "webhooks", None) is None:
-        app.state.webhooks = WebhookDispatcher(app.state.db, app.state.signing_key)
-    paths = {getattr(r, "path", None) for r in app.routes}
-    if "/v1/webhooks" not in paths:
-        app.include_router(webhooks_api.router)
-    if "/v1/console/webhooks/deliveries" not in paths:
-        app.include_router(webhooks_api.console_router)
-
-
 @pytest.fixture
 def client(tmp_path, db_url) -> Iterator[TestClient]:
     app = create_app(Settings(data_dir=tmp_path / "data", database_url=db_url, media_backend="none"),
                      media=FakeMediaBackend())
-    _ensure_webhooks(app)
     with TestClient(app) as c:
-        d: WebhookDispatcher = app.state.webhooks
+        d = services_of(app).webhooks
         d.schedule, d.jitter = (0.05, 0.05), 0.0  # three attempts within ~0.1 s
         try:
             yield c
@@ -57,13 +44,13 @@ def receiver() -> Iterator[Receiver]:
 
 
 def _tenant(c: TestClient, name: str) -> tuple[str, httpx.BasicAuth]:
-    app, secret = create_tenant(c.app.state.db, name)
+    app, secret = create_tenant(services_of(c.app).db, name)
     return app.id, httpx.BasicAuth(app.id, secret)
 
 
 def _call(c: TestClient, app_id: str, call_id: str) -> str:
-    room = RoomStore(c.app.state.db).create_room(app_id)
-    with c.app.state.db.session() as s:
+    room = RoomStore(services_of(c.app).db).create_room(app_id)
+    with services_of(c.app).db.session() as s:
         s.add(Call(id=call_id, app_id=app_id, room_id=room.id, shopper_identity="cus_9", shopper_name="Maja",
                    customer_id="cus_9", status="ended", agent_identity="anna"))
     return call_id
@@ -78,7 +65,7 @@ def _pump_until(c: TestClient, cond: Callable[[], bool], timeout: float = 10.0) 
     """Run delivery passes (the worker may run too: claims are atomic) until `cond` holds."""
     deadline = time.monotonic() + timeout
     while True:
-        c.portal.call(c.app.state.webhooks.deliver_due_now)
+        c.portal.call(services_of(c.app).webhooks.deliver_due_now)
         if cond():
             return
         assert time.monotonic() < deadline, "condition not met in time"
@@ -106,7 +93,7 @@ def test_endpoints_secret_shown_once_encrypted_at_rest_rotation_and_validation(c
     listed = client.get("/v1/webhooks", auth=auth).json()
     assert [e["id"] for e in listed][-1] == created["id"] and all("secret" not in e for e in listed)
     assert secret not in client.get("/v1/webhooks", auth=auth).text
-    with client.app.state.db.session() as s:
+    with services_of(client.app).db.session() as s:
         row = s.get(WebhookEndpoint, created["id"])
         assert all(secret not in str(getattr(row, col.key)) for col in WebhookEndpoint.__table__.columns)
         assert all(secret not in str(a.details) for a in s.scalars(select(AuditEntry)))
@@ -114,7 +101,7 @@ def test_endpoints_secret_shown_once_encrypted_at_rest_rotation_and_validation(c
     rotated = client.post(f"/v1/webhooks/{created['id']}/rotate-secret", auth=auth).json()
     assert rotated["secret"].startswith("whsec_") and rotated["secret"] != secret
     receiver.secret = secret
-    d: WebhookDispatcher = client.app.state.webhooks
+    d: WebhookDispatcher = services_of(client.app).webhooks
     d.schedule = (0.2,) * 10  # stays pending while the receiver learns the new secret
     event_id = client.portal.call(d.emit, app_id, "call.queued", {"call_id": "cl_1"})
     _pump_until(client, lambda: len(receiver.rejected()) == 1)
@@ -126,7 +113,7 @@ def test_endpoints_secret_shown_once_encrypted_at_rest_rotation_and_validation(c
     _err(client.delete(f"/v1/webhooks/{created['id']}", auth=auth), 404, "webhook_not_found")
     _err(client.post(f"/v1/webhooks/{created['id']}/rotate-secret", auth=auth), 404, "webhook_not_found")
     assert created["id"] not in client.get("/v1/webhooks", auth=auth).text
-    with client.app.state.db.session() as s:
+    with services_of(client.app).db.session() as s:
         actions = [a.action for a in s.scalars(select(AuditEntry).where(AuditEntry.app_id == app_id)
                                                .order_by(AuditEntry.id))]
     assert actions == ["webhook.created", "webhook.created", "webhook.secret_rotated", "webhook.deleted"]
@@ -137,7 +124,7 @@ def test_tenants_cannot_see_or_touch_each_others_webhooks(client, receiver) -> N
     _, b = _tenant(client, "Shop B")
     ep = _create(client, a, receiver.url, ["*"])
     receiver.secret = ep["secret"]
-    client.portal.call(client.app.state.webhooks.emit, a_id, "call.ended", {"call_id": "cl_a"})
+    client.portal.call(services_of(client.app).webhooks.emit, a_id, "call.ended", {"call_id": "cl_a"})
     _pump_until(client, lambda: len(receiver.accepted()) == 1)
     (delivery,) = client.get("/v1/webhooks/deliveries", auth=a).json()
     assert client.get("/v1/webhooks", auth=b).json() == []
@@ -218,9 +205,9 @@ def test_conversions_link_to_calls_and_are_delivered_with_the_delivery_log(clien
     _err(client.post("/v1/webhooks/deliveries/whd_nope/retry", auth=a), 404, "delivery_not_found")
 
     # the console shows the same log to the app's admins only
-    upsert_agent(client.app.state.db, a_id, "anna", name="Anna", password="pw-anna", role="admin")
-    upsert_agent(client.app.state.db, a_id, "ben", name="Ben", password="pw-ben")
-    upsert_agent(client.app.state.db, b_id, "bea", name="Bea", password="pw-bea", role="admin")
+    upsert_agent(services_of(client.app).db, a_id, "anna", name="Anna", password="pw-anna", role="admin")
+    upsert_agent(services_of(client.app).db, a_id, "ben", name="Ben", password="pw-ben")
+    upsert_agent(services_of(client.app).db, b_id, "bea", name="Bea", password="pw-bea", role="admin")
     _err(client.get("/v1/console/webhooks/deliveries"), 401, "unauthorized")
     client.post("/v1/console/login", json={"app_id": a_id, "login": "ben", "password": "pw-ben"})
     _err(client.get("/v1/console/webhooks/deliveries"), 403, "forbidden")
@@ -237,7 +224,7 @@ def test_conversions_link_to_calls_and_are_delivered_with_the_delivery_log(clien
 def test_deleting_an_endpoint_keeps_its_log_and_drops_pending_deliveries(client, receiver) -> None:
     a_id, a = _tenant(client, "Shop A")
     ep = _create(client, a, receiver.url, ["*"])
-    d: WebhookDispatcher = client.app.state.webhooks
+    d: WebhookDispatcher = services_of(client.app).webhooks
     receiver.hold = True  # if a running worker sends it before the delete, the attempt is still in flight
     client.portal.call(d.emit, a_id, "participant.joined", {"identity": "x"})
     assert client.delete(f"/v1/webhooks/{ep['id']}", auth=a).status_code == 204

@@ -5,17 +5,21 @@ Secrets of the CRM configuration are write-only: they are stored, never returned
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from shopcall.api.deps import AuthedApp, current_app
+from shopcall.api.app_store import AppStore
+from shopcall.api.deps import AuthedApp, current_app, get_db, get_live
 from shopcall.api.errors import ERROR_RESPONSES, ApiError
 from shopcall.crm._http import describe
 from shopcall.crm.factory import dump_crm_config, parse_crm_config
+from shopcall.db.engine import Database
 from shopcall.db.models import App
 from shopcall.rooms.business_hours import BusinessHours, parse_hours
+from shopcall.signalling.control import LiveControl
 
 router = APIRouter(prefix="/v1/settings", tags=["settings"], responses=ERROR_RESPONSES)
 
@@ -41,7 +45,9 @@ class SettingsIn(BaseModel):
     recording: RecordingIn | None = None
 
 
-def _out(app: App) -> dict[str, Any]:
+def _out(app: App | None) -> dict[str, Any]:
+    if app is None:  # the app was deleted after it authenticated
+        raise ApiError(404, "app_not_found", "this app no longer exists")
     crm = dump_crm_config(parse_crm_config(app.crm_config)) if app.crm_config else {"kind": "builtin"}
     return {"business_hours": parse_hours(app.business_hours).model_dump(mode="json"), "crm": crm,
             "routing": RoutingIn.model_validate(app.routing or {}).model_dump(),
@@ -50,32 +56,28 @@ def _out(app: App) -> dict[str, Any]:
 
 
 @router.get("", summary="The app's business hours and CRM connector (secrets masked)")
-def get_settings(request: Request, tenant: AuthedApp = Depends(current_app)) -> dict[str, Any]:
-    with request.app.state.db.session() as s:
-        return _out(s.get(App, tenant.id))
+def get_settings(tenant: AuthedApp = Depends(current_app), db: Database = Depends(get_db)) -> dict[str, Any]:
+    return _out(AppStore(db).get(tenant.id))
+
+
+def _save(db: Database, app_id: str, body: SettingsIn, crm: dict[str, Any] | None) -> dict[str, Any]:
+    rec = body.recording
+    return _out(AppStore(db).update_settings(
+        app_id, crm_config=crm,
+        business_hours=body.business_hours.model_dump(mode="json") if body.business_hours is not None else None,
+        routing=body.routing.model_dump() if body.routing is not None else None,
+        recording=(rec.policy, rec.consent, rec.retention_days) if rec is not None else None))
 
 
 @router.patch("", summary="Change business hours and/or the CRM connector")
-def patch_settings(body: SettingsIn, request: Request, tenant: AuthedApp = Depends(current_app)) -> dict[str, Any]:
+async def patch_settings(body: SettingsIn, tenant: AuthedApp = Depends(current_app), db: Database = Depends(get_db),
+                         live: LiveControl = Depends(get_live)) -> dict[str, Any]:
     crm = None
     if body.crm is not None:
         try:
             crm = dump_crm_config(parse_crm_config(body.crm), reveal_secrets=True)
         except ValidationError as e:
             raise ApiError(422, "bad_request", f"crm: {describe(e)}") from None
-    with request.app.state.db.session() as s:
-        app = s.get(App, tenant.id)
-        if body.business_hours is not None:
-            app.business_hours = body.business_hours.model_dump(mode="json")
-        if crm is not None:
-            app.crm_config = crm
-        if body.routing is not None:
-            app.routing = body.routing.model_dump()
-        if body.recording is not None:
-            app.recording_policy = body.recording.policy
-            app.recording_consent = body.recording.consent
-            app.retention_days = body.recording.retention_days
-        s.flush()
-        out = _out(app)
-    request.app.state.hub.desk.load_policy(tenant.id)
+    out = await asyncio.to_thread(_save, db, tenant.id, body, crm)
+    await live.reload_routing_policy(tenant.id)
     return out

@@ -1,19 +1,84 @@
-"""Request dependencies: the app (tenant) authenticated by HTTP Basic app_id:secret."""
+"""The services REST handlers use, built once by `create_app`, and the FastAPI dependencies that hand them out.
+
+Handlers declare what they need (`db: Database = Depends(get_db)`, `live: LiveControl = Depends(get_live)`)
+instead of reaching into `app.state`; `Services` is stored on the app in one place (`install`) and read
+in one place (`get_services`). Live signalling state is reachable only through `LiveControl`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
+from shopcall.api.app_store import AppStore
 from shopcall.api.errors import ApiError
-from shopcall.auth.secrets import verify_secret
+from shopcall.config import Settings
+from shopcall.crm.connectors import CrmConnectors
 from shopcall.db.engine import Database
-from shopcall.db.models import App
+from shopcall.media.backend import MediaBackend
+from shopcall.recording.storage import RecordingStorage
+from shopcall.signalling.control import LiveControl
+from shopcall.webhooks.dispatcher import WebhookDispatcher
 
 _basic = HTTPBasic(auto_error=False, description="app id as user name, app secret as password")
 _CHALLENGE = {"WWW-Authenticate": 'Basic realm="shopcall"'}
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    db: Database
+    live: LiveControl
+    media: MediaBackend
+    storage: RecordingStorage
+    signing_key: bytes
+    webhooks: WebhookDispatcher | None
+    crm: CrmConnectors
+    started: float  # time.monotonic() when the app was built, for /healthz's uptime
+
+
+def install(app: FastAPI, services: Services) -> None:
+    app.state.services = services
+
+
+def services_of(app: FastAPI) -> Services:
+    """The app's services (also for tests and entry points that hold the app, not a request)."""
+    found = getattr(app.state, "services", None)
+    if not isinstance(found, Services):
+        raise RuntimeError("this app was not built by shopcall.app.create_app")
+    return found
+
+
+async def get_services(request: Request) -> Services:
+    return services_of(request.app)
+
+
+async def get_db(services: Services = Depends(get_services)) -> Database:
+    return services.db
+
+
+async def get_live(services: Services = Depends(get_services)) -> LiveControl:
+    return services.live
+
+
+async def get_storage(services: Services = Depends(get_services)) -> RecordingStorage:
+    return services.storage
+
+
+async def get_signing_key(services: Services = Depends(get_services)) -> bytes:
+    return services.signing_key
+
+
+async def get_crm(services: Services = Depends(get_services)) -> CrmConnectors:
+    return services.crm
+
+
+async def get_webhooks(services: Services = Depends(get_services)) -> WebhookDispatcher:
+    if services.webhooks is None:
+        raise ApiError(503, "webhooks_unavailable", "webhooks are not enabled on this server")
+    return services.webhooks
 
 
 @dataclass(frozen=True)
@@ -22,16 +87,11 @@ class AuthedApp:
     name: str
 
 
-def get_db(request: Request) -> Database:
-    return request.app.state.db
-
-
 def current_app(creds: HTTPBasicCredentials | None = Depends(_basic), db: Database = Depends(get_db)) -> AuthedApp:
+    """The tenant named by HTTP Basic app_id:secret (a plain `def`: the lookup runs in FastAPI's thread pool)."""
     if creds is None:
         raise ApiError(401, "unauthorized", "send the app id and secret with HTTP Basic auth", _CHALLENGE)
-    with db.session() as s:
-        app = s.get(App, creds.username)
-        ok = app is not None and verify_secret(creds.password, app.secret_hash)
-        if not ok or app is None:
-            raise ApiError(401, "unauthorized", "unknown app id or wrong secret", _CHALLENGE)
-        return AuthedApp(app.id, app.name)
+    found = AppStore(db).authenticate(creds.username, creds.password)
+    if found is None:
+        raise ApiError(401, "unauthorized", "unknown app id or wrong secret", _CHALLENGE)
+    return AuthedApp(*found)

@@ -1,20 +1,26 @@
-"""Rooms, participants and client tokens for merchant servers."""
+"""Rooms, participants and client tokens for merchant servers.
+
+Handlers that report live participants or end a live room are `async` (live state is the event
+loop's) and run their database work in threads; the others are plain `def` (FastAPI's thread pool).
+"""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
-from shopcall.api.deps import AuthedApp, current_app, get_db
+from shopcall.api.deps import AuthedApp, current_app, get_db, get_live, get_signing_key
 from shopcall.api.errors import ERROR_RESPONSES, ApiError
+from shopcall.api.room_reads import RoomReads
 from shopcall.auth import tokens
 from shopcall.db.engine import Database
-from shopcall.db.models import Participant, Room
+from shopcall.db.models import Room
 from shopcall.rooms.store import RoomStore
+from shopcall.signalling.control import LiveControl
 
 router = APIRouter(prefix="/v1", tags=["rooms"], responses=ERROR_RESPONSES)
 
@@ -69,77 +75,62 @@ def _room_out(room: Room, live: int) -> RoomOut:
                    ended_at=room.ended_at, end_reason=room.end_reason, live_participants=live)
 
 
-def _live_count(request: Request, room_id: str) -> int:
-    live = request.app.state.hub.rooms.get(room_id)
-    return len(live.members) if live else 0
-
-
 def _own_room(db: Database, app: AuthedApp, room_id: str) -> Room:
-    with db.session() as s:
-        room = s.get(Room, room_id)
+    room = RoomStore(db).get_room(room_id)
     if room is None or room.app_id != app.id:  # another tenant's room looks exactly like a missing one
         raise ApiError(404, "room_not_found", f"no room {room_id}")
     return room
 
 
 @router.post("/rooms", status_code=201, response_model=RoomOut)
-def create_room(body: RoomIn, request: Request, app: AuthedApp = Depends(current_app),
-                db: Database = Depends(get_db)) -> RoomOut:
+def create_room(body: RoomIn, app: AuthedApp = Depends(current_app), db: Database = Depends(get_db)) -> RoomOut:
     room = RoomStore(db).create_room(app.id, name=body.name, kind=body.kind,
                                      max_participants=body.max_participants)
     return _room_out(room, 0)
 
 
 @router.get("/rooms", response_model=list[RoomOut])
-def list_rooms(request: Request, status: Literal["open", "ended"] | None = None,
-               limit: int = Query(50, ge=1, le=500), app: AuthedApp = Depends(current_app),
-               db: Database = Depends(get_db)) -> list[RoomOut]:
-    q = select(Room).where(Room.app_id == app.id).order_by(Room.created_at.desc()).limit(limit)
-    if status:
-        q = q.where(Room.status == status)
-    with db.session() as s:
-        rooms = list(s.scalars(q))
-    return [_room_out(r, _live_count(request, r.id)) for r in rooms]
+async def list_rooms(status: Literal["open", "ended"] | None = None, limit: int = Query(50, ge=1, le=500),
+                     app: AuthedApp = Depends(current_app), db: Database = Depends(get_db),
+                     live: LiveControl = Depends(get_live)) -> list[RoomOut]:
+    rooms = await asyncio.to_thread(RoomReads(db).rooms, app.id, status=status, limit=limit)
+    return [_room_out(r, await live.live_participants(r.id)) for r in rooms]
 
 
 @router.get("/rooms/{room_id}", response_model=RoomOut)
-def get_room(room_id: str, request: Request, app: AuthedApp = Depends(current_app),
-             db: Database = Depends(get_db)) -> RoomOut:
-    return _room_out(_own_room(db, app, room_id), _live_count(request, room_id))
+async def get_room(room_id: str, app: AuthedApp = Depends(current_app), db: Database = Depends(get_db),
+                   live: LiveControl = Depends(get_live)) -> RoomOut:
+    room = await asyncio.to_thread(_own_room, db, app, room_id)
+    return _room_out(room, await live.live_participants(room_id))
 
 
 @router.post("/rooms/{room_id}/end", response_model=RoomOut)
-async def end_room(room_id: str, request: Request, app: AuthedApp = Depends(current_app),
-                   db: Database = Depends(get_db)) -> RoomOut:
-    room = _own_room(db, app, room_id)
+async def end_room(room_id: str, app: AuthedApp = Depends(current_app), db: Database = Depends(get_db),
+                   live: LiveControl = Depends(get_live)) -> RoomOut:
+    room = await asyncio.to_thread(_own_room, db, app, room_id)
     if room.status != "open":
         raise ApiError(409, "room_ended", f"room {room_id} has already ended")
-    await request.app.state.hub.end_room(room_id, "ended_by_api")
-    return _room_out(_own_room(db, app, room_id), 0)
+    await live.end_room(room_id, "ended_by_api")
+    return _room_out(await asyncio.to_thread(_own_room, db, app, room_id), 0)
 
 
 @router.get("/rooms/{room_id}/participants", response_model=list[ParticipantOut])
 def list_participants(room_id: str, active: bool = False, app: AuthedApp = Depends(current_app),
                       db: Database = Depends(get_db)) -> list[ParticipantOut]:
     _own_room(db, app, room_id)
-    q = select(Participant).where(Participant.room_id == room_id).order_by(Participant.joined_at)
-    if active:
-        q = q.where(Participant.left_at.is_(None))
-    with db.session() as s:
-        rows = list(s.scalars(q))
     return [ParticipantOut(id=r.id, identity=r.identity, name=r.display_name, role=r.role,
-                           joined_at=r.joined_at, left_at=r.left_at, leave_reason=r.leave_reason) for r in rows]
+                           joined_at=r.joined_at, left_at=r.left_at, leave_reason=r.leave_reason)
+            for r in RoomReads(db).participants(room_id, active=active)]
 
 
 @router.post("/tokens", status_code=201, response_model=TokenOut)
-def mint_token(body: TokenIn, request: Request, app: AuthedApp = Depends(current_app),
-               db: Database = Depends(get_db)) -> TokenOut:
+def mint_token(body: TokenIn, app: AuthedApp = Depends(current_app), db: Database = Depends(get_db),
+               key: bytes = Depends(get_signing_key)) -> TokenOut:
     if "*" in body.rooms and body.role == "shopper":
         raise ApiError(422, "validation_error", 'rooms: shoppers cannot be granted every room ("*")')
     for room_id in body.rooms:
         if room_id != "*":
             _own_room(db, app, room_id)
-    token, exp = tokens.mint(request.app.state.signing_key, app_id=app.id, identity=body.identity,
-                             role=body.role, rooms=body.rooms, name=body.name, ttl_s=body.ttl_s,
-                             customer=body.customer)
+    token, exp = tokens.mint(key, app_id=app.id, identity=body.identity, role=body.role, rooms=body.rooms,
+                             name=body.name, ttl_s=body.ttl_s, customer=body.customer)
     return TokenOut(token=token, expires_at=exp, app_id=app.id)

@@ -12,10 +12,11 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from shopcall.api.console import current_agent
-from shopcall.api.deps import AuthedApp, current_app
+from shopcall.api.deps import AuthedApp, current_app, get_db, get_signing_key
 from shopcall.api.errors import ERROR_RESPONSES, ApiError
 from shopcall.auth import tokens
 from shopcall.console.accounts import AgentInfo
+from shopcall.db.engine import Database
 from shopcall.rooms.invites import check_invite, invite_code
 from shopcall.rooms.store import RoomStore
 
@@ -34,33 +35,35 @@ class JoinIn(BaseModel):
     name: str = Field("Guest", min_length=1, max_length=80)
 
 
-def _link(request: Request, room_id: str) -> dict[str, str]:
-    code = invite_code(request.app.state.signing_key, room_id)
+def _link(request: Request, key: bytes, room_id: str) -> dict[str, str]:
+    code = invite_code(key, room_id)
     return {"room": room_id, "invite": code, "join_url": str(request.base_url).rstrip("/") +
             f"/join/{room_id}?invite={code}"}
 
 
 @router.post("/console/sessions", status_code=201, summary="Host a group session (1 agent + up to 16 shoppers)")
-def host_session(body: SessionIn, request: Request, agent: AgentInfo = Depends(current_agent)) -> dict[str, Any]:
-    room = RoomStore(request.app.state.db).create_room(agent.app_id, name=body.title, kind="group",
-                                                       max_participants=body.max_shoppers + 2)
-    return {**_link(request, room.id), "title": room.name, "max_participants": room.max_participants}
+def host_session(body: SessionIn, request: Request, agent: AgentInfo = Depends(current_agent),
+                 db: Database = Depends(get_db), key: bytes = Depends(get_signing_key)) -> dict[str, Any]:
+    room = RoomStore(db).create_room(agent.app_id, name=body.title, kind="group",
+                                     max_participants=body.max_shoppers + 2)
+    return {**_link(request, key, room.id), "title": room.name, "max_participants": room.max_participants}
 
 
 @router.post("/rooms/{room_id}/invite", summary="An invitation link for a group room (merchant server)")
-def room_invite(room_id: str, request: Request, app: AuthedApp = Depends(current_app)) -> dict[str, str]:
-    room = RoomStore(request.app.state.db).get_room(room_id)
+def room_invite(room_id: str, request: Request, app: AuthedApp = Depends(current_app),
+                db: Database = Depends(get_db), key: bytes = Depends(get_signing_key)) -> dict[str, str]:
+    room = RoomStore(db).get_room(room_id)
     if room is None or room.app_id != app.id:
         raise ApiError(404, "room_not_found", f"no room {room_id}")
     if room.kind != "group":
         raise ApiError(409, "not_a_group", "invitation links are for group sessions")
-    return _link(request, room.id)
+    return _link(request, key, room.id)
 
 
 @router.post("/join/{room_id}", summary="Join a group session by link: a shopper token for that room")
-def join_by_link(room_id: str, body: JoinIn, request: Request) -> dict[str, Any]:
-    key = request.app.state.signing_key
-    room = RoomStore(request.app.state.db).get_room(room_id)
+def join_by_link(room_id: str, body: JoinIn, db: Database = Depends(get_db),
+                 key: bytes = Depends(get_signing_key)) -> dict[str, Any]:
+    room = RoomStore(db).get_room(room_id)
     if room is None or not check_invite(key, room_id, body.invite):
         raise ApiError(404, "invite_invalid", "this invitation link is not valid")
     if room.status != "open":

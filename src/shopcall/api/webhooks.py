@@ -13,21 +13,19 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import structlog
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from shopcall.api.console import current_admin
-from shopcall.api.deps import AuthedApp, current_app, get_db
+from shopcall.api.deps import AuthedApp, current_app, get_db, get_webhooks
 from shopcall.api.errors import ERROR_RESPONSES, ApiError
 from shopcall.console.accounts import AgentInfo
 from shopcall.db.engine import Database
-from shopcall.db.ids import new_id
-from shopcall.db.models import Call, Conversion, WebhookDelivery, WebhookEndpoint
+from shopcall.db.models import Call, Conversion, WebhookDelivery, WebhookEndpoint, iso
 from shopcall.webhooks import events
 from shopcall.webhooks.dispatcher import WebhookDispatcher, WebhookError
-from shopcall.webhooks.events import ALL_EVENTS, EventType, iso
+from shopcall.webhooks.events import ALL_EVENTS, EventType
+from shopcall.webhooks.store import DuplicateOrder, WebhookStore
 
 log = structlog.get_logger("shopcall.webhooks")
 router = APIRouter(prefix="/v1", tags=["webhooks"], responses=ERROR_RESPONSES)
@@ -123,13 +121,6 @@ class ConversionOut(BaseModel):
     created_at: str
 
 
-def _dispatcher(request: Request) -> WebhookDispatcher:
-    d = getattr(request.app.state, "webhooks", None)
-    if d is None:
-        raise ApiError(503, "webhooks_unavailable", "webhooks are not enabled on this server")
-    return d
-
-
 def _endpoint_out(ep: WebhookEndpoint, secret: str | None = None) -> EndpointOut:
     fields: dict[str, Any] = {"id": ep.id, "url": ep.url, "events": list(ep.events), "created_at": iso(ep.created_at)}
     return EndpointWithSecret(**fields, secret=secret) if secret is not None else EndpointOut(**fields)
@@ -144,37 +135,31 @@ def _delivery_out(d: WebhookDelivery, url: str) -> DeliveryOut:
 
 
 def _deliveries(db: Database, app_id: str, status: str | None, event_type: str | None, endpoint_id: str | None,
-                limit: int, delivery_id: str | None = None) -> list[DeliveryOut]:
-    q = (select(WebhookDelivery, WebhookEndpoint.url).join(WebhookEndpoint)
-         .where(WebhookDelivery.app_id == app_id)
-         .order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc()).limit(limit))
-    for col, val in ((WebhookDelivery.status, status), (WebhookDelivery.event_type, event_type),
-                     (WebhookDelivery.endpoint_id, endpoint_id), (WebhookDelivery.id, delivery_id)):
-        if val is not None:
-            q = q.where(col == val)
-    with db.session() as s:
-        return [_delivery_out(d, url) for d, url in s.execute(q).all()]
+                limit: int) -> list[DeliveryOut]:
+    return [_delivery_out(d, url) for d, url in WebhookStore(db).deliveries(
+        app_id, status=status, event_type=event_type, endpoint_id=endpoint_id, limit=limit)]
 
 
 # ---- endpoints --------------------------------------------------------------------------------------------------
 
 @router.post("/webhooks", status_code=201, response_model=EndpointWithSecret,
              summary="Register an endpoint; the signing secret is in this response only")
-def create_endpoint(body: EndpointIn, request: Request, app: AuthedApp = Depends(current_app)) -> EndpointOut:
+def create_endpoint(body: EndpointIn, app: AuthedApp = Depends(current_app),
+                    dispatcher: WebhookDispatcher = Depends(get_webhooks)) -> EndpointOut:
     try:
-        ep, secret = _dispatcher(request).create_endpoint(app.id, body.url, list(body.events))
+        ep, secret = dispatcher.create_endpoint(app.id, body.url, list(body.events))
     except WebhookError as e:
         raise ApiError(409, e.code, e.message) from None
     return _endpoint_out(ep, secret)
 
 
+def _endpoints(db: Database, app_id: str) -> list[EndpointOut]:
+    return [_endpoint_out(ep) for ep in WebhookStore(db).endpoints(app_id)]
+
+
 @router.get("/webhooks", response_model=list[EndpointOut], summary="The app's endpoints (no secrets)")
 def list_endpoints(app: AuthedApp = Depends(current_app), db: Database = Depends(get_db)) -> list[EndpointOut]:
-    with db.session() as s:
-        rows = s.scalars(select(WebhookEndpoint)
-                         .where(WebhookEndpoint.app_id == app.id, WebhookEndpoint.active.is_(True))
-                         .order_by(WebhookEndpoint.created_at))
-        return [_endpoint_out(ep) for ep in rows]
+    return _endpoints(db, app.id)
 
 
 @router.get("/webhooks/deliveries", response_model=list[DeliveryOut],
@@ -187,30 +172,33 @@ def list_deliveries(status: DeliveryStatus | None = None, event_type: EventType 
 
 @router.post("/webhooks/deliveries/{delivery_id}/retry", status_code=202, response_model=DeliveryOut,
              summary="Send a failed delivery once more, now (same event id)")
-def retry_delivery(delivery_id: str, request: Request, app: AuthedApp = Depends(current_app),
-                   db: Database = Depends(get_db)) -> DeliveryOut:
-    result = _dispatcher(request).redeliver(app.id, delivery_id)
+def retry_delivery(delivery_id: str, app: AuthedApp = Depends(current_app), db: Database = Depends(get_db),
+                   dispatcher: WebhookDispatcher = Depends(get_webhooks)) -> DeliveryOut:
+    result = dispatcher.redeliver(app.id, delivery_id)
     if result == "not_found":
         raise ApiError(404, "delivery_not_found", f"no delivery {delivery_id}")
     if result == "endpoint_deleted":
         raise ApiError(409, "endpoint_deleted", "the endpoint of this delivery was deleted")
     if result == "not_failed":
         raise ApiError(409, "delivery_not_failed", "only failed deliveries can be retried")
-    return _deliveries(db, app.id, None, None, None, 1, delivery_id)[0]
+    ((d, url),) = WebhookStore(db).deliveries(app.id, delivery_id=delivery_id, limit=1)
+    return _delivery_out(d, url)
 
 
 @router.delete("/webhooks/{endpoint_id}", status_code=204, response_class=Response,
                summary="Delete an endpoint (its delivery log stays; pending deliveries are dropped)")
-def delete_endpoint(endpoint_id: str, request: Request, app: AuthedApp = Depends(current_app)) -> Response:
-    if not _dispatcher(request).delete_endpoint(app.id, endpoint_id):
+def delete_endpoint(endpoint_id: str, app: AuthedApp = Depends(current_app),
+                    dispatcher: WebhookDispatcher = Depends(get_webhooks)) -> Response:
+    if not dispatcher.delete_endpoint(app.id, endpoint_id):
         raise ApiError(404, "webhook_not_found", f"no webhook endpoint {endpoint_id}")
     return Response(status_code=204)
 
 
 @router.post("/webhooks/{endpoint_id}/rotate-secret", response_model=EndpointWithSecret,
              summary="Replace the signing secret at once; the new one is in this response only")
-def rotate_secret(endpoint_id: str, request: Request, app: AuthedApp = Depends(current_app)) -> EndpointOut:
-    rotated = _dispatcher(request).rotate_secret(app.id, endpoint_id)
+def rotate_secret(endpoint_id: str, app: AuthedApp = Depends(current_app),
+                  dispatcher: WebhookDispatcher = Depends(get_webhooks)) -> EndpointOut:
+    rotated = dispatcher.rotate_secret(app.id, endpoint_id)
     if rotated is None:
         raise ApiError(404, "webhook_not_found", f"no webhook endpoint {endpoint_id}")
     return _endpoint_out(*rotated)
@@ -220,36 +208,27 @@ def rotate_secret(endpoint_id: str, request: Request, app: AuthedApp = Depends(c
 
 def _insert_conversion(db: Database, app_id: str, body: ConversionIn) -> tuple[Conversion, Call]:
     try:
-        with db.session() as s:
-            call = s.get(Call, body.call_id)
-            if call is None or call.app_id != app_id:
-                raise ApiError(404, "call_not_found", f"no call {body.call_id}")
-            if s.scalar(select(Conversion.id).where(Conversion.app_id == app_id, Conversion.order_id == body.order_id)):
-                raise ApiError(409, "duplicate_order", f"order {body.order_id} is already recorded")
-            conv = Conversion(id=new_id("cv"), app_id=app_id, call_id=call.id, order_id=body.order_id,
-                              amount_cents=int(body.amount * 100), currency=body.currency)
-            s.add(conv)
-            s.flush()
-    except IntegrityError:  # the same order posted twice at the same moment
+        saved = WebhookStore(db).add_conversion(app_id, call_id=body.call_id, order_id=body.order_id,
+                                                amount_cents=int(body.amount * 100), currency=body.currency)
+    except DuplicateOrder:
         raise ApiError(409, "duplicate_order", f"order {body.order_id} is already recorded") from None
-    return conv, call
+    if saved is None:
+        raise ApiError(404, "call_not_found", f"no call {body.call_id}")
+    return saved
 
 
 @router.post("/conversions", status_code=201, response_model=ConversionOut,
              responses={409: {"description": "this order_id is already recorded"}},
              summary="Attribute an order to a call (sends conversion.recorded)")
-async def record_conversion(body: ConversionIn, request: Request, app: AuthedApp = Depends(current_app),
-                            db: Database = Depends(get_db)) -> ConversionOut:
+async def record_conversion(body: ConversionIn, app: AuthedApp = Depends(current_app),
+                            db: Database = Depends(get_db),
+                            dispatcher: WebhookDispatcher = Depends(get_webhooks)) -> ConversionOut:
     conv, call = await asyncio.to_thread(_insert_conversion, db, app.id, body)
     data = events.conversion_recorded(conv, call)
-    dispatcher = getattr(request.app.state, "webhooks", None)
-    if dispatcher is None:
-        log.warning("webhooks_not_enabled", event_type="conversion.recorded")
-    else:
-        try:  # the conversion is stored either way; a failed emit must not invite a retry that would 409
-            await dispatcher.emit(app.id, "conversion.recorded", data)
-        except Exception:
-            log.exception("webhook_emit_failed", event_type="conversion.recorded", conversion=conv.id)
+    try:  # the conversion is stored either way; a failed emit must not invite a retry that would 409
+        await dispatcher.emit(app.id, "conversion.recorded", data)
+    except Exception:
+        log.exception("webhook_emit_failed", event_type="conversion.recorded", conversion=conv.id)
     return ConversionOut(id=conv.id, call_id=conv.call_id, order_id=conv.order_id, amount=data["amount"],
                          amount_cents=conv.amount_cents, currency=conv.currency, created_at=data["created_at"])
 
@@ -257,13 +236,13 @@ async def record_conversion(body: ConversionIn, request: Request, app: AuthedApp
 # ---- console (admins) -------------------------------------------------------------------------------------------
 
 @console_router.get("/webhooks", response_model=list[EndpointOut], summary="Admin: the app's webhook endpoints")
-def console_endpoints(request: Request, admin: AgentInfo = Depends(current_admin)) -> list[EndpointOut]:
-    return list_endpoints(AuthedApp(admin.app_id, ""), get_db(request))
+def console_endpoints(admin: AgentInfo = Depends(current_admin), db: Database = Depends(get_db)) -> list[EndpointOut]:
+    return _endpoints(db, admin.app_id)
 
 
 @console_router.get("/webhooks/deliveries", response_model=list[DeliveryOut],
                     summary="Admin: the webhook delivery log, newest first")
-def console_deliveries(request: Request, status: DeliveryStatus | None = None, event_type: EventType | None = None,
+def console_deliveries(status: DeliveryStatus | None = None, event_type: EventType | None = None,
                        endpoint_id: str | None = None, limit: int = Query(50, ge=1, le=200),
-                       admin: AgentInfo = Depends(current_admin)) -> list[DeliveryOut]:
-    return _deliveries(get_db(request), admin.app_id, status, event_type, endpoint_id, limit)
+                       admin: AgentInfo = Depends(current_admin), db: Database = Depends(get_db)) -> list[DeliveryOut]:
+    return _deliveries(db, admin.app_id, status, event_type, endpoint_id, limit)

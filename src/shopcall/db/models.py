@@ -10,7 +10,18 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 def utcnow() -> datetime:
+    """Times are stored as naive UTC."""
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def iso(d: datetime | None) -> str | None:
+    """A stored (naive UTC) time as ISO-8601 with `Z`, as every API and webhook payload shows it."""
+    return d.isoformat() + "Z" if d else None
+
+
+def seconds_between(start: datetime | None, end: datetime | None) -> float | None:
+    """Whole tenths of a second from `start` to `end`; None unless both are known."""
+    return round((end - start).total_seconds(), 1) if start and end else None
 
 
 class Base(DeclarativeBase):

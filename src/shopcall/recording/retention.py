@@ -11,16 +11,16 @@ from __future__ import annotations
 import asyncio
 import shutil
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import structlog
-from sqlalchemy import delete, select
 
 from shopcall.db.engine import Database
-from shopcall.db.models import App, AuditEntry, Recording, utcnow
+from shopcall.db.models import utcnow
 from shopcall.recording.storage import RecordingStorage
+from shopcall.recording.store import Expired, RecordingStore
 
 log = structlog.get_logger("shopcall.retention")
 
@@ -38,49 +38,11 @@ class RetentionReport:
         return bool(self.deleted or self.failed)
 
 
-@dataclass(frozen=True)
-class _Expired:
-    id: str
-    app_id: str
-    room_id: str
-    region: str
-    started_at: datetime
-    folder: str
-    storage_key: str | None
-    size_bytes: int | None
-    retention_days: int
+def _ignored(app_id: str, days: int) -> None:
+    log.warning("retention_days_ignored", app_id=app_id, retention_days=days)
 
 
-def _naive_utc(now: datetime | None) -> datetime:
-    """The database stores naive UTC (models.utcnow); accept aware datetimes too."""
-    if now is None:
-        return utcnow()
-    if now.tzinfo is not None:
-        return now.astimezone(UTC).replace(tzinfo=None)
-    return now
-
-
-def _expired(db: Database, now: datetime) -> list[_Expired]:
-    """All recordings past their app's retention. Apps without retention (None) or with a value < 1 keep all:
-    0 would delete recordings still being made, so it is treated as a misconfiguration, not "delete now"."""
-    out: list[_Expired] = []
-    with db.session() as s:
-        apps = s.execute(select(App.id, App.retention_days).where(App.retention_days.is_not(None))
-                         .order_by(App.id)).all()
-        for app_id, days in apps:
-            if days is None or days < 1:
-                if days is not None:
-                    log.warning("retention_days_ignored", app_id=app_id, retention_days=days)
-                continue
-            cutoff = now - timedelta(days=days)
-            rows = s.execute(select(Recording).where(Recording.app_id == app_id, Recording.started_at < cutoff)
-                             .order_by(Recording.started_at, Recording.id)).scalars().all()
-            out.extend(_Expired(r.id, r.app_id, r.room_id, r.region, r.started_at, r.folder or "", r.storage_key,
-                                r.size_bytes, int(days)) for r in rows)
-    return out
-
-
-def _raw_folder(rec: _Expired, raw_root: Path | None) -> Path | None:
+def _raw_folder(rec: Expired, raw_root: Path | None) -> Path | None:
     """The raw folder to remove, None if there is nothing to remove; raises if it exists but is not ours."""
     if not rec.folder:
         return None
@@ -107,13 +69,13 @@ def _tree_size(path: Path) -> int:
     return total
 
 
-def _details(rec: _Expired, **extra: Any) -> dict[str, Any]:
+def _details(rec: Expired, **extra: Any) -> dict[str, Any]:
     return {"recording_id": rec.id, "room_id": rec.room_id, "region": rec.region,
             "started_at": rec.started_at.isoformat(), "reason": REASON, "retention_days": rec.retention_days,
             "storage_key": rec.storage_key, "raw_folder": rec.folder or None, **extra}
 
 
-def _delete_one(db: Database, storage: RecordingStorage, rec: _Expired, raw_root: Path | None, actor: str) -> int:
+def _delete_one(db: Database, storage: RecordingStorage, rec: Expired, raw_root: Path | None, actor: str) -> int:
     """Delete files then row (+ audit entry). Returns bytes freed; raises if a file step failed."""
     folder = _raw_folder(rec, raw_root)  # safety check before anything is deleted
     freed = 0
@@ -125,12 +87,7 @@ def _delete_one(db: Database, storage: RecordingStorage, rec: _Expired, raw_root
         raw_bytes = _tree_size(folder)
         shutil.rmtree(folder)
         freed += raw_bytes
-    with db.session() as s:
-        gone = s.execute(delete(Recording).where(Recording.id == rec.id)).rowcount
-        if gone:
-            s.add(AuditEntry(app_id=rec.app_id, actor=actor, action="recording.deleted",
-                             details=_details(rec, bytes_freed=freed)))
-    if not gone:
+    if not RecordingStore(db).delete(rec.id, actor=actor, details=_details(rec, bytes_freed=freed)):
         log.info("retention_row_already_gone", recording_id=rec.id)
     return freed
 
@@ -142,9 +99,9 @@ def run_retention(db: Database, storage: RecordingStorage, *, now: datetime | No
     `raw_root` is the only folder under which raw per-track folders may be deleted (normally
     `<data_dir>/recordings-raw`); a recording whose raw folder exists elsewhere is kept and reported.
     """
-    now = _naive_utc(now)
+    store = RecordingStore(db)
     report = RetentionReport()
-    for rec in _expired(db, now):
+    for rec in store.expired(now or utcnow(), on_ignored=_ignored):
         try:
             freed = _delete_one(db, storage, rec, raw_root, actor)
         except Exception as e:  # one bad recording must not stop the others
@@ -152,9 +109,7 @@ def run_retention(db: Database, storage: RecordingStorage, *, now: datetime | No
             report.failed[rec.id] = reason
             log.warning("retention_delete_failed", recording_id=rec.id, app_id=rec.app_id, error=reason)
             try:
-                with db.session() as s:
-                    s.add(AuditEntry(app_id=rec.app_id, actor=actor, action="recording.delete_failed",
-                                     details=_details(rec, error=reason)))
+                store.audit_delete_failed(rec.app_id, actor=actor, details=_details(rec, error=reason))
             except Exception:  # the report and the log still carry the failure
                 log.exception("retention_audit_failed", recording_id=rec.id)
             continue

@@ -20,7 +20,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from shopcall.db.engine import Database
-from shopcall.db.models import App, AuditEntry, Call, ChatMessage, ConsentDecision, Recording, RoomEvent, utcnow
+from shopcall.db.models import App, AuditEntry, Call, ChatMessage, ConsentDecision, Recording, RoomEvent, iso, utcnow
 
 Status = Literal["recording", "processing", "ready", "failed"]
 BUSY: frozenset[str] = frozenset({"recording", "processing"})
@@ -33,7 +33,7 @@ TRANSITIONS: Mapping[str, frozenset[str]] = {
 NOTHING_RECORDED = "nothing was recorded (no consenting participant published)"
 
 
-class RecordingNotFound(LookupError):
+class UnknownRecording(LookupError):
     """No recording row with that id."""
 
 
@@ -108,7 +108,7 @@ class RecordingStore:
     def _row(self, s: Session, rec_id: str) -> Recording:
         row = s.get(Recording, rec_id, with_for_update=True)
         if row is None:
-            raise RecordingNotFound(rec_id)
+            raise UnknownRecording(rec_id)
         return row
 
     # ---- live capture (signalling) ------------------------------------------------------------
@@ -209,7 +209,7 @@ class RecordingStore:
         if f.status:
             q = q.where(Recording.status == f.status)
         with self.db.session() as s:
-            return [(r, c) for r, c in s.execute(q.order_by(Recording.started_at.desc()).limit(f.limit)).tuples()]
+            return [(r, c) for r, c in s.execute(q.order_by(Recording.started_at.desc()).limit(f.limit))]
 
     def get(self, app_id: str, rec_id: str) -> tuple[Recording, Call | None] | None:
         """The recording and its call, None unless it exists and belongs to `app_id`."""
@@ -233,7 +233,7 @@ class RecordingStore:
                     out.append({"t": (e.created_at - start).total_seconds(), "kind": e.kind, "by": e.identity,
                                 "data": e.data})
             consents = [{"identity": c.identity, "decision": c.decision,
-                         "at": c.decided_at.isoformat() + "Z"}
+                         "at": iso(c.decided_at)}
                         for c in s.scalars(select(ConsentDecision).where(ConsentDecision.recording_id == r.id))]
         out.sort(key=lambda x: x["t"])
         for x in out:
@@ -271,7 +271,7 @@ class RecordingStore:
         out: list[Expired] = []
         with self.db.session() as s:
             apps = s.execute(select(App.id, App.retention_days).where(App.retention_days.is_not(None))
-                             .order_by(App.id)).tuples().all()
+                             .order_by(App.id)).all()
             for app_id, days in apps:
                 if days is None or days < 1:
                     if days is not None and on_ignored is not None:

@@ -7,7 +7,6 @@ same shape for the same event; payloads are plain JSON (ISO-8601 UTC times with 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal, get_args
 
@@ -15,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shopcall.db.engine import Database
-from shopcall.db.models import Call, Conversion, Participant, Recording
+from shopcall.db.models import Call, Conversion, Participant, Recording, iso, seconds_between
 
 EventType = Literal[
     "call.queued", "call.started", "call.ended",
@@ -25,15 +24,6 @@ EventType = Literal[
 ]
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 ALL_EVENTS = "*"  # an endpoint subscribed to "*" gets every type, including ones added later
-
-
-def iso(d: datetime | None) -> str | None:
-    """Naive UTC (how the database stores times) as ISO-8601 with `Z`."""
-    return d.isoformat() + "Z" if d else None
-
-
-def _seconds(start: datetime | None, end: datetime | None) -> float | None:
-    return round((end - start).total_seconds(), 1) if start and end else None
 
 
 def _call(c: Call) -> dict[str, Any]:
@@ -48,7 +38,7 @@ def call_queued(c: Call) -> dict[str, Any]:
 
 
 def call_started(c: Call) -> dict[str, Any]:
-    return {**_call(c), "answered_at": iso(c.answered_at), "wait_s": _seconds(c.created_at, c.answered_at)}
+    return {**_call(c), "answered_at": iso(c.answered_at), "wait_s": seconds_between(c.created_at, c.answered_at)}
 
 
 def participant(p: Participant, *, call_id: str | None = None) -> dict[str, Any]:
@@ -60,8 +50,8 @@ def participant(p: Participant, *, call_id: str | None = None) -> dict[str, Any]
 def call_ended(c: Call, participants: Sequence[Participant]) -> dict[str, Any]:
     """`duration_s` counts from answer to end (None if never answered); `wait_s` from request to answer/end."""
     return {**_call(c), "answered_at": iso(c.answered_at), "ended_at": iso(c.ended_at), "outcome": c.outcome,
-            "wait_s": _seconds(c.created_at, c.answered_at or c.ended_at),
-            "duration_s": _seconds(c.answered_at, c.ended_at),
+            "wait_s": seconds_between(c.created_at, c.answered_at or c.ended_at),
+            "duration_s": seconds_between(c.answered_at, c.ended_at),
             "participants": [participant(p, call_id=c.id) for p in participants]}
 
 

@@ -1,0 +1,68 @@
+"""One CRM connector per app and configuration, built off the event loop and replaced when the settings change.
+
+Connectors hold HTTP connection pools, so they are kept; building one (reading the app's settings,
+creating an HTTP client with its TLS context) is blocking work, so it runs in a thread. The cache itself
+is only touched on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from shopcall.crm._http import describe
+from shopcall.crm.base import CrmConnector
+from shopcall.crm.factory import connector_for, parse_crm_config
+from shopcall.db.engine import Database
+from shopcall.db.models import App
+
+BUILTIN: dict[str, Any] = {"kind": "builtin"}
+
+
+class CrmMisconfigured(ValueError):
+    """The app's stored CRM settings do not describe a valid connector."""
+
+
+class CrmConnectors:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._by_app: dict[str, tuple[str, CrmConnector]] = {}  # app id -> (settings fingerprint, connector)
+
+    def _settings(self, app_id: str) -> dict[str, Any]:
+        with self.db.session() as s:
+            raw = s.scalar(select(App.crm_config).where(App.id == app_id))
+        return dict(raw or {}) or BUILTIN
+
+    def _build(self, app_id: str, raw: dict[str, Any]) -> CrmConnector:
+        try:
+            return connector_for(parse_crm_config(raw), db=self.db, app_id=app_id)
+        except ValidationError as e:
+            raise CrmMisconfigured(describe(e)) from None
+        except ValueError as e:
+            raise CrmMisconfigured(str(e)) from None
+
+    async def for_app(self, app_id: str) -> CrmConnector:
+        """The app's connector; raises CrmMisconfigured. The connector it replaces is closed."""
+        raw = await asyncio.to_thread(self._settings, app_id)
+        fingerprint = json.dumps(raw, sort_keys=True, default=str)
+        held = self._by_app.get(app_id)
+        if held is not None and held[0] == fingerprint:
+            return held[1]
+        built = await asyncio.to_thread(self._build, app_id, raw)
+        held = self._by_app.get(app_id)  # another request may have built it meanwhile
+        if held is not None and held[0] == fingerprint:
+            await built.aclose()
+            return held[1]
+        self._by_app[app_id] = (fingerprint, built)
+        if held is not None:
+            await held[1].aclose()
+        return built
+
+    async def aclose(self) -> None:
+        held, self._by_app = list(self._by_app.values()), {}
+        for _, connector in held:
+            await connector.aclose()
