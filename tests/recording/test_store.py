@@ -6,7 +6,7 @@ import pytest
 
 from shopcall.db.engine import Database
 from shopcall.db.models import ConsentDecision, Recording
-from shopcall.recording.store import IllegalTransition, UnknownRecording, RecordingStore
+from shopcall.recording.store import IllegalTransition, RecordingStore, UnknownRecording
 from shopcall.rooms.apps import create_app
 from shopcall.rooms.store import RoomStore
 
