@@ -50,3 +50,13 @@ def rooms(client: TestClient) -> RoomStore:
 def live(client: TestClient, method: str, *args: Any) -> Any:
     """Call one of the hub's LiveControl coroutines on the server's event loop."""
     return client.portal.call(getattr(client.app.state.hub, method), *args)
+
+
+def ask(ws: Any, msg: dict[str, Any]) -> dict[str, Any]:
+    """Send a request and return its reply (the message carrying its id), past any events."""
+    msg = {"id": "ask", **msg}
+    ws.send_json(msg)
+    while True:
+        m = ws.receive_json()
+        if m.get("re") == msg["id"]:
+            return dict(m)
