@@ -95,8 +95,9 @@ async def test_a_stalled_console_of_one_tenant_never_delays_another_tenants_rout
     x, y = server.tenant("Shop X"), server.tenant("Shop Y")
     ring_timeout = 1.0
     with server.app.state.db.session() as s:
-        s.get(App, y).routing = {"ring_timeout_s": ring_timeout, "fallback_after_s": 30.0, "max_wait_s": 60.0,
-                                 "reoffer_delay_s": 0.1}
+        for app_id in (x, y):  # X's rings time out too: the desk's own timer then has to reach X's console
+            s.get(App, app_id).routing = {"ring_timeout_s": ring_timeout, "fallback_after_s": 30.0,
+                                          "max_wait_s": 60.0, "reoffer_delay_s": 0.1}
     x_room = RoomStore(server.app.state.db).create_room(x, kind="group", max_participants=4).id
     # X's agent is online and in a room, then stops reading; X's shopper fills its pipe with chat
     xa = stalled_member(server, server.token(x, "xa", role="agent", rooms=["*"]))
@@ -109,6 +110,7 @@ async def test_a_stalled_console_of_one_tenant_never_delays_another_tenants_rout
     # another X shopper calls: the desk rings X's stalled agent
     xs2 = await client(server, server.token(x, "xs2"))
     await request(xs2, {"type": "call", "context": {}}, "call_created")
+    await asyncio.sleep(ring_timeout + 0.5)  # X's ring timed out: the desk withdrew it from X's console
     # Y: two agents; the first lets the call ring out, the second must be rung in time
     y1 = await client(server, server.token(y, "y1", role="agent", rooms=["*"]))
     await request(y1, {"type": "available"}, "available")

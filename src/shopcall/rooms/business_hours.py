@@ -6,6 +6,8 @@ daylight-saving changes need no configuration changes.
 
 from __future__ import annotations
 
+from typing import Any
+
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -71,5 +73,5 @@ class BusinessHours(BaseModel):
         return None
 
 
-def parse_hours(raw: dict | None) -> BusinessHours:
+def parse_hours(raw: dict[str, Any] | None) -> BusinessHours:
     return BusinessHours.model_validate(raw or {})

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from shopcall.db.engine import Database
+from shopcall.db.engine import Database, rowcount
 from shopcall.db.ids import new_id
 from shopcall.db.models import Call, Participant, Room, utcnow
 
@@ -37,7 +37,7 @@ class RoomStore:
                       .values(left_at=now, leave_reason="room_ended"))
             s.execute(update(Call).where(Call.room_id == room_id, Call.status.in_(["ringing", "answered"]))
                       .values(status="ended", ended_at=now))
-            return bool(res.rowcount)
+            return bool(rowcount(res))
 
     def add_participant(self, room_id: str, identity: str, name: str, role: str) -> str:
         with self.db.session() as s:
@@ -69,7 +69,7 @@ class RoomStore:
                 update(Call).where(Call.id == call_id, Call.status == "ringing")
                 .values(status="answered", agent_identity=agent_identity, answered_at=utcnow())
             )
-            return res.rowcount == 1
+            return rowcount(res) == 1
 
     def reassign_call(self, call_id: str, agent_identity: str) -> None:
         with self.db.session() as s:
@@ -79,7 +79,7 @@ class RoomStore:
         with self.db.session() as s:
             res = s.execute(update(Call).where(Call.id == call_id, Call.status == "ringing")
                             .values(status=status, ended_at=utcnow()))
-            return res.rowcount == 1
+            return rowcount(res) == 1
 
     def is_call_shopper(self, room_id: str, identity: str) -> bool:
         """The shopper of a live call may (re)join its room on any connection of theirs."""
@@ -98,8 +98,8 @@ class RoomStore:
         now = utcnow()
         with self.db.session() as s:
             live_calls = select(Call.room_id).where(Call.status.in_(["ringing", "answered"]))
-            n = s.execute(update(Room).where(Room.status == "open", Room.id.in_(live_calls))
-                          .values(status="ended", ended_at=now, end_reason="server_restart")).rowcount
+            n = rowcount(s.execute(update(Room).where(Room.status == "open", Room.id.in_(live_calls))
+                          .values(status="ended", ended_at=now, end_reason="server_restart")))
             s.execute(update(Participant).where(Participant.left_at.is_(None))
                       .values(left_at=now, leave_reason="server_restart"))
             s.execute(update(Call).where(Call.status.in_(["ringing", "answered"]))

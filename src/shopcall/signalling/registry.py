@@ -25,7 +25,7 @@ Handler = Callable[[Connection, Any], Awaitable[Reply]]
 
 @dataclass(frozen=True)
 class MessageSpec:
-    type: str
+    kind: str
     model: type[Msg]
     handler: Handler
     roles: frozenset[str]

@@ -135,10 +135,11 @@ class InCallFeature(Feature):
         p = await asyncio.to_thread(self.store.product, live.app_id, msg.sku)
         if p is None:
             raise ProtocolError("product_not_found", f"no product {msg.sku!r} in this shop", msg.id)
-        card = {"id": new_id("card"), "sku": p.sku, "title": p.title, "price": p.price_cents / 100,
+        card_id = new_id("card")
+        card = {"id": card_id, "sku": p.sku, "title": p.title, "price": p.price_cents / 100,
                 "currency": p.currency, "image_url": p.image_url, "description": p.description,
                 "variant": msg.variant, "from": {"pid": conn.pid, "name": conn.claims.name}, "ts": time.time()}
-        cards[card["id"]] = card
+        cards[card_id] = card
         await asyncio.to_thread(self.store.add_event, live.app_id, live.room_id, "product_card",
                                 conn.claims.identity, card)
         self.ctx.broadcast(live, {"type": "product_card", "card": card}, skip=conn)
