@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -12,6 +12,9 @@ from rich.panel import Panel
 
 from shopcall.config import Settings, load_settings
 from shopcall.crm.cli import crm_app
+
+if TYPE_CHECKING:
+    from shopcall.db.engine import Database
 
 app = typer.Typer(help="ShopCall: video consultation for online shops.", no_args_is_help=True,
                   pretty_exceptions_show_locals=False)
@@ -77,7 +80,7 @@ def demo(port: Port = None, host: Host = None, data_dir: DataDir = None) -> None
     _run(_settings(port=port, host=host, data_dir=data_dir), demo=True)
 
 
-def _db(settings: Settings):  # type: ignore[no-untyped-def]
+def _db(settings: Settings) -> Database:
     from shopcall.db.engine import Database
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -107,13 +110,11 @@ def apps_create(name: str, data_dir: DataDir = None,
 @apps_cmd.command("list")
 def apps_list(data_dir: DataDir = None) -> None:
     """List apps."""
-    from sqlalchemy import select
 
-    from shopcall.db.models import App
+    from shopcall.api.app_store import AppStore
 
-    with _db(_settings(data_dir=data_dir)).session() as s:
-        for a in s.scalars(select(App).order_by(App.created_at)):
-            print(f"{a.id}\t{a.name}\t{a.created_at:%Y-%m-%d %H:%M}")
+    for a in AppStore(_db(_settings(data_dir=data_dir))).all():
+        print(f"{a.id}\t{a.name}\t{a.created_at:%Y-%m-%d %H:%M}")
 
 
 @agents_cmd.command("create")
@@ -132,13 +133,12 @@ def agents_create(
 ) -> None:
     """Create or update an agent (password stored as an argon2 hash)."""
     from shopcall.console.accounts import AccountError, upsert_agent
-    from shopcall.db.models import App
+    from shopcall.rooms.apps import app_exists
 
     db = _db(_settings(data_dir=data_dir))
-    with db.session() as s:
-        if s.get(App, app_id) is None:
-            console.print(f"[red]error:[/red] no app {app_id!r} (see `shopcall apps list`)")
-            raise typer.Exit(2)
+    if not app_exists(db, app_id):
+        console.print(f"[red]error:[/red] no app {app_id!r} (see `shopcall apps list`)")
+        raise typer.Exit(2)
     try:
         agent = upsert_agent(db, app_id, identity, name=name, password=password, email=email, role=role,
                              languages=language, categories=category, max_concurrent=max_calls)

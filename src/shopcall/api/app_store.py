@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+
 from shopcall.auth.secrets import verify_secret
 from shopcall.db.engine import Database
 from shopcall.db.models import App
@@ -23,6 +25,11 @@ class AppStore:
             if app is None or not verify_secret(secret, app.secret_hash):
                 return None
             return app.id, app.name
+
+    def all(self) -> list[App]:
+        """Every app, oldest first."""
+        with self.db.session() as s:
+            return list(s.scalars(select(App).order_by(App.created_at)))
 
     def get(self, app_id: str) -> App | None:
         with self.db.session() as s:
