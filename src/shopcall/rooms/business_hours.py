@@ -6,9 +6,8 @@ daylight-saving changes need no configuration changes.
 
 from __future__ import annotations
 
-from typing import Any
-
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
