@@ -114,3 +114,14 @@ def test_a_failing_crm_shows_unavailable_fast(client, tenant) -> None:
     crm = r.json()["crm"]
     assert crm["status"] == "unavailable" and crm["error"].startswith("CRM unavailable")
     assert elapsed < 2.5
+
+
+def test_stored_crm_settings_that_no_longer_validate_get_a_clear_409(client, tenant) -> None:
+    from shopcall.api.app_store import AppStore
+
+    call_id = _setup(client, tenant)
+    AppStore(services_of(client.app).db).update_settings(tenant.id, crm_config={"kind": "woocommerce"})
+    _login(client, tenant.id, "anna", "s3cret-pw")
+    r = client.get(f"/v1/console/calls/{call_id}/crm")
+    assert r.status_code == 409
+    assert r.json()["error"]["code"] == "crm_misconfigured" and "site_url" in r.json()["error"]["message"]

@@ -72,3 +72,15 @@ def test_filters_playback_download_and_audited_delete(client, tenant, other_tena
         assert s.get(Recording, "rec_a") is None
         audit = s.query(AuditEntry).filter_by(action="recording.deleted").one()
         assert audit.actor == "agent:anna" and audit.details["recording"] == "rec_a"
+
+
+def test_bad_ranges_and_missing_files_get_clear_errors(client, tenant) -> None:
+    key, _ = _seed(client, tenant)
+    bad = client.get("/v1/console/recordings/rec_a/media", headers={"Range": "bytes=abc-"})
+    assert (bad.status_code, bad.json()["error"]["code"]) == (416, "bad_range")
+    past = client.get("/v1/console/recordings/rec_a/media", headers={"Range": "bytes=200-100"})
+    assert past.status_code == 416 and past.headers["content-range"] == "bytes */102400"
+    assert client.get("/v1/console/recordings/rec_nope/media").json()["error"]["code"] == "recording_not_found"
+    services_of(client.app).storage.delete(key)  # the file vanished from storage behind the row's back
+    gone = client.get("/v1/recordings/rec_a/media", auth=tenant.auth)
+    assert (gone.status_code, gone.json()["error"]["code"]) == (404, "recording_missing")
