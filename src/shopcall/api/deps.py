@@ -34,7 +34,7 @@ class Services:
     media: MediaBackend
     storage: RecordingStorage
     signing_key: bytes
-    webhooks: WebhookDispatcher | None
+    webhooks: WebhookDispatcher
     crm: CrmConnectors
     started: float  # time.monotonic() when the app was built, for /healthz's uptime
 
@@ -76,8 +76,6 @@ async def get_crm(services: Services = Depends(get_services)) -> CrmConnectors:
 
 
 async def get_webhooks(services: Services = Depends(get_services)) -> WebhookDispatcher:
-    if services.webhooks is None:
-        raise ApiError(503, "webhooks_unavailable", "webhooks are not enabled on this server")
     return services.webhooks
 
 
