@@ -107,9 +107,6 @@ def create_app(settings: Settings, *, media: MediaBackend | None = None, storage
                   description="Video consultation for online shops. Authenticate with HTTP Basic: "
                               "app id as user name, app secret as password.")
     deps.install(app, services)
-    app.state.hub = hub  # read by signalling.endpoint
-    # Only for tests that still read them (tests/signalling); nothing in src/ does: use deps.services_of(app).
-    app.state.db, app.state.signing_key, app.state.webhooks = db, key, dispatcher
     errors.install(app)
     app.include_router(health.router)
     app.include_router(rooms.router)
@@ -120,7 +117,7 @@ def create_app(settings: Settings, *, media: MediaBackend | None = None, storage
     app.include_router(webhooks_api.router)
     app.include_router(webhooks_api.console_router)
     app.include_router(app_settings.router)
-    app.include_router(endpoint.router)
+    app.include_router(endpoint.router_for(hub))
     if demo:
         from shopcall.demo import routes as demo_routes
 

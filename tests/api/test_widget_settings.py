@@ -58,5 +58,5 @@ def test_routing_policy_is_validated_and_applied(client, tenant) -> None:
     assert client.patch("/v1/settings", auth=tenant.auth, json={"routing": {"ring_timeout_s": 1}}).status_code == 422
     r = client.patch("/v1/settings", auth=tenant.auth, json={"routing": {"ring_timeout_s": 12, "fallback_after_s": 5}})
     assert r.status_code == 200 and r.json()["routing"]["ring_timeout_s"] == 12
-    policy = client.app.state.hub.desk.router.policy_for(tenant.id)
+    policy = services_of(client.app).live.desk.router.policy_for(tenant.id)
     assert (policy.ring_timeout_s, policy.fallback_after_s, policy.max_wait_s) == (12, 5, 600)

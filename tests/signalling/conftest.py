@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from shopcall.api.deps import services_of
 from shopcall.app import create_app
 from shopcall.config import Settings
 from shopcall.media.fake import FakeMediaBackend
@@ -19,5 +20,5 @@ def env(tmp_path: Path) -> Iterator[tuple[TestClient, FakeMediaBackend, str]]:
     media = FakeMediaBackend()
     app = create_app(Settings(data_dir=tmp_path / "d"), media=media)
     with TestClient(app) as client:
-        tenant, _ = create_tenant(app.state.db, "Shop")
+        tenant, _ = create_tenant(services_of(app).db, "Shop")
         yield client, media, tenant.id

@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from shopcall.api.deps import services_of
 from shopcall.auth import tokens
 from shopcall.rooms.store import RoomStore
 
@@ -15,7 +16,7 @@ OFFER = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RT
 
 
 def tok(client: TestClient, app_id: str, identity: str, role: str = "shopper", rooms: Any = (), **kw: Any) -> str:
-    return tokens.mint(client.app.state.signing_key, app_id=app_id, identity=identity, role=role,
+    return tokens.mint(services_of(client.app).signing_key, app_id=app_id, identity=identity, role=role,
                        rooms=list(rooms), **kw)[0]
 
 
@@ -44,12 +45,12 @@ def expect_closed(ws: Any, code: int) -> None:
 
 
 def rooms(client: TestClient) -> RoomStore:
-    return RoomStore(client.app.state.db)
+    return RoomStore(services_of(client.app).db)
 
 
 def live(client: TestClient, method: str, *args: Any) -> Any:
     """Call one of the hub's LiveControl coroutines on the server's event loop."""
-    return client.portal.call(getattr(client.app.state.hub, method), *args)
+    return client.portal.call(getattr(services_of(client.app).live, method), *args)
 
 
 def ask(ws: Any, msg: dict[str, Any]) -> dict[str, Any]:

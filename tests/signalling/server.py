@@ -18,6 +18,7 @@ from websockets.frames import Frame, Opcode
 from websockets.http11 import Response
 from websockets.uri import parse_uri
 
+from shopcall.api.deps import services_of
 from shopcall.app import create_app
 from shopcall.auth import tokens
 from shopcall.config import Settings
@@ -38,11 +39,11 @@ class LiveServer:
         return f"ws://127.0.0.1:{self.port}/v1/signal"
 
     def token(self, app_id: str, identity: str, role: str = "shopper", rooms: Any = (), **kw: Any) -> str:
-        return tokens.mint(self.app.state.signing_key, app_id=app_id, identity=identity, role=role,
+        return tokens.mint(services_of(self.app).signing_key, app_id=app_id, identity=identity, role=role,
                            rooms=list(rooms), **kw)[0]
 
     def tenant(self, name: str) -> str:
-        return create_tenant(self.app.state.db, name)[0].id
+        return create_tenant(services_of(self.app).db, name)[0].id
 
 
 def start_server(tmp_path: Path, **settings: Any) -> tuple[LiveServer, uvicorn.Server, threading.Thread]:

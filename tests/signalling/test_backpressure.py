@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
+from shopcall.api.deps import services_of
 from shopcall.db.models import App
 from shopcall.rooms.store import RoomStore
 from tests.signalling.server import LiveServer, RawClient, start_server
@@ -54,7 +55,7 @@ def stalled_member(srv: LiveServer, token: str, room: str | None = None) -> RawC
 
 async def test_a_member_who_stops_reading_never_delays_the_room(server: LiveServer) -> None:
     app_id = server.tenant("Shop")
-    room = RoomStore(server.app.state.db).create_room(app_id, kind="group", max_participants=4).id
+    room = RoomStore(services_of(server.app).db).create_room(app_id, kind="group", max_participants=4).id
     stalled = stalled_member(server, server.token(app_id, "sam", rooms=[room]), room)
     b = await client(server, server.token(app_id, "bea", rooms=[room]))
     c = await client(server, server.token(app_id, "cal", rooms=[room]))
@@ -94,11 +95,11 @@ async def test_a_member_who_stops_reading_never_delays_the_room(server: LiveServ
 async def test_a_stalled_console_of_one_tenant_never_delays_another_tenants_routing(server: LiveServer) -> None:
     x, y = server.tenant("Shop X"), server.tenant("Shop Y")
     ring_timeout = 1.0
-    with server.app.state.db.session() as s:
+    with services_of(server.app).db.session() as s:
         for app_id in (x, y):  # X's rings time out too: the desk's own timer then has to reach X's console
             s.get(App, app_id).routing = {"ring_timeout_s": ring_timeout, "fallback_after_s": 30.0,
                                           "max_wait_s": 60.0, "reoffer_delay_s": 0.1}
-    x_room = RoomStore(server.app.state.db).create_room(x, kind="group", max_participants=4).id
+    x_room = RoomStore(services_of(server.app).db).create_room(x, kind="group", max_participants=4).id
     # X's agent is online and in a room, then stops reading; X's shopper fills its pipe with chat
     xa = stalled_member(server, server.token(x, "xa", role="agent", rooms=["*"]))
     assert xa.request({"type": "available"}, "available")["status"] == "online"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from shopcall.api.deps import services_of
 from shopcall.db.models import Call, Room
 from shopcall.signalling.features import incall
 from tests.signalling.helpers import OFFER, ask, hello, live, req, rooms, tok
@@ -80,9 +81,9 @@ def test_one_queued_call_per_connection_and_100_abandoned_calls_leave_nothing(en
                 assert req(ws, {"type": "cancel_call", "call": created["call"]})["type"] == "call_cancelled"
     snap = live(client, "desk_snapshot", app_id)
     assert snap["queue"] == [] and snap["calls"] == []
-    assert client.app.state.hub.desk.calls == {}
-    assert client.app.state.hub.rooms == {}
-    with client.app.state.db.session() as s:
+    assert services_of(client.app).live.desk.calls == {}
+    assert services_of(client.app).live.rooms == {}
+    with services_of(client.app).db.session() as s:
         assert s.scalar(select(func.count()).select_from(Room).where(Room.status == "open")) == 0
         statuses = set(s.scalars(select(Call.status)))
     assert statuses == {"abandoned"}

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import time
 
+from shopcall.api.deps import services_of
 from tests.signalling.helpers import hello, recv, req, tok
 from tests.webhooks import Receiver
 
 
 def test_a_call_produces_signed_webhooks(env) -> None:
     client, _, app_id = env
-    dispatcher = client.app.state.webhooks
+    dispatcher = services_of(client.app).webhooks
     receiver = Receiver(mode="ok").start()
     try:
         _, secret = dispatcher.create_endpoint(app_id, receiver.url, ["*"])

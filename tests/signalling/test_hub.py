@@ -6,6 +6,7 @@ import time
 
 from fastapi.testclient import TestClient
 
+from shopcall.api.deps import services_of
 from shopcall.app import create_app
 from shopcall.auth import tokens
 from shopcall.config import Settings
@@ -18,7 +19,7 @@ from tests.signalling.helpers import OFFER, expect_closed, hello, req, rooms, to
 def test_forged_expired_and_unknown_app_tokens_are_refused(env) -> None:
     client, _, app_id = env
     bad = tokens.mint(b"z" * 48, app_id=app_id, identity="eve", role="agent", rooms=["*"])[0]
-    expired = tokens.mint(client.app.state.signing_key, app_id=app_id, identity="bob", role="shopper",
+    expired = tokens.mint(services_of(client.app).signing_key, app_id=app_id, identity="bob", role="shopper",
                           ttl_s=5, now=time.time() - 60)[0]
     ghost = tok(client, "app_ghost", "bob")
     for token, code in ((bad, "token_invalid"), (expired, "token_expired"), (ghost, "token_wrong_app"),
@@ -51,7 +52,7 @@ def test_room_grants_and_tenancy(env) -> None:
     client, _, app_id = env
     store = rooms(client)
     mine = store.create_room(app_id)
-    other_app, _ = create_tenant(client.app.state.db, "Other")
+    other_app, _ = create_tenant(services_of(client.app).db, "Other")
     theirs = store.create_room(other_app.id)
     with client.websocket_connect("/v1/signal") as ws:
         hello(ws, tok(client, app_id, "bob", rooms=["rm_other"]))
@@ -111,7 +112,7 @@ def test_call_ring_answer_media_and_end(env) -> None:
             expect_closed(ws, 4000)
     assert media.stats_now()["sessions"] == 0
     assert room in media.destroyed_rooms
-    with client.app.state.db.session() as s:
+    with services_of(client.app).db.session() as s:
         from shopcall.db.models import Call, Room
 
         assert s.get(Room, room).status == "ended"
@@ -146,8 +147,8 @@ def test_track_published_waits_for_media_up_and_reset_is_announced(tmp_path) -> 
     media = FakeMediaBackend(auto_up=False)
     app = create_app(Settings(data_dir=tmp_path / "d"), media=media)
     with TestClient(app) as client:
-        tenant, _ = create_tenant(app.state.db, "Shop")
-        room = RoomStore(app.state.db).create_room(tenant.id)
+        tenant, _ = create_tenant(services_of(app).db, "Shop")
+        room = RoomStore(services_of(app).db).create_room(tenant.id)
         with client.websocket_connect("/v1/signal") as anna, client.websocket_connect("/v1/signal") as bob:
             hello(anna, tok(client, tenant.id, "anna", role="agent", rooms=["*"]))
             hello(bob, tok(client, tenant.id, "bob", rooms=[room.id]))

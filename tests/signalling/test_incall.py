@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from shopcall.api.deps import services_of
 from shopcall.db.models import Product
 from shopcall.rooms.incall_store import InCallStore
 from tests.signalling.helpers import OFFER, hello, req, rooms, tok
@@ -10,7 +11,7 @@ from tests.signalling.helpers import OFFER, hello, req, rooms, tok
 def _room_with(client, app_id: str):
     store = rooms(client)
     room = store.create_room(app_id, max_participants=4)
-    with client.app.state.db.session() as s:
+    with services_of(client.app).db.session() as s:
         s.add(Product(app_id=app_id, sku="NA-H1", title="Nordic Aura H1", price_cents=24900, currency="EUR",
                       image_url="/static/demo/img/headphones.svg", category="headphones"))
     return room
@@ -40,7 +41,7 @@ def test_chat_round_trip_is_persisted_and_replayed_to_late_joiner(env) -> None:
         with client.websocket_connect("/v1/signal") as carl:
             late = _join(client, carl, app_id, "carl", "shopper", room.id)
             assert [m["text"] for m in late["chat"]] == ["Does it fold?"]
-    rows = InCallStore(client.app.state.db).chat_history(room.id)
+    rows = InCallStore(services_of(client.app).db).chat_history(room.id)
     assert [(m.identity, m.text) for m in rows] == [("bob", "Does it fold?")]
 
 
@@ -65,7 +66,7 @@ def test_product_card_and_add_to_cart_click_recorded(env) -> None:
         assert rec["type"] == "card_action_recorded" and isinstance(rec["event"], int)
         note = anna.receive_json()
         assert (note["type"], note["sku"], note["action"]) == ("card_action", "NA-H1", "add_to_cart")
-    events = InCallStore(client.app.state.db).events(room.id)
+    events = InCallStore(services_of(client.app).db).events(room.id)
     assert [e.kind for e in events] == ["product_card", "card_action"]
     assert events[1].identity == "bob" and events[1].data["sku"] == "NA-H1" and events[1].data["price"] == 249.0
 
@@ -116,7 +117,7 @@ def test_annotation_stroke_undo_clear_and_late_joiner_replay(env) -> None:
         with client.websocket_connect("/v1/signal") as dora:
             assert _join(client, dora, app_id, "dora", "shopper", room.id)["annotations"] == {}
     saved = [(e.data["op"], e.data.get("stroke", {}).get("id")) for e in
-             InCallStore(client.app.state.db).events(room.id, "annotation")]
+             InCallStore(services_of(client.app).db).events(room.id, "annotation")]
     assert saved == [("stroke", "s1"), ("stroke", "s2"), ("undo", None), ("clear", None)]
 
 

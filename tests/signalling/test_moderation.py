@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from shopcall.api.deps import services_of
 from tests.signalling.helpers import expect_closed, hello, recv, req, rooms, tok
 
 
@@ -53,5 +54,5 @@ def test_host_mutes_spotlights_and_removes(env) -> None:
 
 
 def host_pid(client, room_id: str, identity: str) -> str:
-    live = client.app.state.hub.rooms[room_id]
+    live = services_of(client.app).live.rooms[room_id]
     return next(pid for pid, c in live.members.items() if c.claims.identity == identity)

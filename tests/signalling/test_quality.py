@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from shopcall.api.deps import services_of
 from shopcall.db.models import QualitySample
 from tests.signalling.helpers import OFFER, hello, recv, req, rooms, tok
 
@@ -50,7 +51,7 @@ def test_reports_are_stored_and_a_lossy_subscriber_drops_a_layer(env) -> None:
         assert recv(anna, skip=("media_state",))["level"] == ack["level"]  # level changed: told to the others
         bad_field = req(bob, {"type": "quality", "subs": {anna_pid: {"loss_pct": 140}}})
         assert bad_field["code"] == "bad_request"
-    with client.app.state.db.session() as s:
+    with services_of(client.app).db.session() as s:
         rows = s.query(QualitySample).order_by(QualitySample.id).all()
         assert [r.identity for r in rows] == ["bob", "bob"]
         assert rows[1].loss_pct == 30 and rows[1].freeze_ratio == 0.2 and rows[1].data["layers"][0]["substream"] == 0

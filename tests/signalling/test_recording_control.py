@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from shopcall.api.deps import services_of
 from shopcall.db.models import App, ConsentDecision, Recording
 from tests.signalling.helpers import OFFER, hello, recv, req, rooms, tok
 
 
 def _policy(client, app_id: str, policy: str, consent: bool = True) -> None:
-    with client.app.state.db.session() as s:
+    with services_of(client.app).db.session() as s:
         app = s.get(App, app_id)
         app.recording_policy, app.recording_consent = policy, consent
 
@@ -62,7 +63,7 @@ def test_off_refuses_and_on_demand_records_only_consenting_shoppers(env) -> None
         assert {"type": "recording_stopped", "recording": rec_id, "re": "s"} in got
         assert {"type": "recording_state", "active": False, "recording": rec_id} in got
         assert _recording_of(media, anna_pid) is None and _recording_of(media, bob_pid) is None
-    with client.app.state.db.session() as s:
+    with services_of(client.app).db.session() as s:
         row = s.get(Recording, rec_id)
         assert row.status in ("processing", "failed") and row.duration_s is not None
         assert sorted(row.steps["record"]["feeds"]) == sorted([anna_pid, bob_pid])
@@ -92,6 +93,6 @@ def test_always_starts_when_an_agent_joins_and_cannot_be_stopped(env) -> None:
             hello(carl, tok(client, app_id, "carl", rooms=[room.id]))
             assert req(carl, {"type": "join", "room": room.id})["recording"]["active"] is True
         anna.send_json({"type": "end_room"})
-    with client.app.state.db.session() as s:
+    with services_of(client.app).db.session() as s:
         row = s.query(Recording).one()
         assert row.status in ("processing", "failed") and row.steps["record"]["reason"] == "room_ended"

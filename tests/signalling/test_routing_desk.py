@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from shopcall.api.deps import services_of
 from shopcall.console.accounts import upsert_agent
 from shopcall.db.models import App, Call, Product
 from tests.signalling.helpers import hello, live, recv, req, tok
@@ -12,13 +13,13 @@ FAST = {"ring_timeout_s": 0.6, "fallback_after_s": 1.0, "max_wait_s": 4.0, "reof
 
 
 def _fast(client, app_id: str) -> None:
-    with client.app.state.db.session() as s:
+    with services_of(client.app).db.session() as s:
         s.get(App, app_id).routing = FAST
     live(client, "reload_routing_policy", app_id)
 
 
 def _shop(client, app_id: str) -> None:
-    db = client.app.state.db
+    db = services_of(client.app).db
     upsert_agent(db, app_id, "anna", name="Anna", languages=["de"], categories=["Headphones"])
     upsert_agent(db, app_id, "ben", name="Ben", languages=["en"], categories=["Turntables"])
     with db.session() as s:
@@ -32,7 +33,7 @@ def _agent(client, ws, app_id, identity) -> dict:
 
 
 def _status(client, call_id: str) -> str:
-    with client.app.state.db.session() as s:
+    with services_of(client.app).db.session() as s:
         return s.get(Call, call_id).status
 
 
@@ -140,7 +141,7 @@ def test_transfer_hands_the_call_over_without_requeueing(env) -> None:
         assert r == {"type": "call_transferred_away", "call": created["call"], "to": "ben", "re": None}
         got = recv(ben)
         assert got["type"] == "call_transferred" and got["room"] == created["room"]
-        with client.app.state.db.session() as s:
+        with services_of(client.app).db.session() as s:
             assert s.get(Call, created["call"]).agent_identity == "ben"
         snap = live(client, "desk_snapshot", app_id)
         assert snap["queue"] == [] and snap["calls"][0]["agents"] == ["ben"]
@@ -151,7 +152,7 @@ def test_agents_of_another_app_are_never_rung(env) -> None:
     client, _, app_id = env
     from shopcall.rooms.apps import create_app as create_tenant
 
-    other, _ = create_tenant(client.app.state.db, "Other")
+    other, _ = create_tenant(services_of(client.app).db, "Other")
     _fast(client, app_id)
     with client.websocket_connect("/v1/signal") as eve, client.websocket_connect("/v1/signal") as bob:
         _agent(client, eve, other.id, "eve")
@@ -164,7 +165,7 @@ def test_agents_of_another_app_are_never_rung(env) -> None:
 
 def test_calls_outside_business_hours_are_refused_with_a_reason(env) -> None:
     client, _, app_id = env
-    with client.app.state.db.session() as s:
+    with services_of(client.app).db.session() as s:
         s.get(App, app_id).business_hours = {"timezone": "UTC", "weekly": {"mon": [["00:00", "00:01"]]}}
     with client.websocket_connect("/v1/signal") as bob:
         hello(bob, tok(client, app_id, "bob"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from shopcall.api.deps import services_of
 from shopcall.db.models import Call
 from tests.signalling.helpers import hello, live, recv, req, tok
 
@@ -62,7 +63,7 @@ def test_visitor_events_make_a_live_list_and_an_invite_becomes_a_call(env) -> No
         assert got["type"] == "invite_accepted" and got["call"] == ok["call"] and got["context"]["product"] == "NA-H1"
         assert req(vis, {"type": "join", "room": ok["room"]})["type"] == "joined"
         assert req(anna, {"type": "join", "room": ok["room"]})["type"] == "joined"
-        with client.app.state.db.session() as s:
+        with services_of(client.app).db.session() as s:
             c = s.get(Call, ok["call"])
             assert (c.status, c.agent_identity, c.context["invited_by"]) == ("answered", "anna", "anna")
         snap = live(client, "desk_snapshot", app_id)
@@ -74,7 +75,7 @@ def test_visitors_are_per_tenant(env) -> None:
     client, _, app_id = env
     from shopcall.rooms.apps import create_app as create_tenant
 
-    other, _ = create_tenant(client.app.state.db, "Other")
+    other, _ = create_tenant(services_of(client.app).db, "Other")
     with client.websocket_connect("/v1/signal") as eve, client.websocket_connect("/v1/signal") as vis:
         hello(vis, tok(client, app_id, "shopper-2"))
         vis.send_json({"type": "visitor_event", "event": "page_view", "page": "/"})

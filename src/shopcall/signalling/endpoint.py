@@ -19,7 +19,6 @@ from shopcall.signalling import protocol as p
 from shopcall.signalling.connection import Connection
 from shopcall.signalling.hub import Hub
 
-router = APIRouter()
 HELLO_TIMEOUT_S = 10
 
 
@@ -53,14 +52,18 @@ async def _receive_loop(hub: Hub, conn: Connection, ws: WebSocket) -> None:
         await hub.handle(conn, raw)
 
 
-def get_hub(ws: WebSocket) -> Hub:
-    hub: Hub = ws.app.state.hub
-    return hub
+def router_for(hub: Hub) -> APIRouter:
+    """The `/v1/signal` route, bound to the hub it feeds."""
+    router = APIRouter()
+
+    @router.websocket("/v1/signal")
+    async def signal(ws: WebSocket) -> None:
+        await serve_client(hub, ws)
+
+    return router
 
 
-@router.websocket("/v1/signal")
-async def signal(ws: WebSocket) -> None:
-    hub = get_hub(ws)
+async def serve_client(hub: Hub, ws: WebSocket) -> None:
     await ws.accept()
     try:
         raw = await asyncio.wait_for(_receive(ws), HELLO_TIMEOUT_S)
