@@ -55,8 +55,13 @@ def _range(header: str, total: int) -> tuple[int, int] | None:
     except ValueError:
         raise ApiError(416, "bad_range", "malformed Range header") from None
     if start < 0 or start >= total or start > end:
-        raise RangeNotSatisfiable("", start, total)
+        raise _unsatisfiable(total)
     return start, min(end, total - 1)
+
+
+def _unsatisfiable(total: int) -> ApiError:
+    return ApiError(416, "range_not_satisfiable", f"the range is outside the recording ({total} bytes)",
+                    {"Content-Range": f"bytes */{total}"})
 
 
 def _media(storage: RecordingStorage, r: Recording, range_header: str, download: bool) -> Response:
@@ -74,8 +79,8 @@ def _media(storage: RecordingStorage, r: Recording, range_header: str, download:
         chunks, _ = storage.open_range(r.storage_key, start, end)
     except RecordingNotFound:
         raise ApiError(404, "recording_missing", "the recording file is missing from storage") from None
-    except RangeNotSatisfiable as e:
-        return Response(status_code=416, headers={"Content-Range": f"bytes */{e.total}"})
+    except RangeNotSatisfiable as e:  # the object changed between size and read
+        raise _unsatisfiable(e.total) from None
     headers = {"Accept-Ranges": "bytes", "Content-Length": str(end - start + 1), "Cache-Control": "private"}
     if span is not None:
         headers["Content-Range"] = f"bytes {start}-{end}/{total}"
