@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from shopcall.db.engine import Database
 from shopcall.db.models import App, AuditEntry, Call, ChatMessage, ConsentDecision, Recording, RoomEvent, iso, utcnow
+from shopcall.webhooks.events import recording
 
 Status = Literal["recording", "processing", "ready", "failed"]
 BUSY: frozenset[str] = frozenset({"recording", "processing"})
@@ -185,8 +186,6 @@ class RecordingStore:
 
     def event_payload(self, rec_id: str) -> dict[str, Any]:
         """The recording.* webhook payload of the row as it is now."""
-        from shopcall.webhooks.events import recording
-
         with self.db.session() as s:
             row = s.get(Recording, rec_id)
             return recording(row) if row is not None else {"recording_id": rec_id}
