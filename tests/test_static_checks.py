@@ -1,6 +1,7 @@
 """CI runs only pytest, so the linters run here: ruff, mypy over src/ and the import-linter contracts.
 
-Plus one rule no linter states: REST handlers never open a database session themselves (stores do).
+Plus two rules no linter states: REST handlers never open a database session themselves (stores do), and
+nothing but `api.deps` touches `app.state` (services are passed in, not looked up).
 """
 
 from __future__ import annotations
@@ -31,8 +32,12 @@ HANDLERS = ["app_settings", "console", "deps", "health", "recordings", "rooms", 
 
 @pytest.mark.parametrize("module", HANDLERS)
 def test_rest_handlers_open_no_database_session(module: str) -> None:
-    """Sessions belong to store modules; app state is read only through api.deps."""
     source = (ROOT / "src" / "shopcall" / "api" / f"{module}.py").read_text()
     assert not re.search(r"\.session\(\)", source), f"api/{module}.py opens a session: call a store instead"
-    if module != "deps":
-        assert "app.state" not in source, f"api/{module}.py reads app.state: declare a dependency from api.deps"
+
+
+def test_only_api_deps_touches_app_state() -> None:
+    src = ROOT / "src" / "shopcall"
+    offenders = [str(p.relative_to(src)) for p in src.rglob("*.py")
+                 if p != src / "api" / "deps.py" and re.search(r"\bapp\.state\b", p.read_text())]
+    assert offenders == [], f"read services through shopcall.api.deps (Services / services_of): {offenders}"
