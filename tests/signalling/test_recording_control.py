@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from shopcall.api.deps import services_of
 from shopcall.db.models import App, ConsentDecision, Recording
-from tests.signalling.helpers import OFFER, hello, recv, req, rooms, tok
+from tests.signalling.helpers import OFFER, ask, hello, recv, req, rooms, tok
 
 
 def _policy(client, app_id: str, policy: str, consent: bool = True) -> None:
@@ -96,3 +96,40 @@ def test_always_starts_when_an_agent_joins_and_cannot_be_stopped(env) -> None:
     with services_of(client.app).db.session() as s:
         row = s.query(Recording).one()
         assert row.status in ("processing", "failed") and row.steps["record"]["reason"] == "room_ended"
+
+
+def test_withdrawn_consent_stops_recording_at_once_and_a_media_restart_records_again(env) -> None:
+    client, media, app_id = env
+    _policy(client, app_id, "on_demand")
+    room = rooms(client).create_room(app_id)
+    with client.websocket_connect("/v1/signal") as anna, client.websocket_connect("/v1/signal") as bob:
+        hello(anna, tok(client, app_id, "anna", role="agent", rooms=["*"], name="Anna"))
+        hello(bob, tok(client, app_id, "bob", rooms=[room.id], name="Bob"))
+        anna_pid = ask(anna, {"type": "join", "room": room.id})["pid"]
+        bob_pid = ask(bob, {"type": "join", "room": room.id})["pid"]
+        _publish(anna)
+        _publish(bob)
+        rec_id = ask(anna, {"type": "start_recording"})["recording"]
+        assert ask(bob, {"type": "recording_consent", "recording": rec_id, "granted": True})["granted"] is True
+        assert _recording_of(media, bob_pid).endswith(f"{rec_id}/{bob_pid}")
+        # withdrawn: enforced on the media server before the reply
+        assert ask(bob, {"type": "recording_consent", "recording": rec_id, "granted": False})["granted"] is False
+        assert _recording_of(media, bob_pid) is None
+        assert _recording_of(media, anna_pid) is not None
+        # the media server restarts: everyone republishes, and the agent is recorded again in a new segment
+        client.portal.call(media.reset, "media_server_restarted")
+        for ws in (anna, bob):
+            ask(ws, {"type": "publish", "sdp": OFFER})
+        ask(anna, {"type": "ping"})
+        assert _recording_of(media, anna_pid).endswith(f"{rec_id}/{anna_pid}~2")
+        assert _recording_of(media, bob_pid) is None  # still withdrawn
+        # consent again: a new segment, never overwriting the first
+        ask(bob, {"type": "recording_consent", "recording": rec_id, "granted": True})
+        assert _recording_of(media, bob_pid).endswith(f"{rec_id}/{bob_pid}~2")
+        ask(anna, {"type": "stop_recording"})
+    with services_of(client.app).db.session() as s:
+        assert s.get(Recording, rec_id).steps["record"]["feeds"] == sorted(
+            [anna_pid, f"{anna_pid}~2", bob_pid, f"{bob_pid}~2"])
+        decisions = [d.decision for d in s.query(ConsentDecision).filter_by(recording_id=rec_id)
+                     .order_by(ConsentDecision.id)]
+        assert decisions == ["granted", "refused", "granted"]

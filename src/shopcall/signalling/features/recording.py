@@ -3,7 +3,10 @@
 - Policy per app: `off`, `on_demand` (an agent presses record) or `always` (starts when an agent
   joins a call). Everyone in the room sees `recording_state` while it runs.
 - Consent: where the app asks for it, each shopper gets `recording_consent_request`; until they
-  say yes nothing of theirs is recorded, and a refusal keeps it that way. Decisions are stored.
+  say yes nothing of theirs is recorded, and a refusal keeps it that way. A shopper may withdraw
+  consent at any time: their feeds stop being recorded at once. Decisions are stored.
+- A media-server restart closes every file; feeds republished while the room records start a new
+  segment (`<feed>~2`…), so nothing is overwritten and post-processing places each by its time.
 - Only consenting participants' feeds are recorded (VideoRoom per-publisher recording into the
   recording's own folder), so a refusal is enforced by the media server, not by editing later.
 The recording row's state machine belongs to `recording.store.RecordingStore`.
@@ -57,7 +60,17 @@ class LiveRecording:
     needs_consent: bool
     policy: str
     consent: dict[str, bool] = field(default_factory=dict)  # identity -> granted
-    recorded: set[str] = field(default_factory=set)  # file names of recorded feeds ("<pid>", "<pid>-screen")
+    recorded: set[str] = field(default_factory=set)  # feeds being recorded now ("<pid>", "<pid>-screen")
+    segments: dict[str, int] = field(default_factory=dict)  # feed -> files written (restart, consent again: +1)
+    files: list[str] = field(default_factory=list)  # every file base written, for post-processing
+
+    def next_file(self, feed: str) -> str:
+        """`<feed>` first, then `<feed>~2`, … so a later segment never overwrites an earlier one."""
+        n = self.segments.get(feed, 0) + 1
+        self.segments[feed] = n
+        name = feed if n == 1 else f"{feed}~{n}"
+        self.files.append(name)
+        return name
 
     def public(self) -> dict[str, Any]:
         return {"active": True, "recording": self.id, "by": self.started_by}
@@ -109,17 +122,37 @@ class RecordingFeature(Feature):
         if room.features.get(RecordingState).current is not None:
             await self.stop(room, "room_ended")
 
+    def media_reset(self, rooms: list[LiveRoom]) -> None:
+        """The media server closed every file: republished feeds start new segments."""
+        for room in rooms:
+            rec = room.features.get(RecordingState).current
+            if rec is not None:
+                log.warning("recording_interrupted", recording=rec.id, feeds=sorted(rec.recorded))
+                rec.recorded.clear()
+
     # ---- the recording ---------------------------------------------------------------------------
 
     async def _record_feed(self, rec: LiveRecording, feed: Feed) -> None:
         name = _file_name(feed)
         if name in rec.recorded or feed.media is None:
             return
+        rec.recorded.add(name)
         try:
-            await feed.media.set_recording(str(rec.folder / name))
-            rec.recorded.add(name)
+            await feed.media.set_recording(str(rec.folder / rec.next_file(name)))
         except MediaError as e:
+            rec.recorded.discard(name)
             log.warning("recording_feed_failed", recording=rec.id, feed=name, error=str(e))
+
+    async def _stop_member(self, room: LiveRoom, rec: LiveRecording, conn: Connection) -> None:
+        """Stop recording what a participant publishes (consent withdrawn): enforced on the media server."""
+        for feed in room.feeds_of(conn):
+            name = _file_name(feed)
+            if name in rec.recorded and feed.media is not None:
+                rec.recorded.discard(name)
+                try:
+                    await feed.media.set_recording(None)
+                except MediaError as e:
+                    log.warning("recording_stop_failed", recording=rec.id, feed=name, error=str(e))
 
     async def _record_member(self, room: LiveRoom, rec: LiveRecording, conn: Connection) -> None:
         if rec.may_record(conn):
@@ -169,8 +202,8 @@ class RecordingFeature(Feature):
                     pass  # the publisher may be gone: Janus has closed its files already
         duration = round(time.monotonic() - rec.started, 2)
         await asyncio.to_thread(self.store.finish_capture, rec.id, duration_s=duration,
-                                feeds=sorted(rec.recorded), reason=reason)
-        log.info("recording_stopped", recording=rec.id, seconds=duration, feeds=len(rec.recorded), reason=reason)
+                                feeds=sorted(rec.files), reason=reason)
+        log.info("recording_stopped", recording=rec.id, seconds=duration, files=len(rec.files), reason=reason)
         self.ctx.broadcast(room, {"type": "recording_state", "active": False, "recording": rec.id})
         self.wake_worker()
         return rec.id
@@ -199,11 +232,13 @@ class RecordingFeature(Feature):
         if rec is None or rec.id != msg.recording:
             raise ProtocolError("not_recording", "that recording is not running", msg.id)
         rec.consent[conn.claims.identity] = msg.granted
+        if msg.granted:
+            await self._record_member(live, rec, conn)
+        else:  # a refusal, or consent withdrawn mid-recording: nothing more of theirs is written
+            await self._stop_member(live, rec, conn)
         await asyncio.to_thread(self.store.add_consent, live.app_id, live.room_id, rec.id, conn.claims.identity,
                                 msg.granted)
         log.info("recording_consent", recording=rec.id, identity=conn.claims.identity, granted=msg.granted)
-        if msg.granted:
-            await self._record_member(live, rec, conn)
         self.ctx.broadcast(live, {"type": "recording_consent", "recording": rec.id, "pid": conn.pid,
                                   "name": conn.claims.name, "granted": msg.granted}, staff_only=True)
         return {"type": "recording_consent_saved", "recording": rec.id, "granted": msg.granted}
