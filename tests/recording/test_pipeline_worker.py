@@ -10,6 +10,7 @@ import pytest
 from shopcall.db.models import Recording
 from shopcall.recording import pipeline
 from shopcall.recording.storage import LocalStorage
+from shopcall.recording.store import RecordingStore
 from shopcall.recording.worker import RecordingWorker
 from shopcall.rooms.apps import create_app
 from shopcall.rooms.store import RoomStore
@@ -71,3 +72,18 @@ def test_worker_retries_then_reports_a_failure(db, tmp_path: Path) -> None:
         row = s.get(Recording, "rec_x")
         assert row.status == "failed" and "nothing was recorded" in row.error
     assert folder.exists()  # originals are never removed unless a composite was verified
+
+
+def test_worker_drops_a_recording_deleted_while_it_was_processed(db, tmp_path: Path, monkeypatch) -> None:
+    app, _ = create_app(db, "Shop")
+    room = RoomStore(db).create_room(app.id)
+    with db.session() as s:
+        s.add(Recording(id="rec_y", app_id=app.id, room_id=room.id, status="processing", folder=str(tmp_path),
+                        duration_s=5.0))
+
+    def scan_then_deleted(folder: Path) -> list[pipeline.Track]:
+        RecordingStore(db).delete("rec_y", actor="retention", details={})  # retention ran meanwhile
+        return []
+
+    monkeypatch.setattr(pipeline, "scan", scan_then_deleted)
+    assert RecordingWorker(db, LocalStorage(tmp_path / "store"), retry_delays=(0,)).process("rec_y") is None

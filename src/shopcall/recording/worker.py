@@ -21,7 +21,7 @@ import structlog
 from shopcall.db.engine import Database
 from shopcall.recording import pipeline
 from shopcall.recording.storage import RecordingStorage, recording_key
-from shopcall.recording.store import IllegalTransition, RecordingStore, UnknownRecording
+from shopcall.recording.store import IllegalTransition, Job, RecordingStore, UnknownRecording
 
 log = structlog.get_logger("shopcall.recording.worker")
 EventSink = Callable[[str, str, dict[str, Any]], Awaitable[object]]  # (app_id, event type, data)
@@ -83,7 +83,14 @@ class RecordingWorker:
         job = self.store.start_attempt(rec_id)
         if job is None:
             return None
-        folder = Path(job.folder)
+        try:
+            return self._attempt(job)
+        except (UnknownRecording, IllegalTransition) as e:  # deleted or finished by someone else meanwhile
+            log.info("recording_changed_while_processing", recording=rec_id, error=str(e))
+            return None
+
+    def _attempt(self, job: Job) -> tuple[str, str, dict[str, Any]] | None:
+        rec_id, folder = job.id, Path(job.folder)
         step = "scan"
         try:
             self.store.progress(rec_id, "scan", {"status": "running"})
@@ -120,9 +127,8 @@ class RecordingWorker:
             self._retry_at.pop(rec_id, None)
             log.info("recording_ready", recording=rec_id, bytes=size, seconds=job.duration_s)
             return job.app_id, "recording.ready", self.store.event_payload(rec_id)
-        except (UnknownRecording, IllegalTransition) as e:  # deleted or finished by someone else meanwhile
-            log.info("recording_changed_while_processing", recording=rec_id, step=step, error=str(e))
-            return None
+        except (UnknownRecording, IllegalTransition):
+            raise
         except Exception as e:  # StepError, storage errors, anything: reported, retried
             reason = str(e) if isinstance(e, pipeline.StepError) else f"{step}: {type(e).__name__}: {e}"
             final = job.attempts > len(self.retry_delays)
