@@ -20,6 +20,7 @@ from shopcall.config import Settings
 from shopcall.crm.connectors import CrmConnectors
 from shopcall.db.engine import Database
 from shopcall.media.backend import MediaBackend
+from shopcall.ratelimit import RateLimiter
 from shopcall.recording.retention import retention_loop
 from shopcall.recording.storage import RecordingStorage, storage_from_settings
 from shopcall.recording.worker import RecordingWorker
@@ -59,11 +60,13 @@ def create_app(settings: Settings, *, media: MediaBackend | None = None, storage
     storage = storage or storage_from_settings(_storage_settings(settings))
     dispatcher = WebhookDispatcher(db, key)
     worker = RecordingWorker(db, storage, on_event=dispatcher.emit)
+    limiter = RateLimiter(settings.rate_limit_storage)
     hub = Hub(store, media, key, webhooks=dispatcher, raw_recordings=settings.data_dir / "recordings-raw",
               wake_recording_worker=worker.wake,
               outbox_limits={"outbox_messages": settings.signal_queue_messages,
                              "outbox_bytes": settings.signal_queue_bytes,
-                             "send_timeout_s": settings.signal_send_timeout_s})
+                             "send_timeout_s": settings.signal_send_timeout_s},
+              limiter=limiter)
     crm = CrmConnectors(db)
     services = deps.Services(settings=settings, db=db, live=hub, media=media, storage=storage,
                              signing_key=key, webhooks=dispatcher, crm=crm, started=time.monotonic())

@@ -54,6 +54,8 @@ class Settings(BaseSettings):
                                        "a client that falls further behind is disconnected (close 4429)")
     signal_queue_bytes: int = Field(4 * 1024 * 1024, ge=300_000, description="Bytes queued for one signalling "
                                     "client at most (close 4429 beyond)")
+    rate_limit_storage: str = Field("memory://", description="Where rate-limit counters live: memory:// (one "
+                                    "process) or redis://host:6379 (shared by every process)")
     signal_send_timeout_s: float = Field(5.0, gt=0, le=60, description="Seconds one signalling frame may take to "
                                          "leave; a client that does not read for longer is disconnected (close 4429)")
 

@@ -12,7 +12,8 @@ from tests.signalling.helpers import OFFER, ask, hello, live, req, rooms, tok
 
 def test_stroke_floods_stay_within_the_stated_bounds(env, monkeypatch) -> None:
     client, _, app_id = env
-    monkeypatch.setattr(incall, "MAX_CHAT_PER_ROOM", 30)
+    monkeypatch.setattr(incall, "MAX_CHAT_PER_ROOM", 10)
+    monkeypatch.setattr(incall, "MAX_STROKES_PER_TARGET", 20)  # reached within the annotation rate limit
     room = rooms(client).create_room(app_id)
     with client.websocket_connect("/v1/signal") as anna, client.websocket_connect("/v1/signal") as bob:
         hello(anna, tok(client, app_id, "anna", role="agent", rooms=["*"]))
@@ -40,9 +41,9 @@ def test_stroke_floods_stay_within_the_stated_bounds(env, monkeypatch) -> None:
             joined = ask(carl, {"type": "join", "room": room.id})
         assert len(joined["annotations"][bob_pid]) == incall.MAX_STROKES_PER_TARGET
         # chat per room
-        for i in range(32):
+        for i in range(12):
             codes.append(ask(bob, {"type": "chat", "id": f"c{i}", "text": "hi"}).get("code"))
-        assert codes[:30] == [None] * 30 and codes[30:] == ["limit_reached"] * 2
+        assert codes[:10] == [None] * 10 and codes[10:] == ["limit_reached"] * 2
 
 
 def test_points_per_room_are_bounded(env, monkeypatch) -> None:
@@ -87,3 +88,27 @@ def test_one_queued_call_per_connection_and_100_abandoned_calls_leave_nothing(en
         assert s.scalar(select(func.count()).select_from(Room).where(Room.status == "open")) == 0
         statuses = set(s.scalars(select(Call.status)))
     assert statuses == {"abandoned"}
+
+
+def test_each_connection_has_per_type_rate_limits(env) -> None:
+    client, _, app_id = env
+    room = rooms(client).create_room(app_id)
+    with client.websocket_connect("/v1/signal") as bob, client.websocket_connect("/v1/signal") as eve:
+        hello(bob, tok(client, app_id, "bob", rooms=[room.id]))
+        hello(eve, tok(client, app_id, "eve", rooms=[room.id]))
+        ask(bob, {"type": "join", "room": room.id})
+        ask(eve, {"type": "join", "room": room.id})
+        codes = [ask(bob, {"type": "chat", "text": "spam"}).get("code") for _ in range(40)]
+        assert codes.count(None) == 30 and set(codes[30:]) == {"rate_limited"}
+        err = ask(bob, {"type": "chat", "text": "spam"})
+        assert "chat: at most 30 per 5 second" in err["message"] and "retry in" in err["message"]
+        # other types and other connections keep their own buckets
+        assert ask(bob, {"type": "ping"})["type"] == "pong"
+        assert ask(eve, {"type": "chat", "text": "hello"})["type"] == "chat_sent"
+        for _ in range(25):  # no reply when accepted
+            bob.send_json({"type": "visitor_event", "event": "heartbeat"})
+        bob.send_json({"type": "ping", "id": "end"})
+        refused = 0
+        while (m := bob.receive_json()).get("re") != "end":
+            refused += m.get("code") == "rate_limited"
+        assert refused == 5

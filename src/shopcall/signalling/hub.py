@@ -21,6 +21,7 @@ import structlog
 
 from shopcall.auth.tokens import TokenError, verify
 from shopcall.media.backend import MediaBackend, MediaError, RoomSpec
+from shopcall.ratelimit import RateLimiter, rule
 from shopcall.recording.store import RecordingStore
 from shopcall.rooms.directory import Directory
 from shopcall.rooms.incall_store import InCallStore
@@ -46,6 +47,7 @@ log = structlog.get_logger("shopcall.signalling")
 
 HEARTBEAT_S = 20
 EXPIRY_WARNING_S = 30
+ANY_MESSAGE_RATE = "100/second"  # every connection, every message type together
 
 
 class EventSink(Protocol):
@@ -55,13 +57,15 @@ class EventSink(Protocol):
 class Hub:
     def __init__(self, rooms: RoomStore, media: MediaBackend, signing_key: bytes, *, webhooks: EventSink | None,
                  raw_recordings: Path, wake_recording_worker: Callable[[], None],
-                 heartbeat_s: int = HEARTBEAT_S, outbox_limits: dict[str, Any] | None = None) -> None:
+                 heartbeat_s: int = HEARTBEAT_S, outbox_limits: dict[str, Any] | None = None,
+                 limiter: RateLimiter | None = None) -> None:
         self.rooms_store = rooms
         self._media = media
         self.key = signing_key
         self.webhooks = webhooks
         self.heartbeat_s = heartbeat_s
         self.outbox_limits = outbox_limits or {}
+        self.limiter = limiter or RateLimiter()
         self.rooms: dict[str, LiveRoom] = {}
         self._connections: set[Connection] = set()
         self._bg_tasks: set[asyncio.Task[Any]] = set()
@@ -237,6 +241,7 @@ class Hub:
             spec, msg = self.registry.parse(raw)
             if conn.claims.role not in spec.roles:
                 raise p.ProtocolError("forbidden", spec.denied, msg.id)
+            self._check_rate(conn, spec.kind, spec.rate, msg.id)
             async with conn.lock:
                 reply = await spec.handler(conn, msg)
             if reply is not None:
@@ -253,6 +258,15 @@ class Hub:
             log.exception("signalling_internal_error", conn=conn.conn_id)
             conn.send({"type": "error", "re": ref, "code": "internal",
                        "message": "internal error; the request was not carried out"})
+
+    def _check_rate(self, conn: Connection, kind: str, rate: str | None, ref: str | None) -> None:
+        for limit, scope in ((rate, kind), (ANY_MESSAGE_RATE, "*")):
+            if limit is None:
+                continue
+            wait = self.limiter.hit(limit, "signal", conn.conn_id, scope)
+            if wait is not None:
+                what = kind if scope == kind else "messages"
+                raise p.ProtocolError("rate_limited", f"{what}: at most {rule(limit)}; retry in {wait:g} s", ref)
 
     # ---- session ---------------------------------------------------------------------------------
 

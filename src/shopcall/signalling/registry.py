@@ -12,6 +12,7 @@ from typing import Any, get_args
 
 from pydantic import ValidationError
 
+from shopcall.ratelimit import rule
 from shopcall.signalling.connection import Connection
 from shopcall.signalling.protocol import Msg, ProtocolError
 
@@ -30,6 +31,7 @@ class MessageSpec:
     handler: Handler
     roles: frozenset[str]
     denied: str  # the error message for a role that may not send it
+    rate: str | None  # per-connection limit, e.g. "30/5seconds" (a `limits` rule); None: only the global one
 
 
 class Registry:
@@ -37,11 +39,13 @@ class Registry:
         self._specs: dict[str, MessageSpec] = {}
 
     def add(self, model: type[Msg], handler: Handler, *, roles: frozenset[str] = ALL_ROLES,
-            denied: str = "your role may not send this message") -> None:
+            denied: str = "your role may not send this message", rate: str | None = None) -> None:
         (kind,) = get_args(model.model_fields["type"].annotation)
         if kind in self._specs:
             raise ValueError(f"message type {kind!r} registered twice")
-        self._specs[kind] = MessageSpec(kind, model, handler, roles, denied)
+        if rate is not None:
+            rule(rate)  # a typo fails at start, not at the first message
+        self._specs[kind] = MessageSpec(kind, model, handler, roles, denied, rate)
 
     @property
     def types(self) -> frozenset[str]:

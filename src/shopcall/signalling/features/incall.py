@@ -28,6 +28,9 @@ MAX_POINTS_PER_STROKE = 1000
 MAX_STROKES_PER_TARGET = 100
 MAX_POINTS_PER_ROOM = 30_000
 MAX_CARDS_PER_ROOM = 200
+CHAT_RATE = "30/5seconds"  # sustained 6 a second: far above typing, far below a flood
+CARD_ACTION_RATE = "20/5seconds"
+ANNOTATE_RATE = "60/second"  # partial strokes stream at the display's frame rate
 
 
 class Chat(Msg):
@@ -92,10 +95,10 @@ class InCallFeature(Feature):
         self.ctx, self.store = ctx, store
 
     def register(self, registry: Registry) -> None:
-        registry.add(Chat, self.on_chat)
+        registry.add(Chat, self.on_chat, rate=CHAT_RATE)
         registry.add(ProductCard, self.on_product_card, roles=STAFF, denied="only agents send product cards")
-        registry.add(CardAction, self.on_card_action)
-        registry.add(Annotate, self.on_annotate)
+        registry.add(CardAction, self.on_card_action, rate=CARD_ACTION_RATE)
+        registry.add(Annotate, self.on_annotate, rate=ANNOTATE_RATE)
 
     async def joined_state(self, room: LiveRoom, conn: Connection) -> dict[str, Any]:
         history = await asyncio.to_thread(self.store.chat_history, room.room_id)

@@ -31,6 +31,7 @@ from shopcall.signalling.protocol import Msg
 from shopcall.signalling.registry import Registry
 
 log = structlog.get_logger("shopcall.quality")
+QUALITY_RATE = "4/5seconds"  # the SDK reports every 5 s
 
 
 class SubStats(BaseModel):
@@ -67,7 +68,7 @@ class QualityFeature(Feature):
         self.ctx, self.store = ctx, store
 
     def register(self, registry: Registry) -> None:
-        registry.add(QualityReport, self.on_quality)
+        registry.add(QualityReport, self.on_quality, rate=QUALITY_RATE)
 
     def _deepen_audio_redundancy(self, members: dict[str, Connection], conn: Connection,
                                  subs: dict[str, SubStats], now: float) -> None:

@@ -25,6 +25,7 @@ from shopcall.signalling.registry import SHOPPERS, STAFF, Registry
 INVITE_TTL_S = 120
 MAX_PAGES = 50
 MAX_VISITORS_PER_APP = 2000
+VISITOR_EVENT_RATE = "20/10seconds"
 
 
 class Cart(BaseModel):
@@ -96,7 +97,8 @@ class VisitorDesk(Feature):
         self.invites: dict[str, Invite] = {}
 
     def register(self, registry: Registry) -> None:
-        registry.add(VisitorEvent, self.on_event, roles=SHOPPERS, denied="visitor events come from shoppers")
+        registry.add(VisitorEvent, self.on_event, roles=SHOPPERS, denied="visitor events come from shoppers",
+                     rate=VISITOR_EVENT_RATE)
         registry.add(InviteVisitor, self.on_invite, roles=STAFF, denied="only agents invite visitors")
         registry.add(AnswerInvite, self.on_answer)
 
