@@ -44,6 +44,7 @@ export const ERROR_TEXT = {
   agent_unavailable: "That agent cannot take the call right now.",
   media_unavailable: "The video service is unavailable right now — please try again shortly.",
   timeout: "The server did not answer in time.",
+  rate_limited: "That was a lot at once — please wait a moment and try again.",
   disconnected: "Connection lost.",
   connect_failed: "Could not reach the video service — check your connection.",
   camera_blocked: "Camera blocked — allow camera access in your browser.",
