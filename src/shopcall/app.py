@@ -74,14 +74,12 @@ def create_app(settings: Settings, *, media: MediaBackend | None = None, storage
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(db.migrate)
-        stale = await asyncio.to_thread(store.end_stale)
-        if stale:
-            log.info("ended_stale_calls", count=stale)
         if demo:
             from shopcall.demo.seed import seed_demo
 
             await asyncio.to_thread(seed_demo, db)
         await media.start()
+        await hub.recover()
         await dispatcher.start()
         await worker.start()
         worker.wake()  # recordings left `processing` by a previous run

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -41,6 +42,7 @@ def _settings(**kw: object) -> Settings:
 def _run(settings: Settings, demo: bool) -> None:
     import uvicorn
 
+    from shopcall.api.deps import services_of
     from shopcall.app import create_app
     from shopcall.logs import configure
     from shopcall.signalling.protocol import MAX_FRAME_BYTES
@@ -64,8 +66,17 @@ def _run(settings: Settings, demo: bool) -> None:
             "in the console. Ctrl+C stops everything.", title="ShopCall"))
 
     application = create_app(settings, demo=demo, on_ready=banner)
-    uvicorn.run(application, host=settings.host, port=settings.port, log_level=settings.log_level,
-                ws_ping_interval=20, ws_ping_timeout=20, ws_max_size=MAX_FRAME_BYTES)
+    live = services_of(application).live
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            # before uvicorn closes the sockets: a stop is a restart for the calls, not their end
+            live.prepare_restart()
+            super().handle_exit(sig, frame)
+
+    config = uvicorn.Config(application, host=settings.host, port=settings.port, log_level=settings.log_level,
+                            ws_ping_interval=20, ws_ping_timeout=20, ws_max_size=MAX_FRAME_BYTES)
+    Server(config).run()
 
 
 @app.command()

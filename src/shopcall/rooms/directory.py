@@ -38,6 +38,12 @@ class Directory:
             app = s.get(App, app_id)
             return parse_hours(app.business_hours if app else None)
 
+    def agent_name(self, app_id: str, identity: str) -> str:
+        """The agent's display name (their identity when they have no account)."""
+        with self.db.session() as s:
+            name = s.scalar(select(Agent.display_name).where(Agent.app_id == app_id, Agent.identity == identity))
+            return name or identity
+
     def agent_profile(self, app_id: str, identity: str) -> AgentProfile:
         """Skills and capacity; an agent known only by its token: no skills, one call at a time."""
         with self.db.session() as s:

@@ -93,15 +93,17 @@ class RoomStore:
             return list(s.scalars(select(Call).where(Call.app_id == app_id, Call.status == "ringing")
                                   .order_by(Call.created_at)))
 
-    def end_stale(self) -> int:
-        """At start no client is connected: close what a previous process left open."""
+    def recover(self) -> tuple[list[str], list[Call]]:
+        """At start no client is connected, but calls go on: whoever was in a room is marked as
+        having left (they rejoin with new participant ids) and the rooms stay open. Returns the ids
+        of those rooms, and the calls still going on (waiting or answered), oldest first."""
         now = utcnow()
         with self.db.session() as s:
-            live_calls = select(Call.room_id).where(Call.status.in_(["ringing", "answered"]))
-            n = rowcount(s.execute(update(Room).where(Room.status == "open", Room.id.in_(live_calls))
-                          .values(status="ended", ended_at=now, end_reason="server_restart")))
+            rooms = list(s.scalars(select(Participant.room_id).join(Room, Room.id == Participant.room_id)
+                                   .where(Participant.left_at.is_(None), Room.status == "open").distinct()))
             s.execute(update(Participant).where(Participant.left_at.is_(None))
                       .values(left_at=now, leave_reason="server_restart"))
-            s.execute(update(Call).where(Call.status.in_(["ringing", "answered"]))
-                      .values(status="ended", ended_at=now))
-            return n
+            live = list(s.scalars(select(Call).join(Room, Room.id == Call.room_id)
+                                  .where(Call.status.in_(["ringing", "answered"]), Room.status == "open")
+                                  .order_by(Call.created_at)))
+            return rooms, live

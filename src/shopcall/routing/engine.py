@@ -314,6 +314,21 @@ class Router:
         return actions + self._settle(app_id, now)
 
     @_locked
+    def restore_active(self, call_id: str, app_id: str, agent_id: str, now: float) -> None:
+        """After a restart: an answered call goes on with its agent, who counts as busy with it
+        (and stays OFFLINE until their console is back)."""
+        self._clock(now)
+        agent = self._agents.get(agent_id)
+        if agent is None:
+            agent = AgentState(agent_id, app_id, status=AgentStatus.OFFLINE, idle_since=now)
+            self._agents[agent_id] = agent
+            self._tenant(app_id).agents[agent_id] = agent
+        elif agent.app_id != app_id:
+            raise RoutingError(f"agent {agent_id} belongs to another app")
+        agent.active_calls.add(call_id)
+        self._active[call_id] = ActiveCall(call_id, app_id, agent_id, {agent_id}, now, 0.0)
+
+    @_locked
     def decline(self, call_id: str, agent_id: str, now: float) -> list[Action]:
         """The rung agent declines: the call moves on. Stale declines (not rung) are ignored."""
         self._clock(now)

@@ -80,6 +80,7 @@ class Connection:
         self.subscriptions: dict[str, str] = {}  # sid -> publisher pid
         self.last_seen = time.monotonic()
         self.expiry_warned = False
+        self.left_cleanly = False  # the client closed its socket itself (1000/1001), rather than dropping
         self.lock = asyncio.Lock()  # one message of this connection at a time
         self.features = StateBag()
 

@@ -43,3 +43,8 @@ class LiveControl(Protocol):
 
     def stats(self) -> LiveStats:
         ...
+
+    def prepare_restart(self) -> None:
+        """The process is about to stop (a signal arrived): clients that go away now keep their
+        rooms and places in the queue for the next process. Safe to call from a signal handler."""
+        ...

@@ -47,7 +47,10 @@ async def _receive_loop(hub: Hub, conn: Connection, ws: WebSocket) -> None:
         except p.ProtocolError as e:
             conn.send({"type": "error", "re": None, "code": e.code, "message": e.message})
             continue
-        except (WebSocketDisconnect, RuntimeError):  # gone; Starlette raises RuntimeError after a disconnect
+        except WebSocketDisconnect as e:
+            conn.left_cleanly = e.code in (1000, 1001)  # closed by the client, not a dropped network
+            return
+        except RuntimeError:  # gone; Starlette raises RuntimeError after a disconnect
             return
         await hub.handle(conn, raw)
 

@@ -46,6 +46,7 @@ from shopcall.webhooks.events import load_event
 log = structlog.get_logger("shopcall.signalling")
 
 HEARTBEAT_S = 20
+RESTART_GRACE_S = 30.0  # after a restart, a room nobody came back to within this is ended
 EXPIRY_WARNING_S = 30
 ANY_MESSAGE_RATE = "100/second"  # every connection, every message type together
 
@@ -69,6 +70,7 @@ class Hub:
         self.rooms: dict[str, LiveRoom] = {}
         self._connections: set[Connection] = set()
         self._bg_tasks: set[asyncio.Task[Any]] = set()
+        self._restarting = False
         directory = Directory(rooms.db)
         self.directory = directory
         incall = InCallStore(rooms.db)
@@ -359,6 +361,8 @@ class Hub:
         live.members.pop(pid, None)
         conn.room_id, conn.pid = None, None
         await release_media(conn)
+        if self._restarting:  # the row stays "in the room": the next start recovers the room from it
+            return
         await asyncio.to_thread(self.rooms_store.remove_participant, pid, reason)
         self.emit("participant.left", pid=pid)
         self.broadcast(live, {"type": "participant_left", "pid": pid, "reason": reason})
@@ -407,9 +411,34 @@ class Hub:
             if conn.room_id:
                 conn.send({"type": "media_reset", "reason": reason})
 
+    async def recover(self, grace_s: float = RESTART_GRACE_S) -> None:
+        """At start: rooms whose participants were connected when the last process stopped stay
+        open for them to come back (ended after `grace_s` if nobody does), and calls that were
+        waiting go back in the queue in their order."""
+        rooms, waiting = await asyncio.to_thread(self.rooms_store.recover)
+        await self.desk.restore(waiting)
+        if rooms:
+            self.spawn(self._end_unclaimed(rooms, grace_s), "restart-sweeper")
+        if rooms or waiting:
+            log.info("recovered_after_restart", rooms=len(rooms), calls=len(waiting))
+
+    async def _end_unclaimed(self, room_ids: list[str], grace_s: float) -> None:
+        await asyncio.sleep(grace_s)
+        for room_id in room_ids:
+            live = self.rooms.get(room_id)
+            if live is None or not live.members:
+                await self.end_room(room_id, "server_restart")
+
+    def prepare_restart(self) -> None:
+        self._restarting = True
+
     async def shutdown(self) -> None:
+        """A restart, not the end of the calls: clients are told to reconnect (close 1012), rooms
+        and waiting calls stay as they are for the next process to recover."""
+        self._restarting = True
         await self.desk.stop()
+        for task in list(self._bg_tasks):
+            task.cancel()
         for conn in list(self._connections):
-            conn.send({"type": "error", "code": "server_shutdown", "message": "the server is restarting",
-                       "fatal": True})
-            await self.disconnect(conn, "server_shutdown")
+            conn.close(p.CLOSE_RESTART, "server restarting")
+            await self.disconnect(conn, "server_restart")

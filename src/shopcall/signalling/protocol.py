@@ -14,6 +14,7 @@ MAX_JSON_DEPTH = 32
 
 # WebSocket close codes (documented in docs/signalling.md)
 CLOSE_NORMAL = 1000
+CLOSE_RESTART = 1012  # the server is restarting: reconnect, the call goes on
 CLOSE_TOO_BIG = 1009  # a frame over MAX_FRAME_BYTES (refused by the server before buffering)
 CLOSE_ROOM_ENDED = 4000
 CLOSE_REMOVED = 4003

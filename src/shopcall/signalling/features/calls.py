@@ -21,6 +21,7 @@ from typing import Any, Literal
 import structlog
 from pydantic import Field
 
+from shopcall.db.models import Call, utcnow
 from shopcall.rooms.directory import Directory
 from shopcall.rooms.incall_store import InCallStore
 from shopcall.rooms.store import RoomStore
@@ -45,6 +46,7 @@ from shopcall.signalling.room import LiveRoom
 
 log = structlog.get_logger("shopcall.calls")
 TICK_S = 0.25
+RESUME_GRACE_S = 30.0  # a queued shopper whose connection dropped keeps their place this long
 MAX_CONTEXT_CHARS = 4096
 UNANSWERED_TEXT = "no agent could take the call; please try again later or leave a callback request"
 
@@ -84,6 +86,11 @@ class TransferCall(Msg):
     to: str = Field(min_length=1, max_length=200, description="identity of the agent taking over")
 
 
+class ResumeCall(Msg):
+    type: Literal["resume_call"]
+    call: str = Field(max_length=64)
+
+
 class InviteAgent(Msg):
     type: Literal["invite_agent"]
     call: str = Field(max_length=64)
@@ -96,8 +103,11 @@ class LiveCall:
     app_id: str
     room_id: str
     incoming: dict[str, Any]  # the `incoming_call` event shown to agents
-    shopper: Connection | None = None  # while queued
+    shopper_identity: str
+    shopper: Connection | None = None  # while queued and connected
+    detached_at: float | None = None  # while queued, since the shopper's connection dropped
     agents: set[str] = field(default_factory=set)  # agent keys in the call
+    answered_by: dict[str, str] | None = None  # {"identity", "name"} of the agent who answered
 
 
 class CallDesk(Feature):
@@ -114,6 +124,7 @@ class CallDesk(Feature):
         shoppers, staff = "only shoppers start calls", "only agents take calls"
         registry.add(CallRequest, self.on_call, roles=SHOPPERS, denied=shoppers)
         registry.add(CancelCall, self.on_cancel, roles=SHOPPERS, denied=shoppers)
+        registry.add(ResumeCall, self.on_resume, roles=SHOPPERS, denied=shoppers)
         registry.add(Available, self.on_available, roles=STAFF, denied=staff)
         registry.add(SetStatus, self.on_set_status, roles=STAFF, denied=staff)
         registry.add(AcceptCall, self.on_accept, roles=STAFF, denied=staff)
@@ -136,6 +147,7 @@ class CallDesk(Feature):
             await asyncio.sleep(TICK_S)
             try:
                 await self.apply(self.router.tick(self.now()))
+                await self._drop_detached()
             except Exception:
                 log.exception("routing_tick_failed")
 
@@ -146,8 +158,14 @@ class CallDesk(Feature):
                 await self._task
 
     async def disconnected(self, conn: Connection) -> None:
+        """A shopper who closed the page abandons their call; one whose connection dropped (or
+        whose server restarts) keeps their place for RESUME_GRACE_S, to `resume_call`."""
         for live in [c for c in self.calls.values() if c.shopper is conn]:
-            await self.apply(self.router.cancel(live.call_id, self.now()))
+            if conn.left_cleanly:
+                await self.apply(self.router.cancel(live.call_id, self.now()))
+            else:
+                live.shopper, live.detached_at = None, self.now()
+                log.info("call_detached", call=live.call_id)
         conns = self.agents.get(conn.key)
         if conns is not None and conn in conns:
             conns.discard(conn)
@@ -175,6 +193,36 @@ class CallDesk(Feature):
             return
         live.agents.discard(conn.key)
         await self.apply(self.router.end_call(live.call_id, conn.key, self.now()))
+
+    async def _drop_detached(self) -> None:
+        cutoff = self.now() - RESUME_GRACE_S
+        for live in [c for c in self.calls.values() if c.detached_at is not None and c.detached_at < cutoff]:
+            live.detached_at = None
+            log.info("call_not_resumed", call=live.call_id)
+            await self.apply(self.router.cancel(live.call_id, self.now()))
+
+    async def restore(self, calls: list[Call]) -> None:
+        """After a restart: answered calls go on with their agents; calls that were waiting go back in
+        the queue in their order, for their shoppers to `resume_call` (RESUME_GRACE_S)."""
+        now = self.now()
+        for c in calls:
+            if c.app_id not in self._policies_loaded:
+                await self.load_policy(c.app_id)
+            incoming = self._incoming(c, c.shopper_identity, c.shopper_name, dict(c.context or {}))
+            if c.status == "answered" and c.agent_identity:
+                key = f"{c.app_id}/{c.agent_identity}"
+                name = await asyncio.to_thread(self.directory.agent_name, c.app_id, c.agent_identity)
+                self.calls[c.id] = LiveCall(c.id, c.app_id, c.room_id, incoming, c.shopper_identity, agents={key},
+                                            answered_by={"identity": c.agent_identity, "name": name})
+                self.router.restore_active(c.id, c.app_id, key, now)
+                continue
+            self.calls[c.id] = LiveCall(c.id, c.app_id, c.room_id, incoming, c.shopper_identity, detached_at=now)
+            waited = max(0.0, (utcnow() - c.created_at).total_seconds())
+            language, category = await self._skills_needed(c.app_id, incoming["context"])
+            await self.apply(self.router.enqueue(QueuedCall(c.id, c.app_id, language=language, category=category,
+                                                            enqueued_at=now - waited), now))
+        if calls:
+            self._ensure_ticking()
 
     # ---- actions ----------------------------------------------------------------------------
 
@@ -264,7 +312,8 @@ class CallDesk(Feature):
             await self.apply(self.router.end_call(call_id, key, self.now()))
             raise ProtocolError("call_taken", "another agent has already answered this call", ref)
         live.agents.add(key)
-        shopper, live.shopper = live.shopper, None
+        live.answered_by = {"identity": conn.claims.identity, "name": conn.claims.name}
+        shopper, live.shopper, live.detached_at = live.shopper, None, None
         self._grant(key, live.room_id)
         conn.granted_rooms.add(live.room_id)
         await self.apply(actions)
@@ -368,22 +417,18 @@ class CallDesk(Feature):
         closed = await asyncio.to_thread(self._closed_message, app_id)
         if closed:
             raise ProtocolError("closed", closed, ref)
-        language = context.get("language") if isinstance(context.get("language"), str) else None
-        category = None
-        if isinstance(context.get("product"), str):
-            product = await asyncio.to_thread(self.incall.product, app_id, context["product"])
-            category = product.category if product is not None and product.category else None
+        language, category = await self._skills_needed(app_id, context)
         if self.has_waiting_call(conn):  # a second `call` raced this one through the awaits above
             raise ProtocolError("bad_request", "a call is already waiting for this connection", ref)
         call_id, room_id, incoming = await self._create_call(conn, context)
         if conn.closed:  # the shopper left while we were writing
             await self._finish_unanswered(call_id, "abandoned")
             raise ProtocolError("bad_request", "the connection closed", ref)
-        self.calls[call_id] = LiveCall(call_id, app_id, room_id, incoming, shopper=conn)
+        self.calls[call_id] = LiveCall(call_id, app_id, room_id, incoming, conn.claims.identity, shopper=conn)
         self._ensure_ticking()
         now = self.now()
-        actions = self.router.enqueue(QueuedCall(call_id, app_id, language=language and language[:20],
-                                                 category=category, enqueued_at=now), now)
+        actions = self.router.enqueue(QueuedCall(call_id, app_id, language=language, category=category,
+                                                 enqueued_at=now), now)
         log.info("call_queued", call=call_id, room=room_id, app=app_id, language=language, category=category)
         self.ctx.emit("call.queued", call_id=call_id)
         reply = {"type": "call_created", "call": call_id, "room": room_id,
@@ -391,16 +436,28 @@ class CallDesk(Feature):
         self.ctx.spawn(self.apply(actions), "call-desk-enqueue")  # after the reply: rings go out next
         return reply
 
+    async def _skills_needed(self, app_id: str, context: dict[str, Any]) -> tuple[str | None, str | None]:
+        """(language, product category) a call asks for, from its context and the catalogue."""
+        language = context["language"][:20] if isinstance(context.get("language"), str) else None
+        category = None
+        if isinstance(context.get("product"), str):
+            product = await asyncio.to_thread(self.incall.product, app_id, context["product"])
+            category = product.category if product is not None and product.category else None
+        return language, category
+
+    @staticmethod
+    def _incoming(call: Call, identity: str, name: str, context: dict[str, Any]) -> dict[str, Any]:
+        return {"type": "incoming_call", "call": call.id, "room": call.room_id,
+                "shopper": {"identity": identity, "name": name},
+                "context": context, "created_at": call.created_at.timestamp()}
+
     async def _create_call(self, conn: Connection, context: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
         app_id = conn.claims.app_id
         room = await asyncio.to_thread(self.rooms.create_room, app_id, name="call", kind="call", max_participants=4)
         call = await asyncio.to_thread(self.rooms.create_call, app_id, room.id, conn.claims.identity,
                                        conn.claims.name, context, conn.claims.customer)
         conn.granted_rooms.add(room.id)
-        incoming = {"type": "incoming_call", "call": call.id, "room": room.id,
-                    "shopper": {"identity": conn.claims.identity, "name": conn.claims.name},
-                    "context": context, "created_at": call.created_at.timestamp()}
-        return call.id, room.id, incoming
+        return call.id, room.id, self._incoming(call, conn.claims.identity, conn.claims.name, context)
 
     async def start_direct(self, shopper: Connection, agent: Connection, context: dict[str, Any],
                            ref: str | None) -> tuple[str, str, dict[str, Any]]:
@@ -416,7 +473,8 @@ class CallDesk(Feature):
             await self._finish_unanswered(call_id, "unanswered")
             raise ProtocolError("agent_unavailable", f"{agent.claims.name} cannot take the call: {e}", ref) from None
         await asyncio.to_thread(self.rooms.claim_call, call_id, agent.claims.identity)
-        self.calls[call_id] = LiveCall(call_id, app_id, room_id, incoming, shopper=None, agents={key})
+        self.calls[call_id] = LiveCall(call_id, app_id, room_id, incoming, shopper.claims.identity, agents={key},
+                                       answered_by={"identity": agent.claims.identity, "name": agent.claims.name})
         self._grant(key, room_id)
         agent.granted_rooms.add(room_id)
         await self.apply(actions)
@@ -439,6 +497,22 @@ class CallDesk(Feature):
         nxt = hours.next_open(now)
         when = f"; we open again {nxt.strftime('%a %d %b, %H:%M')} ({hours.timezone})" if nxt else ""
         return f"we are closed right now{when}; you can leave a callback request"
+
+    async def on_resume(self, conn: Connection, msg: ResumeCall) -> dict[str, Any]:
+        """A shopper back after a dropped connection or a server restart takes up their call again."""
+        live = self.calls.get(msg.call)
+        if live is None or live.app_id != conn.claims.app_id or live.shopper_identity != conn.claims.identity:
+            raise ProtocolError("call_not_found", f"no call {msg.call} of yours", msg.id)
+        conn.granted_rooms.add(live.room_id)
+        reply: dict[str, Any] = {"type": "call_resumed", "call": live.call_id, "room": live.room_id}
+        if live.answered_by is not None:
+            return {**reply, "answered": live.answered_by}
+        if self.has_waiting_call(conn) and live.shopper is not conn:
+            raise ProtocolError("bad_request", "a call is already waiting for this connection", msg.id)
+        live.shopper, live.detached_at = conn, None
+        log.info("call_resumed", call=live.call_id)
+        return {**reply, "position": self.router.position(live.call_id),
+                "estimated_wait_s": self.router.estimated_wait_s(live.call_id)}
 
     async def on_cancel(self, conn: Connection, msg: CancelCall) -> dict[str, Any]:
         live = self.calls.get(msg.call)
