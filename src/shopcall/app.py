@@ -13,16 +13,19 @@ import structlog
 from fastapi import FastAPI
 
 from shopcall import __version__
-from shopcall.api import app_settings, console, deps, errors, health, recordings, rooms, sessions, widget
+from shopcall.api import app_settings, apps, console, deps, errors, health, recordings, rooms, sessions, widget
 from shopcall.api import webhooks as webhooks_api
+from shopcall.api.body_limit import BodyLimit
 from shopcall.auth.secrets import load_signing_key
 from shopcall.config import Settings
 from shopcall.crm.connectors import CrmConnectors
 from shopcall.db.engine import Database
 from shopcall.media.backend import MediaBackend
+from shopcall.outbound import OutboundPolicy
 from shopcall.ratelimit import RateLimiter
 from shopcall.recording.retention import retention_loop
 from shopcall.recording.storage import RecordingStorage, storage_from_settings
+from shopcall.recording.store import RecordingStore
 from shopcall.recording.worker import RecordingWorker
 from shopcall.rooms.store import RoomStore
 from shopcall.signalling import endpoint
@@ -58,7 +61,8 @@ def create_app(settings: Settings, *, media: MediaBackend | None = None, storage
     key = load_signing_key(settings.data_dir)
     store = RoomStore(db)
     storage = storage or storage_from_settings(_storage_settings(settings))
-    dispatcher = WebhookDispatcher(db, key)
+    outbound = OutboundPolicy.parse(settings.outbound_allow)
+    dispatcher = WebhookDispatcher(db, key, outbound=outbound)
     worker = RecordingWorker(db, storage, on_event=dispatcher.emit)
     limiter = RateLimiter(settings.rate_limit_storage)
     hub = Hub(store, media, key, webhooks=dispatcher, raw_recordings=settings.data_dir / "recordings-raw",
@@ -67,13 +71,15 @@ def create_app(settings: Settings, *, media: MediaBackend | None = None, storage
                              "outbox_bytes": settings.signal_queue_bytes,
                              "send_timeout_s": settings.signal_send_timeout_s},
               limiter=limiter)
-    crm = CrmConnectors(db)
+    crm = CrmConnectors(db, key, outbound=outbound)
     services = deps.Services(settings=settings, db=db, live=hub, media=media, storage=storage,
-                             signing_key=key, webhooks=dispatcher, crm=crm, started=time.monotonic())
+                             signing_key=key, webhooks=dispatcher, crm=crm, limiter=limiter,
+                             started=time.monotonic())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(db.migrate)
+        await asyncio.to_thread(crm.seal_plaintext)  # CRM credentials stored in clear by an older version
         if demo:
             from shopcall.demo.seed import seed_demo
 
@@ -81,6 +87,8 @@ def create_app(settings: Settings, *, media: MediaBackend | None = None, storage
         await media.start()
         await hub.recover()
         await dispatcher.start()
+        for rec_id, status in await asyncio.to_thread(RecordingStore(db).recover_interrupted):
+            log.warning("recording_interrupted_by_restart", recording=rec_id, status=status)
         await worker.start()
         worker.wake()  # recordings left `processing` by a previous run
         stop_retention = asyncio.Event()
@@ -108,6 +116,7 @@ def create_app(settings: Settings, *, media: MediaBackend | None = None, storage
                   description="Video consultation for online shops. Authenticate with HTTP Basic: "
                               "app id as user name, app secret as password.")
     deps.install(app, services)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     errors.install(app)
     app.include_router(health.router)
     app.include_router(rooms.router)
@@ -118,6 +127,7 @@ def create_app(settings: Settings, *, media: MediaBackend | None = None, storage
     app.include_router(webhooks_api.router)
     app.include_router(webhooks_api.console_router)
     app.include_router(app_settings.router)
+    app.include_router(apps.router)
     app.include_router(endpoint.router_for(hub))
     if demo:
         from shopcall.demo import routes as demo_routes

@@ -80,3 +80,24 @@ def test_policy_and_consent(db: Database) -> None:
     with db.session() as s:
         (d,) = s.query(ConsentDecision).all()
         assert (d.identity, d.decision, d.recording_id) == ("cus_1", "refused", "rec_d")
+
+
+def test_captures_cut_off_by_a_restart_are_recovered_and_deletable(db: Database, tmp_path) -> None:
+    app_id, room_id, _ = _room(db)
+    recs = RecordingStore(db)
+    with_media, empty = tmp_path / "rec_m", tmp_path / "rec_e"
+    with_media.mkdir()
+    empty.mkdir()
+    (with_media / "p1-audio.mjr").write_bytes(b"x" * 500)
+    (with_media / "p1-video.mjr").write_bytes(b"x" * 500)
+    (with_media / "p2-video.mjr").write_bytes(b"MJR00002")  # a header only: p2 never sent media
+    (empty / "p3-audio.mjr").write_bytes(b"MJR00002")
+    recs.begin("rec_m", app_id=app_id, room_id=room_id, folder=str(with_media), started_by="anna")
+    recs.begin("rec_e", app_id=app_id, room_id=room_id, folder=str(empty), started_by="anna")
+    assert sorted(recs.recover_interrupted()) == [("rec_e", "failed"), ("rec_m", "processing")]
+    assert recs.recover_interrupted() == []  # nothing is left `recording`
+    with db.session() as s:
+        m, e = s.get(Recording, "rec_m"), s.get(Recording, "rec_e")
+        assert m is not None and m.steps["record"]["feeds"] == ["p1"] and m.duration_s is not None
+        assert e is not None and e.error and "stopped" in e.error
+    assert recs.delete("rec_e", actor="anna", details={})

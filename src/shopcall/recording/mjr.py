@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import struct
 from pathlib import Path
 from typing import Any
@@ -53,3 +54,15 @@ def set_header_fields(path: Path, **fields: Any) -> None:
         while chunk := src.read(1 << 20):
             dst.write(chunk)
     os.replace(tmp, path)
+
+
+def feed_name(path: Path) -> str:
+    """The feed a Janus recording file belongs to: `<feed>-audio.mjr`, `<feed>-video-2.mjr` → `<feed>`."""
+    return re.sub(r"-(audio|video)(-\d+)?$", "", path.stem)
+
+
+def recorded_feeds(folder: Path) -> list[str]:
+    """Feeds with media in a recording folder (a file of only a header means nothing was sent)."""
+    if not folder.is_dir():
+        return []
+    return sorted({feed_name(f) for f in folder.glob("*.mjr") if f.stat().st_size >= 100})

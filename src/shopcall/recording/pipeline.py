@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -67,7 +66,7 @@ def scan(folder: Path) -> list[Track]:
         kind = {"a": "audio", "v": "video"}.get(str(info.get("t")))
         if kind is None:
             continue  # data channels
-        feed = re.sub(r"-(audio|video)(-\d+)?$", "", mjr.stem)
+        feed = mjr_file.feed_name(mjr)
         tracks.append(Track(mjr, kind, str(info.get("c", "")), feed, int(info.get("u") or info.get("s") or 0)))
     return tracks
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy import delete, select
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from shopcall.db.engine import Database
 from shopcall.db.models import App, AuditEntry, Call, ChatMessage, ConsentDecision, Recording, RoomEvent, iso, utcnow
+from shopcall.recording.mjr import recorded_feeds
 from shopcall.webhooks.events import recording
 
 Status = Literal["recording", "processing", "ready", "failed"]
@@ -32,6 +34,7 @@ TRANSITIONS: Mapping[str, frozenset[str]] = {
     "failed": frozenset(),
 }
 NOTHING_RECORDED = "nothing was recorded (no consenting participant published)"
+INTERRUPTED = "the server stopped before anything was recorded"
 
 
 class UnknownRecording(LookupError):
@@ -140,6 +143,22 @@ class RecordingStore:
             row.error = None if feeds else NOTHING_RECORDED
             row.steps = {"record": {"status": "done", "feeds": sorted(feeds), "reason": reason}}
             return row.status
+
+    def recover_interrupted(self) -> list[tuple[str, str]]:
+        """At start no capture can be running: a row still `recording` was cut off by a stop or a crash.
+        Its raw files go to the worker (`processing`), or it is `failed` with the reason; either way
+        it can be deleted. Returns (recording id, new status)."""
+        out = []
+        with self.db.session() as s:
+            for row in s.scalars(select(Recording).where(Recording.status == "recording").with_for_update()):
+                files = recorded_feeds(Path(row.folder)) if row.folder else []
+                _move(row, "processing" if files else "failed")
+                row.stopped_at = utcnow()
+                row.duration_s = round((row.stopped_at - _naive(row.started_at)).total_seconds(), 2)
+                row.error = None if files else INTERRUPTED
+                row.steps = {"record": {"status": "done", "feeds": files, "reason": "interrupted"}}
+                out.append((row.id, row.status))
+        return out
 
     def add_consent(self, app_id: str, room_id: str, recording_id: str, identity: str, granted: bool) -> None:
         with self.db.session() as s:
