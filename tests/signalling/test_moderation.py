@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from shopcall.api.deps import services_of
-from tests.signalling.helpers import expect_closed, hello, recv, req, rooms, tok
+from shopcall.signalling.connection import StateBag
+from tests.signalling.helpers import ask, expect_closed, hello, recv, req, rooms, tok
 
 
 def test_host_mutes_spotlights_and_removes(env) -> None:
@@ -56,3 +57,39 @@ def test_host_mutes_spotlights_and_removes(env) -> None:
 def host_pid(client, room_id: str, identity: str) -> str:
     live = services_of(client.app).live.rooms[room_id]
     return next(pid for pid, c in live.members.items() if c.claims.identity == identity)
+
+
+def test_a_removal_outlives_the_live_room_state(env) -> None:
+    client, _, app_id = env
+    room = rooms(client).create_room(app_id, kind="group", max_participants=18)
+    bob_token = tok(client, app_id, "bob", rooms=[room.id], name="Bob")
+    with client.websocket_connect("/v1/signal") as host, client.websocket_connect("/v1/signal") as bob:
+        hello(host, tok(client, app_id, "anna", role="agent", rooms=["*"], name="Anna"))
+        ask(host, {"type": "join", "room": room.id})
+        hello(bob, bob_token)
+        bob_pid = ask(bob, {"type": "join", "room": room.id})["pid"]
+        assert ask(host, {"type": "moderate", "pid": bob_pid, "action": "remove"})["type"] == "moderated"
+        # the live room's memory is lost (as after a restart): the removal is stored, so it still holds
+        services_of(client.app).live.rooms[room.id].features = StateBag()
+        with client.websocket_connect("/v1/signal") as bob2:
+            hello(bob2, bob_token)
+            assert ask(bob2, {"type": "join", "room": room.id})["code"] == "removed"
+    assert rooms(client).removed_identities(room.id) == {"bob"}
+
+
+def test_the_host_readmits_a_removed_guest(env) -> None:
+    client, _, app_id = env
+    room = rooms(client).create_room(app_id, kind="group", max_participants=18)
+    with client.websocket_connect("/v1/signal") as host, client.websocket_connect("/v1/signal") as bob:
+        hello(host, tok(client, app_id, "anna", role="agent", rooms=["*"], name="Anna"))
+        ask(host, {"type": "join", "room": room.id})
+        bob_token = tok(client, app_id, "bob", rooms=[room.id], name="Bob")
+        hello(bob, bob_token)
+        bob_pid = ask(bob, {"type": "join", "room": room.id})["pid"]
+        ask(host, {"type": "moderate", "pid": bob_pid, "action": "remove"})
+        assert ask(host, {"type": "moderate", "identity": "eve", "action": "readmit"})["code"] == "bad_request"
+        assert ask(host, {"type": "moderate", "identity": "bob", "action": "readmit"})["identity"] == "bob"
+        with client.websocket_connect("/v1/signal") as bob2:
+            hello(bob2, bob_token)
+            assert ask(bob2, {"type": "join", "room": room.id})["type"] == "joined"
+    assert rooms(client).removed_identities(room.id) == set()

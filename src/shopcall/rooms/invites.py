@@ -18,3 +18,9 @@ def invite_code(key: bytes, room_id: str) -> str:
 
 def check_invite(key: bytes, room_id: str, code: str) -> bool:
     return hmac.compare_digest(invite_code(key, room_id), code)
+
+
+def guest_identity(key: bytes, room_id: str, device: str) -> str:
+    """A guest's identity in one room, stable for their device and unguessable from outside."""
+    mac = hmac.new(key, f"guest:{room_id}:{device}".encode(), hashlib.sha256).hexdigest()
+    return "guest-" + mac[:12]

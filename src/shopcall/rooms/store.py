@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 
 from shopcall.db.engine import Database, rowcount
 from shopcall.db.ids import new_id
-from shopcall.db.models import Call, Participant, Room, utcnow
+from shopcall.db.models import Call, Participant, Room, RoomEvent, utcnow
 
 
 class RoomStore:
@@ -80,6 +80,23 @@ class RoomStore:
             res = s.execute(update(Call).where(Call.id == call_id, Call.status == "ringing")
                             .values(status=status, ended_at=utcnow()))
             return rowcount(res) == 1
+
+    def set_removed(self, app_id: str, room_id: str, identity: str, *, by: str, removed: bool) -> None:
+        """Record that the host removed (or readmitted) an identity: it outlives the live room and restarts."""
+        with self.db.session() as s:
+            s.add(RoomEvent(app_id=app_id, room_id=room_id, kind="removed" if removed else "readmitted",
+                            identity=by, data={"identity": identity}))
+
+    def removed_identities(self, room_id: str) -> set[str]:
+        """Identities removed from a room and not readmitted since."""
+        out: set[str] = set()
+        with self.db.session() as s:
+            for e in s.scalars(select(RoomEvent).where(RoomEvent.room_id == room_id,
+                                                       RoomEvent.kind.in_(["removed", "readmitted"]))
+                               .order_by(RoomEvent.id)):
+                who = str(e.data.get("identity", ""))
+                (out.add if e.kind == "removed" else out.discard)(who)
+        return out
 
     def is_call_shopper(self, room_id: str, identity: str) -> bool:
         """The shopper of a live call may (re)join its room on any connection of theirs."""

@@ -64,7 +64,7 @@ class Feature:
     def register(self, registry: Registry) -> None:
         pass
 
-    def before_join(self, room: LiveRoom, conn: Connection, ref: str | None) -> None:
+    async def before_join(self, room: LiveRoom, conn: Connection, ref: str | None) -> None:
         """Raise ProtocolError to refuse a join."""
 
     async def joined_state(self, room: LiveRoom, conn: Connection) -> dict[str, Any]:

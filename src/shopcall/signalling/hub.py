@@ -19,7 +19,8 @@ from typing import Any, Protocol
 
 import structlog
 
-from shopcall.auth.tokens import TokenError, verify
+from shopcall.auth.tokens import ClientClaims, TokenError, verify
+from shopcall.console.accounts import token_current
 from shopcall.media.backend import MediaBackend, MediaError, RoomSpec
 from shopcall.ratelimit import RateLimiter, rule
 from shopcall.recording.store import RecordingStore
@@ -79,7 +80,7 @@ class Hub:
         self.visitor_desk = VisitorDesk(self.desk)
         # order matters for hooks: media first (unpublish before the leave is announced), calls last
         self.features: list[Feature] = [
-            MediaFeature(self), ScreensFeature(self), InCallFeature(self, incall), ModerationFeature(self),
+            MediaFeature(self), ScreensFeature(self), InCallFeature(self, incall), ModerationFeature(self, rooms),
             RecordingFeature(self, RecordingStore(rooms.db), raw_recordings, wake_recording_worker),
             QualityFeature(self, incall), self.visitor_desk, self.desk,
         ]
@@ -185,6 +186,7 @@ class Hub:
         claims = verify(self.key, hello.token)
         if not await asyncio.to_thread(self.directory.app_exists, claims.app_id):
             raise TokenError("token_wrong_app", "the token names an app that does not exist")
+        await self._check_revoked(claims)
         conn = Connection(ws, claims, secrets.token_hex(6), **self.outbox_limits)
         self._connections.add(conn)
         conn.send({
@@ -279,6 +281,7 @@ class Hub:
         claims = verify(self.key, msg.token)
         if claims.app_id != conn.claims.app_id or claims.identity != conn.claims.identity:
             raise p.ProtocolError("forbidden", "a refreshed token must name the same app and identity", msg.id)
+        await self._check_revoked(claims)
         conn.claims, conn.expiry_warned = claims, False
         return {"type": "refreshed", "expires_at": claims.expires_at}
 
@@ -287,9 +290,15 @@ class Hub:
 
     # ---- rooms -----------------------------------------------------------------------------------
 
+    async def _check_revoked(self, claims: ClientClaims) -> None:
+        """Console tokens of an agent since re-keyed, disabled or deleted are refused (close)."""
+        if not await asyncio.to_thread(token_current, self.rooms_store.db, claims):
+            raise TokenError("token_revoked", "this token was revoked; sign in again")
+
     async def _on_join(self, conn: Connection, msg: p.Join) -> dict[str, Any]:
         if conn.room_id is not None:
             raise p.ProtocolError("bad_request", "already in a room; leave it first", msg.id)
+        await self._check_revoked(conn.claims)
         room = await asyncio.to_thread(self.rooms_store.get_room, msg.room)
         if room is None or room.app_id != conn.claims.app_id:  # another tenant's room looks like a missing one
             raise p.ProtocolError("room_not_found", f"no room {msg.room}", msg.id)
@@ -307,7 +316,7 @@ class Hub:
                             RoomSpec(key=room.id, max_publishers=room.max_participants * 2), room.max_participants)
             self.rooms[room.id] = live
         for feature in self.features:
-            feature.before_join(live, conn, msg.id)
+            await feature.before_join(live, conn, msg.id)
         if len(live.members) >= live.max_participants:
             raise p.ProtocolError("room_full", f"the room holds at most {live.max_participants} participants",
                                   msg.id)
