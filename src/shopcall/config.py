@@ -9,10 +9,10 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -58,6 +58,16 @@ class Settings(BaseSettings):
                                     "process) or redis://host:6379 (shared by every process)")
     signal_send_timeout_s: float = Field(5.0, gt=0, le=60, description="Seconds one signalling frame may take to "
                                          "leave; a client that does not read for longer is disconnected (close 4429)")
+
+    outbound_allow: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Networks (10.0.0.0/8), addresses or host names that webhooks and CRM "
+        "connectors may reach although they are not public, e.g. an on-premises CRM; comma-separated in the "
+        "environment. Operator-only: tenants cannot change it")
+
+    @field_validator("outbound_allow", mode="before")
+    @classmethod
+    def _split_allow(cls, v: Any) -> Any:
+        return [p.strip() for p in v.split(",") if p.strip()] if isinstance(v, str) else v
 
     @classmethod
     def settings_customise_sources(

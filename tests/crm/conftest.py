@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from shopcall.crm import CrmConnector, connector_for, parse_crm_config
+from shopcall.outbound import OutboundPolicy
 from tests.crm.replay_servers import (
     HTTP_TOKEN,
     SHOPIFY_TOKEN,
@@ -21,6 +22,10 @@ from tests.crm.replay_servers import (
 )
 
 TIMEOUT_S = 0.5  # the replay servers' slow mode sleeps 1.5 s
+# The replay servers listen on loopback, which connectors refuse unless the operator allows it.
+LOCAL = OutboundPolicy.parse(["127.0.0.1"])
+GENERIC = "CRM unavailable: please try again later"  # what agents see; details go to the server log
+REJECTED = "CRM unavailable: the CRM rejected the credentials"
 
 
 def _serve(route: Any) -> Iterator[ReplayServer]:
@@ -59,7 +64,7 @@ def http_config(server: ReplayServer, **kw: Any) -> dict[str, Any]:
 
 
 async def _connector(config: dict[str, Any]) -> AsyncIterator[CrmConnector]:
-    c = connector_for(parse_crm_config(config), db=None, app_id="app_test")
+    c = connector_for(parse_crm_config(config), db=None, app_id="app_test", outbound=LOCAL)
     yield c
     await c.aclose()
 

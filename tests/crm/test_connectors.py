@@ -11,10 +11,12 @@ from shopcall.crm.generic_http import HttpConnector
 from shopcall.db.engine import Database
 from shopcall.rooms.apps import create_app
 
+KEY = b"k" * 48
+
 
 async def test_connector_is_kept_until_the_settings_change(db: Database) -> None:
     app, _ = create_app(db, "Shop")
-    connectors = CrmConnectors(db)
+    connectors = CrmConnectors(db, KEY)
     first = await connectors.for_app(app.id)
     assert isinstance(first, BuiltinConnector) and await connectors.for_app(app.id) is first
 
@@ -34,4 +36,4 @@ async def test_stored_settings_that_no_longer_validate_are_reported(db: Database
     app, _ = create_app(db, "Shop")
     AppStore(db).update_settings(app.id, crm_config={"kind": "shopify"})  # no shop, no token
     with pytest.raises(CrmMisconfigured, match="access_token"):
-        await CrmConnectors(db).for_app(app.id)
+        await CrmConnectors(db, KEY).for_app(app.id)

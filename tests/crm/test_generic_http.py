@@ -6,7 +6,7 @@ import socket
 from datetime import UTC, datetime
 
 from shopcall.crm import CrmLookup, connector_for, lookup_with_deadline, parse_crm_config
-from tests.crm.conftest import TIMEOUT_S, http_config
+from tests.crm.conftest import GENERIC, LOCAL, REJECTED, TIMEOUT_S, http_config
 from tests.crm.replay_servers import HTTP_TOKEN, ReplayServer
 
 
@@ -34,28 +34,27 @@ async def test_404_is_not_found(merchant_http) -> None:
 async def test_contract_violations_are_unavailable_with_field_names_only(merchant_http) -> None:
     r = await lookup_with_deadline(merchant_http, CrmLookup(customer_id="bad_shape"))
     assert (r.status, r.error_code) == ("unavailable", "bad_response")
-    assert "external_id: Field required" in r.error and "orders.0.placed_at" in r.error
-    assert "lots" not in r.error  # values are not echoed (they may be personal data)
+    assert r.error == GENERIC  # agents see no detail (the field names go to the server log)
     r = await lookup_with_deadline(merchant_http, CrmLookup(customer_id="not_json"))
-    assert (r.status, r.error_code) == ("unavailable", "bad_response") and "not JSON" in r.error
+    assert (r.status, r.error_code) == ("unavailable", "bad_response") and r.error == GENERIC
 
 
 async def test_errors_timeouts_and_a_closed_port(merchant_http, http_server: ReplayServer) -> None:
     r = await lookup_with_deadline(merchant_http, CrmLookup(customer_id="boom"))
-    assert (r.status, r.error_code) == ("unavailable", "upstream_error") and "database is down" in r.error
+    assert (r.status, r.error_code) == ("unavailable", "upstream_error") and r.error == GENERIC  # no body echoed
     r = await lookup_with_deadline(merchant_http, CrmLookup(customer_id="slow"))
     assert (r.status, r.error_code) == ("unavailable", "timeout")
     assert TIMEOUT_S * 1000 * 0.9 <= r.elapsed_ms <= TIMEOUT_S * 1000 + 300
 
-    bad = connector_for(parse_crm_config(http_config(http_server, token="wrong")), db=None, app_id="a")
+    bad = connector_for(parse_crm_config(http_config(http_server, token="wrong")), db=None, app_id="a", outbound=LOCAL)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closed = s.getsockname()[1]
     down = connector_for(parse_crm_config({"kind": "http", "url": f"http://127.0.0.1:{closed}/crm"}), db=None,
-                         app_id="a")
+                         app_id="a", outbound=LOCAL)
     try:
         r = await lookup_with_deadline(bad, CrmLookup(customer_id="c1"))
-        assert (r.status, r.error_code) == ("unavailable", "auth") and "invalid token" in r.error
+        assert (r.status, r.error_code) == ("unavailable", "auth") and r.error == REJECTED
         r = await lookup_with_deadline(down, CrmLookup(customer_id="c1"))
         assert (r.status, r.error_code) == ("unavailable", "connection") and r.elapsed_ms < 1000
     finally:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 from shopcall.api.deps import services_of
+from shopcall.outbound import OutboundPolicy
 from tests.signalling.helpers import hello, recv, req, tok
 from tests.webhooks import Receiver
 
@@ -13,6 +14,7 @@ from tests.webhooks import Receiver
 def test_a_call_produces_signed_webhooks(env) -> None:
     client, _, app_id = env
     dispatcher = services_of(client.app).webhooks
+    dispatcher.outbound = OutboundPolicy.parse(["127.0.0.1"])  # the receiver listens on loopback
     receiver = Receiver(mode="ok").start()
     try:
         _, secret = dispatcher.create_endpoint(app_id, receiver.url, ["*"])

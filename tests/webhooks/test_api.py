@@ -25,7 +25,8 @@ from tests.webhooks import Receiver
 
 @pytest.fixture
 def client(tmp_path, db_url) -> Iterator[TestClient]:
-    app = create_app(Settings(data_dir=tmp_path / "data", database_url=db_url, media_backend="none"),
+    app = create_app(Settings(data_dir=tmp_path / "data", database_url=db_url, media_backend="none",
+                              outbound_allow=["127.0.0.1"]),
                      media=FakeMediaBackend())
     with TestClient(app) as c:
         d = services_of(app).webhooks

@@ -11,11 +11,13 @@ from sqlalchemy import select
 
 from shopcall.db.engine import Database
 from shopcall.db.models import WebhookDelivery, WebhookEndpoint
+from shopcall.outbound import OutboundPolicy
 from shopcall.rooms.apps import create_app as create_tenant
 from shopcall.webhooks.dispatcher import DEFAULT_SCHEDULE, WebhookDispatcher
 from tests.webhooks import Receiver
 
 KEY = b"k" * 48
+LOCAL = OutboundPolicy.parse(["127.0.0.1"])
 
 
 @pytest.fixture
@@ -39,6 +41,7 @@ def _setup(db: Database, receiver: Receiver, events: list[str] | None = None, **
     app, _ = create_tenant(db, "Shop")
     kw.setdefault("schedule", (0.1, 0.1, 0.1))
     kw.setdefault("jitter", 0.0)
+    kw.setdefault("outbound", LOCAL)  # the receiver listens on loopback
     d = WebhookDispatcher(db, KEY, poll_s=0.05, **kw)
     _, receiver.secret = d.create_endpoint(app.id, receiver.url, events or ["*"])
     return d, app.id
@@ -158,7 +161,7 @@ async def test_default_backoff_spans_a_day_with_jitter(db: Database, receiver: R
 async def test_two_workers_never_send_the_same_attempt(db: Database, receiver: Receiver) -> None:
     receiver.mode = "ok"
     d1, app_id = _setup(db, receiver)
-    d2 = WebhookDispatcher(db, KEY, schedule=(0.1,), jitter=0)
+    d2 = WebhookDispatcher(db, KEY, schedule=(0.1,), jitter=0, outbound=LOCAL)
     ids = [await d1.emit(app_id, "participant.left", {"i": i}) for i in range(20)]
     counts = await asyncio.gather(d1.deliver_due_now(), d2.deliver_due_now(), d1.deliver_due_now())
     assert sum(counts) == 20
@@ -183,7 +186,7 @@ async def test_subscriptions_tenancy_and_secret_at_rest(db: Database, receiver: 
         ep = s.scalars(select(WebhookEndpoint)).one()
     assert receiver.secret not in ep.secret_encrypted and d.box.decrypt(ep.secret_encrypted) == receiver.secret
     # a server whose key changed cannot sign: the attempt fails cleanly and is retried later
-    d2 = WebhookDispatcher(db, b"z" * 48, schedule=(60,), jitter=0)
+    d2 = WebhookDispatcher(db, b"z" * 48, schedule=(60,), jitter=0, outbound=LOCAL)
     ev = await d2.emit(app_id, "call.ended", {})
     assert await d2.deliver_due_now() == 1
     (row,) = _rows(db, event_id=ev)

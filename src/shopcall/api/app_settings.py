@@ -1,6 +1,7 @@
 """App settings (`/v1/settings`) for the merchant's server: business hours and the CRM connector.
 
-Secrets of the CRM configuration are write-only: they are stored, never returned.
+Secrets of the CRM configuration are write-only: they are stored encrypted, never returned. The URLs a
+connector would fetch must pass the outbound check (public addresses unless the operator allows more).
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shopcall.api.app_store import AppStore
-from shopcall.api.deps import AuthedApp, current_app, get_db, get_live
+from shopcall.api.deps import AuthedApp, current_app, get_crm, get_db, get_live
 from shopcall.api.errors import ERROR_RESPONSES, ApiError
 from shopcall.crm._http import describe
-from shopcall.crm.factory import dump_crm_config, parse_crm_config
+from shopcall.crm.connectors import CrmConnectors
+from shopcall.crm.factory import dump_crm_config, parse_crm_config, target_urls
 from shopcall.db.engine import Database
 from shopcall.db.models import App
+from shopcall.outbound import UrlNotAllowed, check_url
 from shopcall.rooms.business_hours import BusinessHours, parse_hours
 from shopcall.signalling.control import LiveControl
 
@@ -71,13 +74,20 @@ def _save(db: Database, app_id: str, body: SettingsIn, crm: dict[str, Any] | Non
 
 @router.patch("", summary="Change business hours and/or the CRM connector")
 async def patch_settings(body: SettingsIn, tenant: AuthedApp = Depends(current_app), db: Database = Depends(get_db),
-                         live: LiveControl = Depends(get_live)) -> dict[str, Any]:
+                         live: LiveControl = Depends(get_live),
+                         connectors: CrmConnectors = Depends(get_crm)) -> dict[str, Any]:
     crm = None
     if body.crm is not None:
         try:
-            crm = dump_crm_config(parse_crm_config(body.crm), reveal_secrets=True)
+            config = parse_crm_config(body.crm)
         except ValidationError as e:
             raise ApiError(422, "bad_request", f"crm: {describe(e)}") from None
+        try:
+            for url in target_urls(config):
+                check_url(url, connectors.outbound)
+        except UrlNotAllowed as e:
+            raise ApiError(422, "url_not_allowed", f"crm: {e}") from None
+        crm = connectors.credentials.seal(dump_crm_config(config, reveal_secrets=True))
     out = await asyncio.to_thread(_save, db, tenant.id, body, crm)
     await live.reload_routing_policy(tenant.id)
     return out

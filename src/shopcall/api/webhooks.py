@@ -22,6 +22,7 @@ from shopcall.api.errors import ERROR_RESPONSES, ApiError
 from shopcall.console.accounts import AgentInfo
 from shopcall.db.engine import Database
 from shopcall.db.models import Call, Conversion, WebhookDelivery, WebhookEndpoint, iso
+from shopcall.outbound import UrlNotAllowed, check_url
 from shopcall.webhooks import events
 from shopcall.webhooks.dispatcher import WebhookDispatcher, WebhookError
 from shopcall.webhooks.events import ALL_EVENTS, EventType
@@ -146,6 +147,10 @@ def _deliveries(db: Database, app_id: str, status: str | None, event_type: str |
              summary="Register an endpoint; the signing secret is in this response only")
 def create_endpoint(body: EndpointIn, app: AuthedApp = Depends(current_app),
                     dispatcher: WebhookDispatcher = Depends(get_webhooks)) -> EndpointOut:
+    try:
+        check_url(body.url, dispatcher.outbound)
+    except UrlNotAllowed as e:
+        raise ApiError(422, "url_not_allowed", f"url: {e}") from None
     try:
         ep, secret = dispatcher.create_endpoint(app.id, body.url, list(body.events))
     except WebhookError as e:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -11,6 +11,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from shopcall.crm.base import CrmAuthError, CrmError, CrmUnavailable
+from shopcall.outbound import AddressNotAllowed, OutboundPolicy, guarded_client
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 NOT_JSON = object()
@@ -18,14 +19,15 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def make_client(base_url: str, timeout_s: float, *, headers: dict[str, str] | None = None,
-                auth: httpx.Auth | None = None) -> httpx.AsyncClient:
-    """Explicit timeouts on every phase; redirects not followed (credentials stay with the configured host)."""
-    return httpx.AsyncClient(
+                auth: httpx.Auth | None = None, outbound: OutboundPolicy | None = None) -> httpx.AsyncClient:
+    """Explicit timeouts on every phase; redirects not followed (credentials stay with the configured host);
+    every connection checked against the outbound policy (public addresses only unless the operator allows)."""
+    return guarded_client(
+        outbound or OutboundPolicy(),
         base_url=base_url,
         timeout=httpx.Timeout(timeout_s),
         headers={"Accept": "application/json", "User-Agent": "ShopCall-CRM/1", **(headers or {})},
         auth=auth,
-        follow_redirects=False,
     )
 
 
@@ -48,6 +50,8 @@ async def get_json(client: httpx.AsyncClient, vendor: str, url: str,
                 if len(body) > MAX_BODY_BYTES:
                     raise CrmUnavailable("bad_response", f"{vendor} sent more than {MAX_BODY_BYTES >> 20} MB")
             status, headers, links = r.status_code, r.headers, r.links
+    except AddressNotAllowed:
+        raise CrmUnavailable("blocked", f"{vendor}: address not allowed") from None
     except httpx.TimeoutException:
         raise CrmUnavailable("timeout", f"{vendor} did not answer in time") from None
     except httpx.HTTPError as e:
@@ -59,22 +63,23 @@ async def get_json(client: httpx.AsyncClient, vendor: str, url: str,
     return JsonResponse(status, headers, links, data)
 
 
-def check_status(r: JsonResponse, vendor: str, detail: Callable[[Any], str | None]) -> None:
-    """Map error statuses to CrmError; 2xx and 404 return (the caller decides what 404 means)."""
+def check_status(r: JsonResponse, vendor: str) -> None:
+    """Map error statuses to CrmError; 2xx and 404 return (the caller decides what 404 means).
+
+    The body is never put in a message: it may come from a service the tenant must not read.
+    """
     if 200 <= r.status < 300 or r.status == 404:
         return
-    why = detail(r.data) if r.data is not NOT_JSON else None
-    suffix = f": {why[:200]}" if why else ""
     if r.status in (401, 403):
-        raise CrmAuthError("auth", f"{vendor} rejected the credentials (HTTP {r.status}{suffix})")
+        raise CrmAuthError("auth", f"{vendor} rejected the credentials (HTTP {r.status})")
     if r.status == 429:
         retry = _float(r.headers.get("Retry-After"))
         after = f", retry after {retry:g} s" if retry is not None else ""
         raise CrmUnavailable("rate_limited", f"{vendor} is rate limiting requests (HTTP 429{after})",
                              retry_after_s=retry)
     if r.status >= 500:
-        raise CrmUnavailable("upstream_error", f"{vendor} answered HTTP {r.status}{suffix}")
-    raise CrmError("http_error", f"{vendor} answered HTTP {r.status}{suffix}")
+        raise CrmUnavailable("upstream_error", f"{vendor} answered HTTP {r.status}")
+    raise CrmError("http_error", f"{vendor} answered HTTP {r.status}")
 
 
 def parse(model: type[M], data: Any, vendor: str, what: str) -> M:

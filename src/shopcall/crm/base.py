@@ -14,6 +14,8 @@ from shopcall.crm.model import CrmLookup, CustomerProfile
 log = structlog.get_logger("shopcall.crm")
 
 DEFAULT_TIMEOUT_S = 2.0
+_SHOWN = {"auth": "the CRM rejected the credentials", "timeout": "the CRM did not answer in time",
+          "rate_limited": "the CRM is busy", "blocked": "address not allowed"}
 
 
 class CrmError(Exception):
@@ -90,9 +92,11 @@ async def lookup_with_deadline(connector: CrmConnector, q: CrmLookup, timeout_s:
     def done(status: CrmStatus, profile: CustomerProfile | None = None, code: str | None = None,
              detail: str | None = None) -> CrmResult:
         ms = int((time.monotonic() - started) * 1000)
-        error = f"CRM unavailable: {detail}" if detail else None
+        error = None
         if status == "unavailable":
-            log.warning("crm_unavailable", connector=name, code=code, elapsed_ms=ms)
+            # Agents get a fixed text: details (status, connect error) would let a tenant probe what the server reaches
+            error = f"CRM unavailable: {_SHOWN.get(code or '', 'please try again later')}"
+            log.warning("crm_unavailable", connector=name, code=code, detail=detail, elapsed_ms=ms)
         return CrmResult(status, profile, error, code, ms, name)
 
     try:

@@ -2,7 +2,8 @@
 
 Connectors hold HTTP connection pools, so they are kept; building one (reading the app's settings,
 creating an HTTP client with its TLS context) is blocking work, so it runs in a thread. The cache itself
-is only touched on the event loop.
+is only touched on the event loop. Credentials are stored encrypted (`credentials`); a row still in
+clear from before is sealed when it is read, and all of them at start-up (`seal_plaintext`).
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from sqlalchemy import select
 
 from shopcall.crm._http import describe
 from shopcall.crm.base import CrmConnector
+from shopcall.crm.credentials import CrmCredentials
 from shopcall.crm.factory import connector_for, parse_crm_config
 from shopcall.db.engine import Database
 from shopcall.db.models import App
+from shopcall.outbound import OutboundPolicy
 
 BUILTIN: dict[str, Any] = {"kind": "builtin"}
 
@@ -28,18 +31,35 @@ class CrmMisconfigured(ValueError):
 
 
 class CrmConnectors:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, signing_key: bytes, *, outbound: OutboundPolicy | None = None) -> None:
         self.db = db
+        self.credentials = CrmCredentials(signing_key)
+        self.outbound = outbound or OutboundPolicy()
         self._by_app: dict[str, tuple[str, CrmConnector]] = {}  # app id -> (settings fingerprint, connector)
 
     def _settings(self, app_id: str) -> dict[str, Any]:
         with self.db.session() as s:
-            raw = s.scalar(select(App.crm_config).where(App.id == app_id))
-        return dict(raw or {}) or BUILTIN
+            app = s.get(App, app_id)
+            raw = dict(app.crm_config or {}) if app is not None else {}
+            if app is not None and CrmCredentials.has_plaintext(raw):
+                raw = app.crm_config = self.credentials.seal(raw)
+        return raw or BUILTIN
+
+    def seal_plaintext(self) -> int:
+        """Encrypt CRM credentials still stored in clear (rows from before encryption); returns how many apps."""
+        sealed = 0
+        with self.db.session() as s:
+            for app in s.scalars(select(App)):
+                raw = dict(app.crm_config or {})
+                if CrmCredentials.has_plaintext(raw):
+                    app.crm_config = self.credentials.seal(raw)
+                    sealed += 1
+        return sealed
 
     def _build(self, app_id: str, raw: dict[str, Any]) -> CrmConnector:
         try:
-            return connector_for(parse_crm_config(raw), db=self.db, app_id=app_id)
+            return connector_for(parse_crm_config(self.credentials.open(raw)), db=self.db, app_id=app_id,
+                                 outbound=self.outbound)
         except ValidationError as e:
             raise CrmMisconfigured(describe(e)) from None
         except ValueError as e:

@@ -13,6 +13,7 @@ from shopcall.crm.generic_http import HttpConnector
 from shopcall.crm.shopify import DEFAULT_API_VERSION, ShopifyConnector
 from shopcall.crm.woocommerce import WooCommerceConnector
 from shopcall.db.engine import Database
+from shopcall.outbound import OutboundPolicy
 
 Timeout = Annotated[float, Field(DEFAULT_TIMEOUT_S, gt=0, le=30, description="seconds for the whole lookup")]
 
@@ -109,9 +110,23 @@ def dump_crm_config(config: CrmConfig, *, reveal_secrets: bool = False) -> dict[
     return out
 
 
-def connector_for(config: CrmConfig, *, db: Database | None, app_id: str) -> CrmConnector:
+def target_urls(config: CrmConfig) -> list[str]:
+    """The URLs a connector will fetch, for the save-time outbound check (empty for the builtin store)."""
+    match config:
+        case ShopifyCrmConfig():
+            return [config.base_url or f"https://{config.shop}.myshopify.com/"]
+        case WooCommerceCrmConfig():
+            return [config.site_url]
+        case HttpCrmConfig():
+            return [config.url]
+    return []
+
+
+def connector_for(config: CrmConfig, *, db: Database | None, app_id: str,
+                  outbound: OutboundPolicy | None = None) -> CrmConnector:
     """A connector for one app (`db` is needed by "builtin" only).
 
+    `outbound` is the operator's policy for the addresses connectors may reach (default: public only).
     Connectors hold an HTTP connection pool: keep one per app and `await connector.aclose()` it when the
     app's configuration changes or the server stops.
     """
@@ -123,13 +138,15 @@ def connector_for(config: CrmConfig, *, db: Database | None, app_id: str) -> Crm
         case ShopifyCrmConfig():
             return ShopifyConnector(access_token=config.access_token.get_secret_value(), shop=config.shop,
                                     base_url=config.base_url, api_version=config.api_version,
-                                    timeout_s=config.timeout_s, max_order_pages=config.max_order_pages)
+                                    timeout_s=config.timeout_s, max_order_pages=config.max_order_pages,
+                                    outbound=outbound)
         case WooCommerceCrmConfig():
             return WooCommerceConnector(site_url=config.site_url,
                                         consumer_key=config.consumer_key.get_secret_value(),
                                         consumer_secret=config.consumer_secret.get_secret_value(),
-                                        timeout_s=config.timeout_s, max_order_pages=config.max_order_pages)
+                                        timeout_s=config.timeout_s, max_order_pages=config.max_order_pages,
+                                        outbound=outbound)
         case HttpCrmConfig():
             token = config.token.get_secret_value() if config.token else None
-            return HttpConnector(url=config.url, token=token, timeout_s=config.timeout_s)
+            return HttpConnector(url=config.url, token=token, timeout_s=config.timeout_s, outbound=outbound)
     raise TypeError(f"unknown CRM config {type(config).__name__}")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shopcall.crm import _http
 from shopcall.crm.model import CrmLookup, CustomerProfile, OrderSummary, lifetime_value
+from shopcall.outbound import OutboundPolicy
 
 VENDOR = "the merchant's CRM endpoint"
 
@@ -40,25 +40,18 @@ class HttpProfilePayload(BaseModel):
         )
 
 
-def _detail(data: Any) -> str | None:
-    if isinstance(data, dict):
-        for key in ("error", "message", "detail"):
-            value = data.get(key)
-            if isinstance(value, str):
-                return value
-    return None
-
 
 class HttpConnector:
     """200 = the profile, 404 = unknown customer, 401/403 = bad token, anything else = unavailable."""
 
     name = "http"
 
-    def __init__(self, *, url: str, token: str | None = None, timeout_s: float = 2.0) -> None:
+    def __init__(self, *, url: str, token: str | None = None, timeout_s: float = 2.0,
+                 outbound: OutboundPolicy | None = None) -> None:
         self.url = url
         self.timeout_s = timeout_s
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._client = _http.make_client("", timeout_s, headers=headers)
+        self._client = _http.make_client("", timeout_s, headers=headers, outbound=outbound)
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -66,7 +59,7 @@ class HttpConnector:
     async def lookup(self, q: CrmLookup) -> CustomerProfile | None:
         params = {k: v for k, v in (("customer_id", q.customer_id), ("email", q.email)) if v}
         r = await _http.get_json(self._client, VENDOR, self.url, params)
-        _http.check_status(r, VENDOR, _detail)
+        _http.check_status(r, VENDOR)
         if r.status == 404:
             return None
         return _http.parse(HttpProfilePayload, r.data, VENDOR, "profile").to_profile()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 import httpx
 from pydantic import BaseModel
@@ -12,6 +11,7 @@ from pydantic import BaseModel
 from shopcall.crm import _http
 from shopcall.crm.base import CrmUnavailable
 from shopcall.crm.model import CrmLookup, CustomerProfile, OrderItem, OrderSummary, lifetime_value, money
+from shopcall.outbound import OutboundPolicy
 
 VENDOR = "Shopify"
 DEFAULT_API_VERSION = "2024-10"
@@ -60,11 +60,6 @@ class _OrdersBody(BaseModel):
     orders: list[_Order]
 
 
-def _detail(data: Any) -> str | None:
-    """Shopify errors are {"errors": "text"} or {"errors": {"field": ["..."]}}."""
-    errors = data.get("errors") if isinstance(data, dict) else None
-    return errors if isinstance(errors, str) else (str(errors) if errors else None)
-
 
 class ShopifyConnector:
     """Needs an Admin API access token with read_customers and read_orders scopes."""
@@ -72,13 +67,15 @@ class ShopifyConnector:
     name = "shopify"
 
     def __init__(self, *, access_token: str, shop: str | None = None, base_url: str | None = None,
-                 api_version: str = DEFAULT_API_VERSION, timeout_s: float = 2.0, max_order_pages: int = 4) -> None:
+                 api_version: str = DEFAULT_API_VERSION, timeout_s: float = 2.0,
+                 outbound: OutboundPolicy | None = None, max_order_pages: int = 4) -> None:
         if not base_url and not shop:
             raise ValueError("Shopify needs a shop name or a base_url")
         self.base_url = (base_url or f"https://{shop}.myshopify.com/admin/api/{api_version}").rstrip("/")
         self.timeout_s = timeout_s
         self.max_order_pages = max_order_pages
-        self._client = _http.make_client(self.base_url, timeout_s, headers={"X-Shopify-Access-Token": access_token})
+        self._client = _http.make_client(self.base_url, timeout_s, headers={"X-Shopify-Access-Token": access_token},
+                                         outbound=outbound)
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -95,7 +92,7 @@ class ShopifyConnector:
 
     async def _get(self, url: str, params: dict[str, str | int] | None = None) -> _http.JsonResponse:
         r = await _http.get_json(self._client, VENDOR, url, params)
-        _http.check_status(r, VENDOR, _detail)
+        _http.check_status(r, VENDOR)
         return r
 
     async def _by_id(self, cid: str) -> _Customer | None:

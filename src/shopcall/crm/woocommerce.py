@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, overload
+from typing import overload
 
 import httpx
 from pydantic import BaseModel
@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from shopcall.crm import _http
 from shopcall.crm.base import CrmUnavailable
 from shopcall.crm.model import CrmLookup, CustomerProfile, OrderItem, OrderSummary, as_utc, money
+from shopcall.outbound import OutboundPolicy
 
 VENDOR = "WooCommerce"
 PER_PAGE = 100
@@ -61,12 +62,6 @@ class _Orders(BaseModel):
     items: list[_Order]
 
 
-def _detail(data: Any) -> str | None:
-    """WordPress REST errors: {"code": "...", "message": "...", "data": {"status": N}}."""
-    if isinstance(data, dict) and data.get("message"):
-        return f"{data['message']} ({data.get('code', '?')})"
-    return None
-
 
 @overload
 def _gmt(local: datetime, gmt: datetime | None) -> datetime: ...
@@ -87,11 +82,13 @@ class WooCommerceConnector:
     name = "woocommerce"
 
     def __init__(self, *, site_url: str, consumer_key: str, consumer_secret: str, timeout_s: float = 2.0,
+                 outbound: OutboundPolicy | None = None,
                  max_order_pages: int = 5) -> None:
         self.base_url = site_url.rstrip("/") + "/wp-json/wc/v3"
         self.timeout_s = timeout_s
         self.max_order_pages = max_order_pages
-        self._client = _http.make_client(self.base_url, timeout_s, auth=httpx.BasicAuth(consumer_key, consumer_secret))
+        self._client = _http.make_client(self.base_url, timeout_s, auth=httpx.BasicAuth(consumer_key, consumer_secret),
+                                         outbound=outbound)
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -109,7 +106,7 @@ class WooCommerceConnector:
 
     async def _get(self, url: str, params: dict[str, str | int] | None = None) -> _http.JsonResponse:
         r = await _http.get_json(self._client, VENDOR, url, params)
-        _http.check_status(r, VENDOR, _detail)
+        _http.check_status(r, VENDOR)
         return r
 
     async def _by_id(self, cid: str) -> _Customer | None:

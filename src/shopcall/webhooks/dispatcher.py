@@ -6,6 +6,11 @@ conditional UPDATE (attempts and a lease move together), which is what keeps two
 sending the same attempt; a process that dies mid-attempt leaves a lease that expires, and the row
 is sent again (at-least-once; receivers de-duplicate on the event id). Every attempt is appended
 to the row's `log`, which is the delivery log shown by the API and the console.
+
+Endpoint URLs are the tenant's choice, so every connection goes through the outbound guard: an address
+that is not public (unless the operator allows it) is never connected to and is logged only as
+"blocked: address not allowed", so the delivery log cannot be used to map the server's network.
+Queueing an event retries a failing database write a few times before it gives up loudly.
 """
 
 from __future__ import annotations
@@ -23,11 +28,13 @@ from typing import Any, Literal
 import httpx
 import structlog
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from shopcall import __version__
 from shopcall.db.engine import Database, rowcount
 from shopcall.db.ids import new_id
 from shopcall.db.models import AuditEntry, WebhookDelivery, WebhookEndpoint, iso
+from shopcall.outbound import BLOCKED, AddressNotAllowed, OutboundPolicy, guarded_client
 from shopcall.webhooks.events import ALL_EVENTS, EVENT_TYPES
 from shopcall.webhooks.secrets_box import SecretBox
 from shopcall.webhooks.signing import (
@@ -47,6 +54,7 @@ LEASE_S = 60.0  # must exceed TIMEOUT_S: a claim older than this is taken to bel
 MAX_IN_FLIGHT = 32
 BATCH = 50
 MAX_ENDPOINTS = 20
+EMIT_RETRY_S: tuple[float, ...] = (0.05, 0.2, 0.5)  # waits between the 4 tries of queueing an event
 RedeliverResult = Literal["ok", "not_found", "not_failed", "endpoint_deleted"]
 
 
@@ -75,8 +83,11 @@ def _describe(e: BaseException) -> str:
 class WebhookDispatcher:
     def __init__(self, db: Database, signing_key: bytes, *, clock: Callable[[], float] = time.time,
                  http: httpx.AsyncClient | None = None, schedule: Sequence[float] | None = None,
-                 jitter: float = 0.1, poll_s: float = 1.0, timeout_s: float = TIMEOUT_S) -> None:
+                 jitter: float = 0.1, poll_s: float = 1.0, timeout_s: float = TIMEOUT_S,
+                 outbound: OutboundPolicy | None = None) -> None:
         self.db = db
+        self.outbound = outbound or OutboundPolicy()  # read when the HTTP client is first built
+        self.emit_failures = 0  # events that could not be queued after every retry (also logged)
         self.box = SecretBox(signing_key)
         self.clock = clock
         self.schedule = tuple(DEFAULT_SCHEDULE if schedule is None else schedule)
@@ -96,14 +107,14 @@ class WebhookDispatcher:
     async def emit(self, app_id: str, event_type: str, data: dict[str, Any]) -> str:
         """Queue an event for every subscribed endpoint; returns its id. Awaits only the DB insert."""
         event_id = self._event_id(event_type)
-        await asyncio.to_thread(self._enqueue, event_id, app_id, event_type, data)
+        await asyncio.to_thread(self._enqueue_retrying, event_id, app_id, event_type, data)
         self.wake()
         return event_id
 
     def emit_sync(self, app_id: str, event_type: str, data: dict[str, Any]) -> str:
         """`emit` for code already running in a worker thread (never call it on the event loop)."""
         event_id = self._event_id(event_type)
-        self._enqueue(event_id, app_id, event_type, data)
+        self._enqueue_retrying(event_id, app_id, event_type, data)
         self.wake()
         return event_id
 
@@ -112,6 +123,25 @@ class WebhookDispatcher:
         if event_type not in EVENT_TYPES:
             raise ValueError(f"unknown webhook event type {event_type!r}")
         return new_id("evt")
+
+    def _enqueue_retrying(self, event_id: str, app_id: str, event_type: str, data: dict[str, Any]) -> int:
+        """`_enqueue`, retried on database errors (a dropped connection, a lock timeout), then raised.
+
+        Logs name the event and the app only: the payload holds shoppers' personal data.
+        """
+        for attempt, wait in enumerate((*EMIT_RETRY_S, None), start=1):
+            try:
+                return self._enqueue(event_id, app_id, event_type, data)
+            except SQLAlchemyError as e:
+                if wait is None:
+                    self.emit_failures += 1
+                    log.error("webhook_emit_failed", event_type=event_type, app_id=app_id, event_id=event_id,
+                              attempts=attempt, error=type(e).__name__)
+                    raise
+                log.warning("webhook_emit_retry", event_type=event_type, app_id=app_id, event_id=event_id,
+                            attempt=attempt, error=type(e).__name__)
+                time.sleep(wait)
+        raise AssertionError("unreachable")
 
     def _enqueue(self, event_id: str, app_id: str, event_type: str, data: dict[str, Any]) -> int:
         now = self._now()
@@ -278,7 +308,7 @@ class WebhookDispatcher:
 
     def _client(self) -> httpx.AsyncClient:
         if self._http is None:
-            self._http, self._own_http = httpx.AsyncClient(follow_redirects=False), True
+            self._http, self._own_http = guarded_client(self.outbound), True
         return self._http
 
     async def _attempt(self, job: _Job) -> None:
@@ -302,6 +332,8 @@ class WebhookDispatcher:
             with suppress(Exception):
                 await asyncio.to_thread(self._record, job, None, "interrupted: the server stopped", ms, at, True)
             raise
+        except AddressNotAllowed:
+            error = BLOCKED  # nothing more: which addresses exist is none of the tenant's business
         except Exception as e:  # connection refused, DNS, TLS, bad URL, undecryptable secret: all just a failure
             error = _describe(e)
         ms = int((time.monotonic() - started) * 1000)

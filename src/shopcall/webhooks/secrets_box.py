@@ -1,6 +1,6 @@
-"""Endpoint signing secrets at rest: Fernet with a key derived from the server signing key.
+"""Secrets at rest (webhook signing secrets, CRM credentials): Fernet with a key derived from the server key.
 
-Unlike app secrets (stored as digests) these must be recoverable, because the server signs with
+Unlike app secrets (stored as digests) these must be recoverable, because the server signs or logs in with
 them. A database dump alone does not reveal them; the key stays in the data folder / environment.
 """
 
@@ -16,8 +16,9 @@ _INFO = b"shopcall webhook endpoint secrets v1"  # domain separation from the to
 
 
 class SecretBox:
-    def __init__(self, signing_key: bytes) -> None:
-        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO).derive(signing_key)
+    def __init__(self, signing_key: bytes, info: bytes = _INFO) -> None:
+        """`info` separates uses: a box for one kind of secret cannot open another's."""
+        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(signing_key)
         self._fernet = Fernet(base64.urlsafe_b64encode(derived))
 
     def encrypt(self, plaintext: str) -> str:
@@ -28,4 +29,4 @@ class SecretBox:
         try:
             return self._fernet.decrypt(token.encode()).decode()
         except InvalidToken:
-            raise ValueError("cannot decrypt the webhook secret (was the server signing key changed?)") from None
+            raise ValueError("cannot decrypt the stored secret (was the server signing key changed?)") from None
