@@ -74,8 +74,10 @@ def _run(settings: Settings, demo: bool) -> None:
             live.prepare_restart()
             super().handle_exit(sig, frame)
 
+    # X-Forwarded-* are believed only from settings.trusted_proxies (shopcall.api.proxy), not by uvicorn
     config = uvicorn.Config(application, host=settings.host, port=settings.port, log_level=settings.log_level,
-                            ws_ping_interval=20, ws_ping_timeout=20, ws_max_size=MAX_FRAME_BYTES)
+                            ws_ping_interval=20, ws_ping_timeout=20, ws_max_size=MAX_FRAME_BYTES,
+                            proxy_headers=False)
     Server(config).run()
 
 
@@ -143,7 +145,7 @@ def agents_create(
     data_dir: DataDir = None,
 ) -> None:
     """Create or update an agent (password stored as an argon2 hash)."""
-    from shopcall.console.accounts import AccountError, upsert_agent
+    from shopcall.console.accounts import AccountError, check_password, upsert_agent
     from shopcall.rooms.apps import app_exists
 
     db = _db(_settings(data_dir=data_dir))
@@ -151,6 +153,7 @@ def agents_create(
         console.print(f"[red]error:[/red] no app {app_id!r} (see `shopcall apps list`)")
         raise typer.Exit(2)
     try:
+        check_password(password)
         agent = upsert_agent(db, app_id, identity, name=name, password=password, email=email, role=role,
                              languages=language, categories=category, max_concurrent=max_calls)
     except AccountError as e:
@@ -158,6 +161,105 @@ def agents_create(
         raise typer.Exit(2) from None
     print(f"agent {agent.identity} ({agent.role}) of {app_id}: languages {agent.languages or '-'}, "
           f"categories {agent.categories or '-'}, up to {agent.max_concurrent} call(s)")
+
+
+AppOpt = Annotated[str, typer.Option("--app", help="App id")]
+IdentityOpt = Annotated[str, typer.Option("--identity", help="The agent's login name")]
+
+
+def _agent_change(action: str, app_id: str, identity: str, data_dir: Path | None, change: str,
+                  password: str | None = None) -> None:
+    from shopcall.auth import audit
+    from shopcall.console import accounts
+
+    db = _db(_settings(data_dir=data_dir))
+    try:
+        if change == "password" and password is not None:
+            accounts.set_password(db, app_id, identity, password)
+        elif change in ("disable", "enable"):
+            accounts.set_disabled(db, app_id, identity, change == "disable")
+        elif change == "delete":
+            accounts.delete_agent(db, app_id, identity)
+    except accounts.AccountError as e:
+        console.print(f"[red]error:[/red] {e.message}")
+        raise typer.Exit(2) from None
+    audit.record(db, app_id, "cli", action, agent=identity)
+    print(f"agent {identity} of {app_id}: {change} done; their console sessions are ended")
+
+
+@agents_cmd.command("set-password")
+def agents_set_password(
+    app_id: AppOpt, identity: IdentityOpt,
+    password: Annotated[str, typer.Option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+                                          envvar="SHOPCALL_AGENT_PASSWORD", help="New password (12+ characters)")],
+    data_dir: DataDir = None,
+) -> None:
+    """Set an agent's password; ends their console sessions and refuses their older tokens."""
+    _agent_change("agent.password_reset", app_id, identity, data_dir, "password", password)
+
+
+@agents_cmd.command("disable")
+def agents_disable(app_id: AppOpt, identity: IdentityOpt, data_dir: DataDir = None,
+                   enable: Annotated[bool, typer.Option("--enable", help="Enable the account again")] = False) -> None:
+    """Disable an agent (ends sessions, refuses tokens, blocks sign-in); --enable undoes it."""
+    _agent_change("agent.enabled" if enable else "agent.disabled", app_id, identity, data_dir,
+                  "enable" if enable else "disable")
+
+
+@agents_cmd.command("delete")
+def agents_delete(app_id: AppOpt, identity: IdentityOpt, data_dir: DataDir = None) -> None:
+    """Delete an agent account (ends sessions, refuses tokens)."""
+    _agent_change("agent.deleted", app_id, identity, data_dir, "delete")
+
+
+@apps_cmd.command("rotate-secret")
+def apps_rotate_secret(
+    app_id: str,
+    overlap: Annotated[int, typer.Option("--overlap", help="Minutes the current secret keeps working")] = 60,
+    data_dir: DataDir = None,
+) -> None:
+    """Issue a new app secret (shown once); the current one keeps working for --overlap minutes."""
+    from datetime import timedelta
+
+    from shopcall.api.app_store import AppStore
+    from shopcall.auth import audit
+
+    if not 0 <= overlap <= 7 * 24 * 60:
+        console.print("[red]error:[/red] --overlap must be 0 to 10080 minutes")
+        raise typer.Exit(2)
+    db = _db(_settings(data_dir=data_dir))
+    done = AppStore(db).rotate_secret(app_id, timedelta(minutes=overlap))
+    if done is None:
+        console.print(f"[red]error:[/red] no app {app_id!r}")
+        raise typer.Exit(2)
+    audit.record(db, app_id, "cli", "app.secret_rotated", overlap_minutes=overlap)
+    print(f"secret: {done[0]}")
+    console.print(f"[yellow]The previous secret works for {overlap} more minute(s).[/yellow]")
+
+
+@apps_cmd.command("delete")
+def apps_delete(
+    app_id: str,
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm: delete the app and all of its data")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Delete an app with all of its data (rows, and recordings' files through the storage)."""
+    import asyncio
+
+    from shopcall.api.apps import delete_app_data
+    from shopcall.app import _storage_settings
+    from shopcall.recording.storage import storage_from_settings
+
+    if not yes:
+        console.print("[red]error:[/red] this deletes every row and recording of the app; add --yes")
+        raise typer.Exit(2)
+    settings = _settings(data_dir=data_dir)
+    db = _db(settings)
+    storage = storage_from_settings(_storage_settings(settings))
+    if not asyncio.run(delete_app_data(db, storage, None, app_id, "cli")):
+        console.print(f"[red]error:[/red] no app {app_id!r}")
+        raise typer.Exit(2)
+    print(f"app {app_id} deleted with all of its data")
 
 
 @app.command()

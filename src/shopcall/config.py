@@ -56,6 +56,16 @@ class Settings(BaseSettings):
                                     "client at most (close 4429 beyond)")
     rate_limit_storage: str = Field("memory://", description="Where rate-limit counters live: memory:// (one "
                                     "process) or redis://host:6379 (shared by every process)")
+    trusted_proxies: list[str] = Field(default_factory=list, description="Addresses or networks (CIDR) of reverse "
+                                       "proxies whose X-Forwarded-For / X-Forwarded-Proto are believed; "
+                                       "from anyone else these headers are ignored")
+    max_body_bytes: int = Field(1024 * 1024, ge=1024, description="Largest request body accepted (413 beyond)")
+    login_limits: list[str] = Field(["5/minute", "20/hour"], description="Failed console sign-ins allowed per "
+                                    "account; each rule is a window (back-off: 429 with Retry-After)")
+    login_address_limits: list[str] = Field(["20/minute", "100/hour"], description="Failed console sign-ins and "
+                                            "app-secret checks allowed per client address")
+    token_mint_limit: str = Field("300/minute", description="Tokens one app (or one client address for invite "
+                                  "links) may mint")
     signal_send_timeout_s: float = Field(5.0, gt=0, le=60, description="Seconds one signalling frame may take to "
                                          "leave; a client that does not read for longer is disconnected (close 4429)")
 

@@ -27,5 +27,13 @@ class RateLimiter:
         reset = self._limiter.get_window_stats(item, *keys).reset_time
         return max(0.1, round(reset - time.time(), 1))
 
+    def blocked(self, limit: str, *keys: str) -> float | None:
+        """Like `hit` without counting: None if one more event would be allowed, else the seconds to wait."""
+        item = rule(limit)
+        if self._limiter.test(item, *keys):
+            return None
+        reset = self._limiter.get_window_stats(item, *keys).reset_time
+        return max(0.1, round(reset - time.time(), 1))
+
     def clear(self, limit: str, *keys: str) -> None:
         self._limiter.clear(rule(limit), *keys)

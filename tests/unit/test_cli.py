@@ -51,15 +51,15 @@ def test_agents_create_stores_an_argon2_hash_and_skills(tmp_path: Path, monkeypa
     monkeypatch.delenv("SHOPCALL_DATABASE_URL", raising=False)
     out = json.loads(runner.invoke(app, ["apps", "create", "Shop", "--data-dir", str(tmp_path), "--json"]).stdout)
     r = runner.invoke(app, ["agents", "create", "--app", "app_nope", "--identity", "x", "--name", "X",
-                            "--password", "pw-123", "--data-dir", str(tmp_path)])
+                            "--password", "pw-123-long-enough", "--data-dir", str(tmp_path)])
     assert r.exit_code == 2 and "no app" in r.output
     r = runner.invoke(app, ["agents", "create", "--app", out["app_id"], "--identity", "anna", "--name", "Anna",
                             "--language", "en", "--language", "de", "--category", "Headphones", "--max-calls", "2",
-                            "--data-dir", str(tmp_path)], input="s3cret!\ns3cret!\n")
+                            "--data-dir", str(tmp_path)], input="s3cret-long-pw!\ns3cret-long-pw!\n")
     assert r.exit_code == 0, r.output
     from shopcall.console.accounts import authenticate
 
     db = Database(f"sqlite:///{tmp_path / 'shopcall.db'}")
-    agent = authenticate(db, out["app_id"], "anna", "s3cret!")
+    agent = authenticate(db, out["app_id"], "anna", "s3cret-long-pw!")
     assert (agent.languages, agent.categories, agent.max_concurrent) == (["en", "de"], ["Headphones"], 2)
     assert "s3cret" not in r.output

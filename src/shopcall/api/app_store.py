@@ -5,13 +5,14 @@ Synchronous (SQLAlchemy sessions): handlers call it from FastAPI's thread pool o
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
-from shopcall.auth.secrets import verify_secret
+from shopcall.auth.secrets import hash_secret, new_app_secret, verify_secret
 from shopcall.db.engine import Database
-from shopcall.db.models import App
+from shopcall.db.models import App, AuditEntry, Recording, Room, utcnow
 
 
 class AppStore:
@@ -22,9 +23,49 @@ class AppStore:
         """(id, name) if `secret` is the app's; None for an unknown app or a wrong secret alike."""
         with self.db.session() as s:
             app = s.get(App, app_id)
-            if app is None or not verify_secret(secret, app.secret_hash):
+            if app is None:
                 return None
-            return app.id, app.name
+            if verify_secret(secret, app.secret_hash):
+                return app.id, app.name
+            in_overlap = app.prev_secret_expires_at is not None and app.prev_secret_expires_at > utcnow()
+            if in_overlap and app.prev_secret_hash and verify_secret(secret, app.prev_secret_hash):
+                return app.id, app.name
+            return None
+
+    def rotate_secret(self, app_id: str, overlap: timedelta) -> tuple[str, App] | None:
+        """A new secret (returned once); the current one stays valid for `overlap` (0 = revoked now)."""
+        secret = new_app_secret()
+        with self.db.session() as s:
+            app = s.get(App, app_id, with_for_update=True)
+            if app is None:
+                return None
+            keep = overlap.total_seconds() > 0
+            app.prev_secret_hash = app.secret_hash if keep else None
+            app.prev_secret_expires_at = utcnow() + overlap if keep else None
+            app.secret_hash = hash_secret(secret)
+            return secret, app
+
+    def recording_keys(self, app_id: str) -> list[tuple[str | None, str | None]]:
+        """(storage key, raw folder) of every recording of the app, for deleting their files."""
+        with self.db.session() as s:
+            return [(k, f) for k, f in s.execute(select(Recording.storage_key, Recording.folder)
+                                                 .where(Recording.app_id == app_id))]
+
+    def open_rooms(self, app_id: str) -> list[str]:
+        with self.db.session() as s:
+            return list(s.scalars(select(Room.id).where(Room.app_id == app_id, Room.status == "open")))
+
+    def delete(self, app_id: str, actor: str) -> bool:
+        """Delete the app with every row it owns (foreign keys cascade; its audit entries too), leaving one
+        app-less `app.deleted` entry. False if unknown."""
+        with self.db.session() as s:
+            app = s.get(App, app_id)
+            if app is None:
+                return False
+            s.delete(app)
+            s.execute(delete(AuditEntry).where(AuditEntry.app_id == app_id))
+            s.add(AuditEntry(app_id=None, actor=actor, action="app.deleted", details={"app": app_id}))
+            return True
 
     def all(self) -> list[App]:
         """Every app, oldest first."""
@@ -38,11 +79,18 @@ class AppStore:
     def update_settings(self, app_id: str, *, business_hours: dict[str, Any] | None = None,
                         crm_config: dict[str, Any] | None = None, routing: dict[str, Any] | None = None,
                         recording: tuple[str, bool, int | None] | None = None) -> App | None:
-        """Change the given settings (None = leave as is); `recording` is (policy, consent, retention_days)."""
+        """Change the given settings (None = leave as is); `recording` is (policy, consent, retention_days).
+
+        Audited as `settings.changed` by the app, naming the changed groups (never their values)."""
+        changed = [name for name, v in (("business_hours", business_hours), ("crm", crm_config),
+                                        ("routing", routing), ("recording", recording)) if v is not None]
         with self.db.session() as s:
             app = s.get(App, app_id)
             if app is None:
                 return None
+            if changed:
+                s.add(AuditEntry(app_id=app_id, actor=f"app:{app_id}", action="settings.changed",
+                                 details={"changed": changed}))
             if business_hours is not None:
                 app.business_hours = business_hours
             if crm_config is not None:

@@ -14,10 +14,25 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
-from shopcall.api.deps import get_crm, get_db, get_live, get_signing_key
+from shopcall.api.deps import get_client_address, get_crm, get_db, get_live, get_settings, get_signing_key, get_throttle
 from shopcall.api.errors import ERROR_RESPONSES, ApiError
-from shopcall.auth import tokens
-from shopcall.console.accounts import AccountError, AgentInfo, authenticate, close_session, open_session, session_agent
+from shopcall.api.proxy import is_https
+from shopcall.api.throttle import Throttle
+from shopcall.auth import audit, tokens
+from shopcall.config import Settings
+from shopcall.console.accounts import (
+    AccountError,
+    AgentInfo,
+    HashingBusy,
+    authenticate,
+    change_own_password,
+    close_session,
+    delete_agent,
+    open_session,
+    session_agent,
+    set_disabled,
+    set_password,
+)
 from shopcall.console.store import ConsoleStore, NotYourCall
 from shopcall.crm.base import CrmResult, lookup_with_deadline
 from shopcall.crm.connectors import CrmConnectors, CrmMisconfigured
@@ -45,10 +60,18 @@ def current_admin(agent: AgentInfo = Depends(current_agent)) -> AgentInfo:
 
 
 def _token(key: bytes, agent: AgentInfo) -> dict[str, Any]:
+    """A signalling token for every room of the app, carrying the agent's token version (`ver`)."""
     token, exp = tokens.mint(key, app_id=agent.app_id, identity=agent.identity,
                              role="agent" if agent.role == "agent" else "admin", name=agent.name, rooms=["*"],
-                             ttl_s=TOKEN_TTL_S)
+                             ttl_s=TOKEN_TTL_S, version=agent.token_version)
     return {"token": token, "expires_at": exp}
+
+
+def _account_error(e: AccountError) -> ApiError:
+    if isinstance(e, HashingBusy):
+        return ApiError(503, e.code, e.message, {"Retry-After": "1"})
+    status = {"weak_password": 422, "agent_not_found": 404, "login_failed": 403}.get(e.code, 400)
+    return ApiError(status, e.code, e.message)
 
 
 def _own_call(db: Database, agent: AgentInfo, call_id: str) -> Call:
@@ -64,21 +87,46 @@ class LoginIn(BaseModel):
     password: str = Field(min_length=1, max_length=200)
 
 
+class PasswordChangeIn(BaseModel):
+    current_password: str = Field(min_length=1, max_length=200)
+    new_password: str = Field(min_length=12, max_length=200)
+
+
+class PasswordResetIn(BaseModel):
+    new_password: str = Field(min_length=12, max_length=200)
+
+
+class AgentStateIn(BaseModel):
+    disabled: bool
+
+
 class NoteIn(BaseModel):
     text: str = Field("", max_length=10000)
     outcome: Literal["sold", "follow_up", "no_sale"] | None = None
 
 
-@router.post("/login", summary="Sign an agent in (sets the session cookie)")
+@router.post("/login", summary="Sign an agent in (sets the session cookie)",
+             responses={429: {"description": "too many failed sign-ins (see Retry-After)"},
+                        503: {"description": "too many sign-ins at once (see Retry-After)"}})
 def login(body: LoginIn, request: Request, response: Response, db: Database = Depends(get_db),
-          key: bytes = Depends(get_signing_key)) -> dict[str, Any]:
+          key: bytes = Depends(get_signing_key), throttle: Throttle = Depends(get_throttle),
+          address: str = Depends(get_client_address), settings: Settings = Depends(get_settings)) -> dict[str, Any]:
+    throttle.before_login(body.app_id, body.login, address)
     try:
         agent = authenticate(db, body.app_id, body.login, body.password)
+    except HashingBusy as e:
+        raise _account_error(e) from None
     except AccountError as e:
+        if e.code == "login_failed":
+            throttle.login_failed(body.app_id, body.login, address)
+        audit.record(db, body.app_id, "anonymous", "console.login_failed", reason=e.code)
         raise ApiError(401, e.code, e.message) from None
+    throttle.login_succeeded(body.app_id, body.login)
     cookie = open_session(db, agent)
     response.set_cookie(COOKIE, cookie, httponly=True, samesite="strict", max_age=12 * 3600, path="/",
-                        secure=request.url.scheme == "https")
+                        secure=is_https(request, settings))
+    audit.record(db, agent.app_id, f"agent:{agent.identity}", "console.login")
+    audit.record(db, agent.app_id, f"agent:{agent.identity}", "token.minted", role=agent.role, rooms=["*"])
     return {"agent": agent.public(), **_token(key, agent)}
 
 
@@ -87,6 +135,65 @@ def logout(request: Request, response: Response, db: Database = Depends(get_db))
     close_session(db, request.cookies.get(COOKIE))
     response.delete_cookie(COOKIE, path="/")
     return {"ok": True}
+
+
+@router.post("/password", summary="Change your own password (ends all your sessions; signs this one in again)")
+def change_password(body: PasswordChangeIn, request: Request, response: Response,
+                    agent: AgentInfo = Depends(current_agent), db: Database = Depends(get_db),
+                    key: bytes = Depends(get_signing_key),
+                    settings: Settings = Depends(get_settings)) -> dict[str, Any]:
+    try:
+        updated = change_own_password(db, agent, body.current_password, body.new_password)
+    except AccountError as e:
+        raise _account_error(e) from None
+    audit.record(db, agent.app_id, f"agent:{agent.identity}", "agent.password_changed", agent=agent.identity)
+    cookie = open_session(db, updated)
+    response.set_cookie(COOKIE, cookie, httponly=True, samesite="strict", max_age=12 * 3600, path="/",
+                        secure=is_https(request, settings))
+    return {"agent": updated.public(), **_token(key, updated)}
+
+
+def _admin_change(db: Database, admin: AgentInfo, identity: str, action: str, change: Any) -> Any:
+    try:
+        result = change()
+    except AccountError as e:
+        raise _account_error(e) from None
+    audit.record(db, admin.app_id, f"agent:{admin.identity}", action, agent=identity)
+    return result
+
+
+@router.post("/admin/agents/{identity}/password", summary="Admin: reset an agent's password (ends their sessions)")
+def admin_reset_password(identity: str, body: PasswordResetIn, admin: AgentInfo = Depends(current_admin),
+                         db: Database = Depends(get_db)) -> dict[str, Any]:
+    info = _admin_change(db, admin, identity, "agent.password_reset",
+                         lambda: set_password(db, admin.app_id, identity, body.new_password))
+    return {"agent": info.public()}
+
+
+@router.patch("/admin/agents/{identity}", summary="Admin: disable (ends sessions, refuses tokens) or enable an agent")
+def admin_set_agent_state(identity: str, body: AgentStateIn, admin: AgentInfo = Depends(current_admin),
+                          db: Database = Depends(get_db)) -> dict[str, Any]:
+    if body.disabled and identity == admin.identity:
+        raise ApiError(409, "conflict", "you cannot disable your own account")
+    info = _admin_change(db, admin, identity, "agent.disabled" if body.disabled else "agent.enabled",
+                         lambda: set_disabled(db, admin.app_id, identity, body.disabled))
+    return {"agent": info.public(), "disabled": body.disabled}
+
+
+@router.delete("/admin/agents/{identity}", summary="Admin: delete an agent (ends sessions, refuses tokens)")
+def admin_delete_agent(identity: str, admin: AgentInfo = Depends(current_admin),
+                       db: Database = Depends(get_db)) -> dict[str, Any]:
+    if identity == admin.identity:
+        raise ApiError(409, "conflict", "you cannot delete your own account")
+    _admin_change(db, admin, identity, "agent.deleted", lambda: delete_agent(db, admin.app_id, identity))
+    return {"deleted": identity}
+
+
+@router.get("/admin/audit", summary="Admin: the app's audit log, newest first")
+def admin_audit(admin: AgentInfo = Depends(current_admin), db: Database = Depends(get_db),
+                limit: int = 100) -> list[dict[str, Any]]:
+    return [{"id": e.id, "at": iso(e.created_at), "actor": e.actor, "action": e.action, "details": e.details}
+            for e in audit.entries(db, admin.app_id, limit=max(1, min(limit, 500)))]
 
 
 @router.get("/me", summary="The signed-in agent and a fresh signalling token")
@@ -200,7 +307,7 @@ def callbacks(agent: AgentInfo = Depends(current_agent), db: Database = Depends(
 async def admin_agents(admin: AgentInfo = Depends(current_admin), db: Database = Depends(get_db),
                        live: LiveControl = Depends(get_live)) -> list[dict[str, Any]]:
     roster = await asyncio.to_thread(ConsoleStore(db).agents_with_call_counts, admin.app_id)
-    return [{"identity": a.identity, "name": a.display_name, "email": a.email, "role": a.role,
+    return [{"identity": a.identity, "name": a.display_name, "email": a.email, "role": a.role, "disabled": a.disabled,
              "languages": a.languages, "categories": a.categories, "max_concurrent": a.max_concurrent,
              "calls": calls, "online": await live.agent_online(a.app_id, a.identity)}
             for a, calls in roster]

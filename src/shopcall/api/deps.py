@@ -14,10 +14,13 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
 from shopcall.api.app_store import AppStore
 from shopcall.api.errors import ApiError
+from shopcall.api.proxy import client_address
+from shopcall.api.throttle import Throttle
 from shopcall.config import Settings
 from shopcall.crm.connectors import CrmConnectors
 from shopcall.db.engine import Database
 from shopcall.media.backend import MediaBackend
+from shopcall.ratelimit import RateLimiter
 from shopcall.recording.storage import RecordingStorage
 from shopcall.signalling.control import LiveControl
 from shopcall.webhooks.dispatcher import WebhookDispatcher
@@ -36,6 +39,7 @@ class Services:
     signing_key: bytes
     webhooks: WebhookDispatcher
     crm: CrmConnectors
+    limiter: RateLimiter
     started: float  # time.monotonic() when the app was built, for /healthz's uptime
 
 
@@ -75,6 +79,18 @@ async def get_crm(services: Services = Depends(get_services)) -> CrmConnectors:
     return services.crm
 
 
+async def get_settings(services: Services = Depends(get_services)) -> Settings:
+    return services.settings
+
+
+async def get_throttle(services: Services = Depends(get_services)) -> Throttle:
+    return Throttle(services.limiter, services.settings)
+
+
+async def get_client_address(request: Request, services: Services = Depends(get_services)) -> str:
+    return client_address(request, services.settings)
+
+
 async def get_webhooks(services: Services = Depends(get_services)) -> WebhookDispatcher:
     return services.webhooks
 
@@ -85,11 +101,18 @@ class AuthedApp:
     name: str
 
 
-def current_app(creds: HTTPBasicCredentials | None = Depends(_basic), db: Database = Depends(get_db)) -> AuthedApp:
-    """The tenant named by HTTP Basic app_id:secret (a plain `def`: the lookup runs in FastAPI's thread pool)."""
+def current_app(creds: HTTPBasicCredentials | None = Depends(_basic), db: Database = Depends(get_db),
+                throttle: Throttle = Depends(get_throttle),
+                address: str = Depends(get_client_address)) -> AuthedApp:
+    """The tenant named by HTTP Basic app_id:secret (a plain `def`: the lookup runs in FastAPI's thread pool).
+
+    Failed checks count against the client address; too many answer 429 before the secret is looked at.
+    """
     if creds is None:
         raise ApiError(401, "unauthorized", "send the app id and secret with HTTP Basic auth", _CHALLENGE)
+    throttle.before_secret_check(address)
     found = AppStore(db).authenticate(creds.username, creds.password)
     if found is None:
+        throttle.secret_failed(address)
         raise ApiError(401, "unauthorized", "unknown app id or wrong secret", _CHALLENGE)
     return AuthedApp(*found)

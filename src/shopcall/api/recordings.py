@@ -19,6 +19,7 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from shopcall.api.console import current_admin, current_agent
 from shopcall.api.deps import AuthedApp, current_app, get_db, get_storage
 from shopcall.api.errors import ERROR_RESPONSES, ApiError
+from shopcall.auth import audit
 from shopcall.console.accounts import AgentInfo
 from shopcall.db.engine import Database
 from shopcall.db.models import Call, Recording, iso
@@ -89,6 +90,12 @@ def _media(storage: RecordingStorage, r: Recording, range_header: str, download:
     return StreamingResponse(chunks, status_code=206 if span else 200, media_type="video/mp4", headers=headers)
 
 
+def _audit_access(db: Database, app_id: str, actor: str, rec_id: str, range_header: str, download: bool) -> None:
+    """One entry per playback or download: its first request (no range, or one from byte 0), not every seek."""
+    if not range_header or range_header.replace(" ", "").startswith("bytes=0-"):
+        audit.record(db, app_id, actor, "recording.downloaded" if download else "recording.played", recording=rec_id)
+
+
 def _delete(db: Database, storage: RecordingStorage, app_id: str, rec_id: str, actor: str) -> dict[str, Any]:
     """Files first, then the row with its audit entry: a row is only gone when its files are."""
     r, _ = _get(db, app_id, rec_id)
@@ -143,6 +150,7 @@ def console_get(rec_id: str, agent: AgentInfo = Depends(current_agent),
 def console_media(rec_id: str, request: Request, download: bool = False, agent: AgentInfo = Depends(current_agent),
                   db: Database = Depends(get_db), storage: RecordingStorage = Depends(get_storage)) -> Response:
     r, _ = _get(db, agent.app_id, rec_id)
+    _audit_access(db, agent.app_id, f"agent:{agent.identity}", r.id, request.headers.get("range", ""), download)
     return _media(storage, r, request.headers.get("range", ""), download)
 
 
@@ -167,6 +175,7 @@ def api_list(f: Filters = Depends(_filters), app: AuthedApp = Depends(current_ap
 def api_media(rec_id: str, request: Request, app: AuthedApp = Depends(current_app), db: Database = Depends(get_db),
               storage: RecordingStorage = Depends(get_storage)) -> Response:
     r, _ = _get(db, app.id, rec_id)
+    _audit_access(db, app.id, f"app:{app.id}", r.id, request.headers.get("range", ""), True)
     return _media(storage, r, request.headers.get("range", ""), True)
 
 

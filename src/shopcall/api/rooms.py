@@ -13,10 +13,11 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from shopcall.api.deps import AuthedApp, current_app, get_db, get_live, get_signing_key
+from shopcall.api.deps import AuthedApp, current_app, get_db, get_live, get_signing_key, get_throttle
 from shopcall.api.errors import ERROR_RESPONSES, ApiError
 from shopcall.api.room_reads import RoomReads
-from shopcall.auth import tokens
+from shopcall.api.throttle import Throttle
+from shopcall.auth import audit, tokens
 from shopcall.db.engine import Database
 from shopcall.db.models import Room
 from shopcall.rooms.store import RoomStore
@@ -125,7 +126,8 @@ def list_participants(room_id: str, active: bool = False, app: AuthedApp = Depen
 
 @router.post("/tokens", status_code=201, response_model=TokenOut)
 def mint_token(body: TokenIn, app: AuthedApp = Depends(current_app), db: Database = Depends(get_db),
-               key: bytes = Depends(get_signing_key)) -> TokenOut:
+               key: bytes = Depends(get_signing_key), throttle: Throttle = Depends(get_throttle)) -> TokenOut:
+    throttle.mint(app.id)
     if "*" in body.rooms and body.role == "shopper":
         raise ApiError(422, "validation_error", 'rooms: shoppers cannot be granted every room ("*")')
     for room_id in body.rooms:
@@ -133,4 +135,7 @@ def mint_token(body: TokenIn, app: AuthedApp = Depends(current_app), db: Databas
             _own_room(db, app, room_id)
     token, exp = tokens.mint(key, app_id=app.id, identity=body.identity, role=body.role, rooms=body.rooms,
                              name=body.name, ttl_s=body.ttl_s, customer=body.customer)
+    if body.role != "shopper":
+        audit.record(db, app.id, f"app:{app.id}", "token.minted", role=body.role, identity=body.identity,
+                     rooms=body.rooms[:20])
     return TokenOut(token=token, expires_at=exp, app_id=app.id)

@@ -12,8 +12,9 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from shopcall.api.console import current_agent
-from shopcall.api.deps import AuthedApp, current_app, get_db, get_signing_key
+from shopcall.api.deps import AuthedApp, current_app, get_client_address, get_db, get_signing_key, get_throttle
 from shopcall.api.errors import ERROR_RESPONSES, ApiError
+from shopcall.api.throttle import Throttle
 from shopcall.auth import tokens
 from shopcall.console.accounts import AgentInfo
 from shopcall.db.engine import Database
@@ -62,7 +63,9 @@ def room_invite(room_id: str, request: Request, app: AuthedApp = Depends(current
 
 @router.post("/join/{room_id}", summary="Join a group session by link: a shopper token for that room")
 def join_by_link(room_id: str, body: JoinIn, db: Database = Depends(get_db),
-                 key: bytes = Depends(get_signing_key)) -> dict[str, Any]:
+                 key: bytes = Depends(get_signing_key), throttle: Throttle = Depends(get_throttle),
+                 address: str = Depends(get_client_address)) -> dict[str, Any]:
+    throttle.mint("link", address)
     room = RoomStore(db).get_room(room_id)
     if room is None or not check_invite(key, room_id, body.invite):
         raise ApiError(404, "invite_invalid", "this invitation link is not valid")

@@ -1,7 +1,9 @@
 """Client tokens (JWT, HS256, signed by the server key).
 
 Claims: `iss`="shopcall", `aud`=app id, `sub`=identity, `name`, `role`, `rooms` (room ids,
-or ["*"] for agents/admins = any room of the app), `iat`, `exp`, optional `customer`.
+or ["*"] for agents/admins = any room of the app), `iat`, `exp`, optional `customer`, and for
+console-minted staff tokens `ver`: the agent's token version (a password change, disable or delete
+bumps it, so older tokens are refused at the next hello, join or refresh).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class ClientClaims:
     expires_at: int
     customer: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    version: int | None = None  # `ver`: set on tokens minted for a console account
 
     def may_join(self, room_id: str) -> bool:
         if "*" in self.rooms:
@@ -59,6 +62,7 @@ def mint(
     ttl_s: int = 3600,
     customer: str | None = None,
     now: float | None = None,
+    version: int | None = None,
 ) -> tuple[str, int]:
     """Return (token, expires_at)."""
     if role not in ROLES:
@@ -77,6 +81,8 @@ def mint(
     }
     if customer:
         claims["customer"] = customer
+    if version is not None:
+        claims["ver"] = version
     return jwt.encode(claims, key, algorithm="HS256"), exp
 
 
@@ -110,7 +116,11 @@ def verify(key: bytes, token: str, *, app_id: str | None = None, leeway_s: int =
         raise TokenError("token_invalid", "the token's role or room grants are malformed")
     if "*" in rooms and role == "shopper":
         raise TokenError("token_invalid", "a shopper token cannot grant every room")
+    ver = claims.get("ver")
+    if ver is not None and (not isinstance(ver, int) or isinstance(ver, bool)):
+        raise TokenError("token_invalid", "the token's version is malformed")
     return ClientClaims(
         app_id=aud, identity=str(claims["sub"]), name=str(claims.get("name") or claims["sub"]),
         role=role, rooms=tuple(rooms), expires_at=int(claims["exp"]), customer=claims.get("customer"),
+        version=ver,
     )

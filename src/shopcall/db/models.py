@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -35,6 +36,9 @@ class App(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     secret_hash: Mapped[str] = mapped_column(String(64))
+    # After a rotation the previous secret stays valid until `prev_secret_expires_at` (overlap window).
+    prev_secret_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    prev_secret_expires_at: Mapped[datetime | None] = mapped_column(default=None)
     region: Mapped[str] = mapped_column(String(40), default="local")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Per-app settings (validated by their owners: crm.factory.CrmConfig, rooms.business_hours).
@@ -107,6 +111,9 @@ class Agent(Base):
     languages: Mapped[list[str]] = mapped_column(JSON, default=list)
     categories: Mapped[list[str]] = mapped_column(JSON, default=list)
     max_concurrent: Mapped[int] = mapped_column(Integer, default=1)
+    # Bumped by a password change, disable or reset: signalling tokens carrying an older `ver` are refused.
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    disabled: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
 
 
 class Customer(Base):

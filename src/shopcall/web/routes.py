@@ -1,4 +1,9 @@
-"""Serves the pages and static assets (SDK, components, theme) and offline API docs."""
+"""Serves the pages and static assets (SDK, components, theme) and offline API docs.
+
+Every page is sent with a Content-Security-Policy: scripts only from this origin (ES modules; no inline
+script), `wasm-unsafe-eval` for the RNNoise WebAssembly, media and workers from blob:, and
+`frame-ancestors 'none'` (no page is meant to be framed: shops embed the SDK, not a page).
+Inline `style` attributes are still used by the pages, hence `style-src 'unsafe-inline'`."""
 
 from __future__ import annotations
 
@@ -17,8 +22,32 @@ PAGES = WEB / "pages"
 router = APIRouter(include_in_schema=False)
 
 
+CSP = "; ".join((
+    "default-src 'self'",
+    "script-src 'self' 'wasm-unsafe-eval'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data: blob: https:",  # product images come from the merchant's shop
+    "media-src 'self' blob: mediastream:",
+    "connect-src 'self'",  # REST and the signalling WebSocket, same origin
+    "worker-src 'self' blob:",
+    "font-src 'self' data:",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+))
+# Swagger UI starts itself with an inline script.
+DOCS_CSP = CSP.replace("script-src 'self' 'wasm-unsafe-eval'", "script-src 'self' 'unsafe-inline'")
+
+
+def security_headers(csp: str = CSP) -> dict[str, str]:
+    return {"Content-Security-Policy": csp, "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "same-origin"}
+
+
 def _page(name: str) -> FileResponse:
-    return FileResponse(PAGES / name, media_type="text/html", headers={"Cache-Control": "no-cache"})
+    return FileResponse(PAGES / name, media_type="text/html",
+                        headers={"Cache-Control": "no-cache", **security_headers()})
 
 
 @router.get("/")
@@ -51,10 +80,12 @@ def recording_page(rec_id: str) -> FileResponse:
 @router.get("/docs")
 def docs() -> HTMLResponse:
     """Swagger UI from the locally installed bundle: works with no internet."""
-    return get_swagger_ui_html(openapi_url="/openapi.json", title="ShopCall API",
+    page = get_swagger_ui_html(openapi_url="/openapi.json", title="ShopCall API",
                                swagger_js_url="/docs-assets/swagger-ui-bundle.js",
                                swagger_css_url="/docs-assets/swagger-ui.css",
                                swagger_favicon_url="/docs-assets/favicon-32x32.png")
+    page.headers.update(security_headers(DOCS_CSP))
+    return page
 
 
 def vendor_dir() -> Path | None:
