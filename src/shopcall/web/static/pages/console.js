@@ -22,10 +22,10 @@ let reconnectDelay = 1000;
 const stats = { calls: 0, seconds: 0 };
 
 // ------------------------------------------------------------------ helpers
-async function api(path, body) {
+async function api(path, body, method = "POST") {
   const res = await fetch(path, body === undefined
     ? { headers: { Accept: "application/json" } }
-    : { method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json" }, body: JSON.stringify(body) });
+    : { method, headers: { "Content-Type": "application/json", Accept: "application/json" }, body: JSON.stringify(body) });
   if (!res.ok) {
     let msg = `${path} answered HTTP ${res.status}`;
     let code = "http_" + res.status;
@@ -390,7 +390,8 @@ async function loadLists() {
   try {
     const [agents, calls] = await Promise.all([api("/v1/console/admin/agents"), api("/v1/console/admin/calls?limit=15")]);
     el("adminView").hidden = false;
-    el("adminAgents").innerHTML = `<table><tr><th>Agent</th><th>Role</th><th>Skills</th><th>Calls</th><th>Online</th></tr>${agents.map((a) => `<tr data-testid="admin-agent-row"><td>${esc(a.name)}</td><td>${esc(a.role)}</td><td>${esc([...a.languages, ...a.categories].join(", "))}</td><td>${a.calls}</td><td>${a.online ? "yes" : "—"}</td></tr>`).join("")}</table>`;
+    el("adminAgents").innerHTML = `<table><tr><th>Agent</th><th>Role</th><th>Skills</th><th>Calls</th><th>Online</th><th></th></tr>${agents.map((a) => `<tr data-testid="admin-agent-row" data-identity="${esc(a.identity)}"><td>${esc(a.name)}${a.disabled ? " (disabled)" : ""}</td><td>${esc(a.role)}</td><td>${esc([...a.languages, ...a.categories].join(", "))}</td><td>${a.calls}</td><td>${a.online ? "yes" : "—"}</td><td>${a.identity === agent.identity ? "" : `<button class="sc-btn sc-btn--sm sc-btn--ghost" type="button" data-act="reset">Reset password</button> <button class="sc-btn sc-btn--sm sc-btn--ghost" type="button" data-act="${a.disabled ? "enable" : "disable"}">${a.disabled ? "Enable" : "Disable"}</button> <button class="sc-btn sc-btn--sm sc-btn--ghost" type="button" data-act="delete">Delete</button>`}</td></tr>`).join("")}</table>`;
+    for (const b of el("adminAgents").querySelectorAll("button[data-act]")) b.addEventListener("click", () => manageAgent(b.closest("tr").dataset.identity, b.dataset.act));
     api("/v1/console/webhooks/deliveries?limit=15").then((rows) => {
       const list = Array.isArray(rows) ? rows : rows.deliveries || [];
       el("adminHooks").innerHTML = list.length
@@ -400,6 +401,47 @@ async function loadLists() {
     el("adminCalls").innerHTML = `<table><tr><th>Started</th><th>Shopper</th><th>Agent</th><th>Status</th><th>Wait</th><th>Duration</th><th>Outcome</th></tr>${calls.map((c) => `<tr data-testid="admin-call-row"><td>${esc(new Date(c.created_at).toLocaleTimeString())}</td><td>${esc(c.shopper.name)}</td><td>${esc(c.agent || "—")}</td><td>${esc(c.status)}</td><td>${c.wait_s != null ? clock(c.wait_s) : "—"}</td><td>${c.duration_s != null ? clock(c.duration_s) : "—"}</td><td>${esc(c.outcome || "—")}</td></tr>`).join("")}</table>`;
   } catch {}
 }
+
+// ------------------------------------------------------------------ accounts
+/** Ask for a password in the dialog: the agent's own change (current + new) or an admin's reset of `who`. */
+function askPassword(who) {
+  const form = el("pwForm");
+  form.reset();
+  el("pwTitle").textContent = who ? `New password for ${who}` : "Change your password";
+  el("pwCurrentField").hidden = Boolean(who);
+  form.elements.current.required = !who;
+  el("pwError").hidden = true;
+  el("pwDialog").showModal();
+  form.onsubmit = async (e) => {
+    e.preventDefault();
+    const f = new FormData(form);
+    try {
+      if (who) await api(`/v1/console/admin/agents/${encodeURIComponent(who)}/password`, { new_password: f.get("new") });
+      else await api("/v1/console/password", { current_password: f.get("current"), new_password: f.get("new") });
+      el("pwDialog").close();
+      note(who ? `Password of ${who} reset; their sessions are signed out.` : "Password changed; your other sessions are signed out.");
+    } catch (err) {
+      el("pwError").textContent = describeError(err);
+      el("pwError").hidden = false;
+    }
+  };
+}
+
+async function manageAgent(who, act) {
+  if (act === "reset") return askPassword(who);
+  if (act === "delete" && !confirm(`Delete the account ${who}? Their sessions end now.`)) return;
+  try {
+    if (act === "delete") await api(`/v1/console/admin/agents/${encodeURIComponent(who)}`, {}, "DELETE");
+    else await api(`/v1/console/admin/agents/${encodeURIComponent(who)}`, { disabled: act === "disable" }, "PATCH");
+    note(`${who}: ${act === "delete" ? "deleted" : act === "disable" ? "disabled" : "enabled"}.`);
+  } catch (err) {
+    note(describeError(err), icons.alert);
+  }
+  loadLists();
+}
+
+el("changePassword").addEventListener("click", () => askPassword(null));
+el("pwCancel").addEventListener("click", () => el("pwDialog").close());
 
 // ------------------------------------------------------------------ queue
 function addCall(info) {
