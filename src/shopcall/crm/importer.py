@@ -27,6 +27,7 @@ FileFormat = Literal["csv", "json"]
 T = TypeVar("T")
 MAX_TOTAL = Decimal("20000000")  # orders.total_cents is a 32-bit integer
 MAX_REPORTED_ERRORS = 25
+MAX_CELL = 10_000  # characters; the longest real value (an item title) is 300
 CSV_COLUMNS = ("customer_id", "name", "email", "order_id", "placed_at", "currency", "order_total",
                "item_title", "item_sku", "item_quantity", "item_price")
 
@@ -122,10 +123,25 @@ def load_file(path: Path, fmt: str | None = None) -> list[ImportCustomer]:
     """Parse and validate a whole file; every problem is reported at once."""
     kind = detect_format(path, fmt)
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as e:
+        data = path.read_bytes()
+    except OSError as e:
         raise CrmImportError([f"cannot read {path}: {e}"]) from None
+    text = decode(data, "row" if kind == "csv" else "line")
     return parse_json(text) if kind == "json" else parse_csv(text)
+
+
+def decode(data: bytes, unit: str = "row") -> str:
+    """UTF-8 (with or without BOM); anything else is rejected with the row of the first bad byte, because a
+    guessed encoding would store mangled names."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise CrmImportError(["the file is UTF-16: save it as UTF-8 (CSV UTF-8 in a spreadsheet)"])
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        row = data.count(b"\n", 0, e.start) + 1
+        column = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        raise CrmImportError([f"{unit} {row}: not UTF-8 (byte 0x{data[e.start]:02x} at character {column}); "
+                              "save the file as UTF-8"]) from None
 
 
 def parse_json(text: str) -> list[ImportCustomer]:
@@ -185,25 +201,64 @@ class _CsvRow(_Strict):
         return self
 
 
+def _csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
+    """(row number, cells): the number is the line the row starts on. Malformed CSV raises CrmImportError
+    naming that row: an unclosed quote (which would swallow the rest of the file), a cell too large."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    while True:
+        start = reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            if "field larger than field limit" in str(e):
+                raise CrmImportError([f"row {start}: a cell is longer than {csv.field_size_limit()} characters "
+                                      f"(at most {MAX_CELL})"]) from None
+            if "unexpected end of data" in str(e):
+                raise CrmImportError([f"row {start}: a quoted cell is never closed (its \" runs to the end of "
+                                      "the file)"]) from None
+            raise CrmImportError([f"row {start}: not valid CSV ({e})"]) from None
+        if cells:
+            yield start, cells
+
+
+def _cell_problem(value: str) -> str | None:
+    if "\x00" in value:
+        return "contains a NUL character"
+    if "\n" in value or "\r" in value:
+        return "spans several lines (is a quote not closed?)"
+    if len(value) > MAX_CELL:
+        return f"is {len(value)} characters long (at most {MAX_CELL})"
+    return None
+
+
 def parse_csv(text: str) -> list[ImportCustomer]:
     """One row per order line (see docs/crm.md); rows are grouped by customer_id, then order_id."""
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [h.strip() for h in reader.fieldnames or []]
+    rows = _csv_rows(text)
+    first = next(rows, None)
+    header = [h.strip() for h in first[1]] if first else []
+    if first and (bad := next((h for h in header if _cell_problem(h)), None)) is not None:
+        raise CrmImportError([f"row {first[0]} (header): column {bad[:40]!r} {_cell_problem(bad)}"])
     unknown = [h for h in header if h not in CSV_COLUMNS]
     missing = [h for h in ("customer_id", "name") if h not in header]
     if unknown or missing:
         problems = ([f"unknown column(s): {', '.join(unknown)}"] if unknown else []) + (
             [f"missing column(s): {', '.join(missing)}"] if missing else [])
         raise CrmImportError([f"row 1 (header): {p}; the columns are {', '.join(CSV_COLUMNS)}" for p in problems])
-    reader.fieldnames = header
     errors: list[str] = []
     customers: dict[str, dict[str, Any]] = {}
-    for raw in reader:
-        line = reader.line_num
-        if None in raw:
+    for line, values in rows:
+        if len(values) > len(header):
             errors.append(f"row {line}: more cells than columns")
             continue
-        cells = {k: (v.strip() or None) if isinstance(v, str) else None for k, v in raw.items()}
+        problems = [f"row {line}, column {col}: {why}" for col, v in zip(header, values, strict=False)
+                    if (why := _cell_problem(v)) is not None]
+        if problems:
+            errors += problems
+            continue
+        cells: dict[str, str | None] = {k: (v.strip() or None) for k, v in zip(header, values, strict=False)}
+        cells.update((k, None) for k in header[len(values):])
         if not any(cells.values()):
             continue  # blank line
         try:
