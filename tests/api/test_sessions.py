@@ -33,3 +33,20 @@ def test_host_a_session_and_join_by_link(client, tenant, other_tenant) -> None:
     client.post(f"/v1/rooms/{s['room']}/end", auth=tenant.auth)
     gone = client.post(f"/v1/join/{s['room']}", json={"invite": s["invite"], "name": "Late"})
     assert gone.status_code == 410
+
+
+def test_a_removed_guest_cannot_come_back_through_the_same_link_on_the_same_device(client, tenant) -> None:
+    from shopcall.rooms.store import RoomStore
+
+    upsert_agent(services_of(client.app).db, tenant.id, "anna", name="Anna", password="pw-anna-12345")
+    client.post("/v1/console/login", json={"app_id": tenant.id, "login": "anna", "password": "pw-anna-12345"})
+    s = client.post("/v1/console/sessions", json={"title": "Evening"}).json()
+    first = client.post(f"/v1/join/{s['room']}", json={"invite": s["invite"], "name": "Eve"}).json()
+    again = client.post(f"/v1/join/{s['room']}", json={"invite": s["invite"], "name": "Eve 2"}).json()
+    assert first["identity"] == again["identity"]  # the device keeps its identity
+    store = RoomStore(services_of(client.app).db)
+    store.set_removed(tenant.id, s["room"], first["identity"], by="anna", removed=True)
+    refused = client.post(f"/v1/join/{s['room']}", json={"invite": s["invite"], "name": "Eve"})
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "removed")
+    store.set_removed(tenant.id, s["room"], first["identity"], by="anna", removed=False)  # readmitted
+    assert client.post(f"/v1/join/{s['room']}", json={"invite": s["invite"], "name": "Eve"}).status_code == 200
