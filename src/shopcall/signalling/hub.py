@@ -435,7 +435,7 @@ class Hub:
         await asyncio.sleep(grace_s)
         for room_id in room_ids:
             live = self.rooms.get(room_id)
-            if live is None or not live.members:
+            if (live is None or not live.members) and not self.desk.is_waiting(room_id):
                 await self.end_room(room_id, "server_restart")
 
     def prepare_restart(self) -> None:

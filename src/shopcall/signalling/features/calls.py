@@ -401,6 +401,10 @@ class CallDesk(Feature):
 
     # ---- shoppers ---------------------------------------------------------------------------
 
+    def is_waiting(self, room_id: str) -> bool:
+        """A call in this room is still waiting for an agent (its own timers decide its end)."""
+        return any(c.room_id == room_id and c.answered_by is None for c in self.calls.values())
+
     def has_waiting_call(self, conn: Connection) -> bool:
         return any(c.shopper is conn for c in self.calls.values())
 
