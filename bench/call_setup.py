@@ -37,7 +37,7 @@ from harness import FRAME_JS, JANUS_JS, BaselineJanus, LoopThread, StaticServer,
 from rich.console import Console
 from rich.table import Table
 
-from tests.e2e.browser import launch
+from tests.e2e.browser import launch, scripted_context
 from tests.e2e.polling import wait_until
 from tests.e2e.server import AppClient, Server, start_server, stop_server
 
@@ -162,7 +162,7 @@ class Bench:
         self.timeout_ms = int(timeout_s * 1000)
 
     def _page(self, url: str, content: str | None = None) -> tuple[Any, Any]:
-        ctx = self.browser.new_context()
+        ctx = scripted_context(self.browser)
         ctx.add_init_script(COMMON_JS)
         page = ctx.new_page()
         page.goto(url)

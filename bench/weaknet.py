@@ -51,7 +51,7 @@ from netimpair import Direction, Impairment, NetNS
 from rich.console import Console
 from rich.table import Table
 
-from tests.e2e.browser import CHROMIUM, launch
+from tests.e2e.browser import CHROMIUM, launch, scripted_context
 from tests.e2e.polling import wait_until
 from tests.e2e.server import AppClient, Server, start_server, stop_server
 
@@ -295,7 +295,7 @@ class Bench:
 
     @contextlib.contextmanager
     def _page(self, where: str, system: str) -> Iterator[Any]:
-        ctx = self.browsers[where].new_context()
+        ctx = scripted_context(self.browsers[where])
         try:
             ctx.add_init_script(COMMON_JS)
             page = ctx.new_page()

@@ -56,6 +56,13 @@ async (since) => {
 """
 
 
+def scripted_context(browser: Any) -> Any:
+    """A context for pages a test or benchmark writes into the server's origin itself (`set_content` with an
+    inline module script, string predicates): the server's pages allow only its own script files (CSP), which
+    is right for its pages and beside the point for these stand-ins of a merchant's page."""
+    return browser.new_context(bypass_csp=True)
+
+
 def new_page(browser: Any, width: int = 1280, height: int = 800) -> tuple[Any, Any]:
     """(context, page) of the given viewport, with the peer-connection probe installed; close the context."""
     ctx = browser.new_context(viewport={"width": width, "height": height})

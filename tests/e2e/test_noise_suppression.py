@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.browser import launch
+from tests.e2e.browser import launch, scripted_context
 
 pytestmark = pytest.mark.e2e
 
@@ -85,7 +85,7 @@ def test_rnnoise_lowers_the_noise_in_speech_pauses(server, noisy_wav: Path, arti
                 tok = {r: app.token(room, f"{r}-{suppress}", r) for r in ("agent", "shopper")}
                 pages = []
                 for _ in range(2):
-                    ctx = browser.new_context()
+                    ctx = scripted_context(browser)
                     p = ctx.new_page()
                     p.goto(server.base + "/")
                     p.set_content(PAGE)
