@@ -86,3 +86,24 @@ test("a 4401 during hello rejects connect with a fatal token_invalid", async () 
   await assert.rejects(connecting, { code: "token_invalid", fatal: true });
   assert.equal(client.state, "closed");
 });
+
+test("after a server restart (1012) a waiting shopper resumes their call and its answer arrives", async (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout", "setInterval"] });
+  const { client, ws, events } = await connectedClient({ autoSubscribe: false });
+  const started = client.startCall({ page: "https://shop.example/p" });
+  ws.push({ type: "call_created", re: ws.last("call").id, call: "c1", room: "r1", position: 2, estimated_wait_s: 40 });
+  const { answered } = await started;
+  ws.serverClose(1012);
+  t.mock.timers.tick(1000);
+  await new Promise((r) => setImmediate(r));
+  const ws2 = FakeWebSocket.opened.at(-1);
+  ws2.open();
+  ws2.push({ type: "welcome", re: ws2.last("hello").id, ...WELCOME });
+  await new Promise((r) => setImmediate(r));
+  const resume = ws2.last("resume_call");
+  assert.equal(resume.call, "c1");
+  ws2.push({ type: "call_resumed", re: resume.id, call: "c1", room: "r1", answered: { identity: "anna", name: "Anna" } });
+  assert.deepEqual(await answered, { call: "c1", room: "r1", agent: { identity: "anna", name: "Anna" } });
+  assert.equal(details(events, "call-answered").length, 1);
+  client.close();
+});

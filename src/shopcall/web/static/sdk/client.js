@@ -203,7 +203,7 @@ export class ShopCallClient extends EventTarget {
     if (forgetStream) this.localStream = null;
   }
 
-  /** After a reconnect the server knows nothing of us: ring again, rejoin, re-publish. */
+  /** After a reconnect the server knows nothing of this connection: ring again, resume waiting calls, rejoin, re-publish. */
   async _restoreAfterReconnect() {
     if (this.available) {
       try {
@@ -213,6 +213,7 @@ export class ShopCallClient extends EventTarget {
         this._emitError(err, "available");
       }
     }
+    await this._resumeCalls();
     if (!this.room) return;
     const room = this.room;
     const stream = this.localStream;

@@ -63,6 +63,24 @@ export const methods = {
   },
 
   /**
+   * Shopper, after a reconnect (dropped network or server restart): take up the calls still
+   * waiting for an answer. The server kept their places in the queue; an answer that came
+   * meanwhile settles `answered` as `call_answered` would have.
+   */
+  async _resumeCalls() {
+    for (const call of [...this._answerWaiters.keys()]) {
+      try {
+        const r = await this.request({ type: "resume_call", call });
+        if (r.answered) messages.call_answered(this, { call, room: r.room, agent: r.answered });
+        else this._emit("queue-update", { call, position: r.position ?? null, estimatedWaitS: r.estimated_wait_s ?? null });
+      } catch (err) {
+        this._emit("call-unanswered", { call, message: err.message });
+        this._settleAnswerWaiter(call, err instanceof ShopCallError ? err : new ShopCallError("internal", String(err)));
+      }
+    }
+  },
+
+  /**
    * Shopper: stop ringing.
    * @param {string} call
    */
