@@ -792,6 +792,7 @@ el("logout").addEventListener("click", () => {
   el("loginView").hidden = false;
   el("topbar").hidden = true;
   el("consoleView").hidden = true;
+  for (const b of document.querySelectorAll(".login-form button")) b.disabled = false; // disabled by signIn
   document.title = BASE_TITLE;
   loadAgents();
 });
