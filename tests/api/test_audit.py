@@ -8,6 +8,7 @@ import json
 from shopcall.api.deps import services_of
 from shopcall.auth import audit
 from shopcall.db.models import Recording
+from shopcall.recording.store import RecordingStore
 from shopcall.rooms.store import RoomStore
 from tests.api.hardening import GOOD, app_client, cheap_hashes, login, tenant_with_agents
 
@@ -27,7 +28,7 @@ def test_audit_log_covers_logins_tokens_settings_consent_and_playback(tmp_path, 
         assert c.patch("/v1/settings", json={"business_hours": {"timezone": "UTC", "days": {}}},
                        auth=(app_id, secret)).status_code in (200, 422)
         room = RoomStore(svc.db).create_room(app_id)
-        audit.record_consent(svc.db, app_id, "cus_7", room_id=room.id, granted=False)
+        RecordingStore(svc.db).add_consent(app_id, room.id, "rec_a", "cus_7", granted=False)
         src = tmp_path / "r.mp4"
         src.write_bytes(b"\0" * 100)
         svc.storage.put_file(f"rec/{app_id}/a.mp4", src)

@@ -20,11 +20,6 @@ def record(db: Database, app_id: str | None, actor: str, action: str, **details:
         s.add(AuditEntry(app_id=app_id, actor=actor[:200], action=action[:60], details=details))
 
 
-def record_consent(db: Database, app_id: str, identity: str, *, room_id: str, granted: bool) -> None:
-    """One line per consent decision (for the signalling side: call it in a thread)."""
-    record(db, app_id, f"shopper:{identity}", "consent.granted" if granted else "consent.refused", room=room_id)
-
-
 def entries(db: Database, app_id: str, *, limit: int = 100, before_id: int | None = None) -> list[AuditEntry]:
     """The app's entries, newest first."""
     q = select(AuditEntry).where(AuditEntry.app_id == app_id)

@@ -164,6 +164,9 @@ class RecordingStore:
         with self.db.session() as s:
             s.add(ConsentDecision(app_id=app_id, room_id=room_id, recording_id=recording_id, identity=identity,
                                   decision="granted" if granted else "refused"))
+            s.add(AuditEntry(app_id=app_id, actor=f"shopper:{identity}",
+                             action="consent.granted" if granted else "consent.refused",
+                             details={"room": room_id, "recording": recording_id}))
 
     # ---- post-processing (worker) -----------------------------------------------------------
 
