@@ -197,7 +197,9 @@ def admin_audit(admin: AgentInfo = Depends(current_admin), db: Database = Depend
 
 
 @router.get("/me", summary="The signed-in agent and a fresh signalling token")
-def me(agent: AgentInfo = Depends(current_agent), key: bytes = Depends(get_signing_key)) -> dict[str, Any]:
+def me(agent: AgentInfo = Depends(current_agent), key: bytes = Depends(get_signing_key),
+       db: Database = Depends(get_db)) -> dict[str, Any]:
+    audit.record(db, agent.app_id, f"agent:{agent.identity}", "token.minted", role=agent.role, rooms=["*"])
     return {"agent": agent.public(), **_token(key, agent)}
 
 
