@@ -137,7 +137,8 @@ def logout(request: Request, response: Response, db: Database = Depends(get_db))
     return {"ok": True}
 
 
-@router.post("/password", summary="Change your own password (ends all your sessions; signs this one in again)")
+@router.post("/password", summary="Change your own password (ends all your sessions; signs this one in again)",
+             responses={403: {"description": "the current password is wrong (`login_failed`)"}})
 def change_password(body: PasswordChangeIn, request: Request, response: Response,
                     agent: AgentInfo = Depends(current_agent), db: Database = Depends(get_db),
                     key: bytes = Depends(get_signing_key),

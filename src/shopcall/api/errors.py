@@ -21,8 +21,10 @@ class ErrorOut(BaseModel):
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "the body is not valid JSON (`bad_request`)"},
     401: {"model": ErrorOut, "description": "missing or wrong app credentials"},
     404: {"model": ErrorOut, "description": "not found (or another tenant's)"},
+    413: {"model": ErrorOut, "description": "the body is larger than `max_body_bytes` (`too_large`)"},
     422: {"model": ErrorOut, "description": "invalid input; `details` lists each field"},
 }
 

@@ -7,7 +7,7 @@ loop's) and run their database work in threads; the others are plain `def` (Fast
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -72,8 +72,9 @@ class TokenOut(BaseModel):
 
 def _room_out(room: Room, live: int) -> RoomOut:
     return RoomOut(id=room.id, name=room.name, kind=room.kind, status=room.status,
-                   max_participants=room.max_participants, created_at=room.created_at,
-                   ended_at=room.ended_at, end_reason=room.end_reason, live_participants=live)
+                   max_participants=room.max_participants, created_at=room.created_at.replace(tzinfo=UTC),
+                   ended_at=room.ended_at.replace(tzinfo=UTC) if room.ended_at else None,
+                   end_reason=room.end_reason, live_participants=live)
 
 
 def _own_room(db: Database, app: AuthedApp, room_id: str) -> Room:
