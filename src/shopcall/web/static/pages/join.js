@@ -58,7 +58,16 @@ el("form").addEventListener("submit", async (e) => {
   window.shopcall.view = view;
   const done = (text) => {
     view.stop();
-    el("stage").innerHTML = `<div class="ended" style="margin:auto"><h2>${text}</h2><p class="sc-muted">You can close this window.</p></div>`;
+    const box = document.createElement("div");
+    box.className = "ended";
+    box.style.margin = "auto";
+    const h = document.createElement("h2");
+    h.textContent = text; // may carry the host's display name: text, never markup
+    const p = document.createElement("p");
+    p.className = "sc-muted";
+    p.textContent = "You can close this window.";
+    box.append(h, p);
+    el("stage").replaceChildren(box);
     client.close();
   };
   view.addEventListener("hangup", async () => {
