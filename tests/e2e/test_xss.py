@@ -1,8 +1,11 @@
 """User-supplied text is rendered as text everywhere: a display name, a chat message, a product title
-and a page title carrying markup show up literally in the console, the call view, the shop and the
-join page, and no script runs (CSP would block an inline handler too: the DOM must hold no such element)."""
+and a page title carrying markup show up literally in the console, the call view, the shop, the join
+page and the recording timeline, and no script runs (CSP would block an inline handler too: the DOM
+must hold no such element)."""
 
 from __future__ import annotations
+
+import time
 
 import pytest
 
@@ -42,11 +45,17 @@ def test_markup_in_names_chat_products_and_pages_is_shown_as_text(server, browse
         answer_call(agent, shopper)
         agent.get_by_test_id("show-product").first.click()
         shopper.get_by_test_id("product-card").first.wait_for(timeout=5000)
+        agent.get_by_test_id("toggle-record").click()  # the chat goes on the recording's timeline too
+        shopper.get_by_test_id("consent-prompt").wait_for(timeout=10000)
+        shopper.get_by_test_id("consent-allow").click()
+        shopper.get_by_test_id("recording-indicator").wait_for(timeout=5000)
         shopper.get_by_test_id("chat-input").fill(MARKUP)
         shopper.get_by_test_id("chat-send").click()
         agent.get_by_test_id("toggle-chat").click()
         agent.get_by_test_id("chat-message").filter(has_text="onerror").first.wait_for(timeout=5000)
         shopper.get_by_test_id("chat-message").filter(has_text="onerror").first.wait_for(timeout=5000)
+        time.sleep(3)
+        agent.get_by_test_id("toggle-record").click()
         agent.screenshot(path=shots / "01_console.png")
         shopper.screenshot(path=shots / "02_shop_call.png")
         for page in (agent, shopper):
@@ -75,6 +84,14 @@ def test_markup_in_names_chat_products_and_pages_is_shown_as_text(server, browse
         guest.screenshot(path=shots / "03_join_removed.png")
         assert removed.inner_text().startswith(MARKUP)  # the host's name, shown as text
         clean(guest)
+        clean(agent)
+
+        # the recording's timeline shows the chat as text
+        rec_id = wait_until(lambda: (r := server.sql("select id, status from recordings order by started_at desc"))
+                            and r[0][1] in ("ready", "failed") and r[0][0], 120, "the recording processed", every=0.5)
+        agent.goto(f"{server.base}/console/recordings/{rec_id}")
+        agent.get_by_test_id("timeline-item").filter(has_text="onerror").first.wait_for(timeout=20000)
+        agent.screenshot(path=shots / "04_recording_timeline.png")
         clean(agent)
     finally:
         for ctx in (actx, sctx, gctx):
