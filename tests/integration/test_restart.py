@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import time
 from pathlib import Path
@@ -19,7 +20,8 @@ from shopcall.auth import tokens
 from shopcall.auth.secrets import load_signing_key
 from tests.e2e.server import Server, free_port, start_server, stop_server
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0 and not os.environ.get("CI"), reason="runs Janus")
+pytestmark = pytest.mark.skipif(shutil.which("janus") is None and not os.environ.get("CI"),
+                                reason="needs the janus binary (setup installs it)")
 RESUME_WITHIN_S = 10
 
 
