@@ -93,6 +93,8 @@ def test_always_starts_when_an_agent_joins_and_cannot_be_stopped(env) -> None:
             hello(carl, tok(client, app_id, "carl", rooms=[room.id]))
             assert req(carl, {"type": "join", "room": room.id})["recording"]["active"] is True
         anna.send_json({"type": "end_room"})
+        while anna.receive_json()["type"] != "room_ended":  # ended (and the recording stopped) before we look
+            pass
     with services_of(client.app).db.session() as s:
         row = s.query(Recording).one()
         assert row.status in ("processing", "failed") and row.steps["record"]["reason"] == "room_ended"
