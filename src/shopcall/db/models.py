@@ -48,6 +48,8 @@ class App(Base):
     recording_policy: Mapped[str] = mapped_column(String(20), default="off")  # off | on_demand | always
     recording_consent: Mapped[bool] = mapped_column(default=True)  # ask shoppers before recording them
     retention_days: Mapped[int | None] = mapped_column(Integer, default=None)  # None = keep
+    # The shop-page widget's settings (api.app_settings.WidgetIn): allowed origins, later its theme.
+    widget: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class Room(Base):
