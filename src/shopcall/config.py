@@ -69,6 +69,15 @@ class Settings(BaseSettings):
     signal_send_timeout_s: float = Field(5.0, gt=0, le=60, description="Seconds one signalling frame may take to "
                                          "leave; a client that does not read for longer is disconnected (close 4429)")
 
+    signal_heartbeat_s: float = Field(3.0, gt=0, le=60, description="Seconds between the server's pings to a "
+                                      "client (and the SDK's own); welcome.heartbeat_s")
+    signal_liveness_timeout_s: float = Field(8.0, gt=0, le=300, description="Seconds without any frame after which "
+                                             "a socket counts as dead, on both sides (welcome.liveness_timeout_s; "
+                                             "close 4408); keep it at least twice signal_heartbeat_s")
+    resume_grace_s: float = Field(60.0, gt=0, le=3600, description="Seconds a dropped shopper keeps their place in "
+                                  "the queue, and a dropped call participant their place in the call (shown as "
+                                  "reconnecting); also the lifetime of resume tokens")
+
     outbound_allow: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Networks (10.0.0.0/8), addresses or host names that webhooks and CRM "
         "connectors may reach although they are not public, e.g. an on-premises CRM; comma-separated in the "
