@@ -68,7 +68,9 @@ def decode_frame(text: str) -> Any:
 
 class Hello(Msg):
     type: Literal["hello"]
-    token: str = Field(max_length=8192)
+    token: str | None = Field(None, max_length=8192, description="client JWT; may be left out with `resume`")
+    resume: str | None = Field(None, max_length=8192, description="resume token: back as the same participant")
+    heartbeat: bool = Field(False, description="the client answers the server's pings (fast liveness)")
 
 
 class Refresh(Msg):
@@ -78,6 +80,12 @@ class Refresh(Msg):
 
 class Ping(Msg):
     type: Literal["ping"]
+
+
+class Pong(Msg):
+    """The answer to a server `ping`; no reply."""
+
+    type: Literal["pong"]
 
 
 class Join(Msg):
