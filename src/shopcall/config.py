@@ -66,6 +66,12 @@ class Settings(BaseSettings):
                                             "app-secret checks allowed per client address")
     token_mint_limit: str = Field("300/minute", description="Tokens one app (or one client address for invite "
                                   "links) may mint")
+    widget_session_limits: list[str] = Field(["30/minute", "300/hour"], description="Anonymous widget sessions "
+                                             "(POST /v1/widget/session) one client address may start")
+    widget_session_app_limit: str = Field("600/minute", description="Anonymous widget sessions one app may "
+                                          "start, from all addresses together")
+    widget_token_ttl_s: int = Field(1800, ge=60, le=86400, description="Lifetime of an anonymous widget token "
+                                    "(the widget renews it, keeping the identity, while the page is open)")
     signal_send_timeout_s: float = Field(5.0, gt=0, le=60, description="Seconds one signalling frame may take to "
                                          "leave; a client that does not read for longer is disconnected (close 4429)")
 
