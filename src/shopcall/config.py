@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 
@@ -40,6 +40,35 @@ class Settings(BaseSettings):
     public_ip: str | None = Field(None, description="Public address advertised in ICE (Janus nat_1_1_mapping)")
     stun_server: str | None = Field(None, description="host:port of a STUN server for Janus, if behind NAT")
     media_backend: str = Field("janus", description="'janus' (real) or 'none' (API only, media reported down)")
+
+    # TURN (docs/operations.md "TURN"): relays media for shoppers whose network blocks UDP.
+    turn_mode: Literal["auto", "managed", "external", "off"] = Field(
+        "auto", description="'managed': ShopCall runs and supervises coturn; 'external': clients get credentials "
+        "for turn_urls (your own TURN service sharing turn_secret); 'off': no TURN (empty ice_servers); 'auto' "
+        "(default): managed when turn_binary exists and media_backend is janus, else off")
+    turn_binary: str = Field("/usr/bin/turnserver", description="coturn executable (managed mode)")
+    turn_port: int = Field(3478, ge=0, le=65535, description="TURN port, UDP and TCP (managed); 0 = pick a free one")
+    turn_tls_port: int = Field(5349, ge=0, le=65535, description="TURN over TLS port (managed); 443 in production "
+                               "gets through most firewalls; 0 = pick a free one")
+    turn_tls_cert: Path | None = Field(None, description="PEM certificate (chain) for TURN over TLS; default: a "
+                                       "self-signed development certificate in <data_dir>/turn")
+    turn_tls_key: Path | None = Field(None, description="PEM private key for turn_tls_cert")
+    turn_relay_port_min: int = Field(50000, ge=1024, le=65535, description="First UDP port coturn relays from "
+                                     "(must not overlap rtp_port_min..rtp_port_max)")
+    turn_relay_port_max: int = Field(51999, ge=1024, le=65535, description="Last UDP relay port")
+    turn_public_host: str | None = Field(None, description="Host name or address put in the TURN URLs given to "
+                                         "clients; default: the host the client used to reach the API")
+    turn_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="External mode: the TURN URLs handed to clients (turn:host:3478?"
+        "transport=udp, turns:host:443?transport=tcp, ...); comma-separated in the environment")
+    turn_secret: SecretStr | None = Field(None, description="Shared secret for TURN REST credentials (coturn "
+                                          "static-auth-secret); default: generated in <data_dir>/turn.secret")
+    turn_listen_ips: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Addresses coturn listens on (managed); default: every address of the "
+        "host at start. Comma-separated in the environment")
+    turn_peer_ips: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Extra addresses or networks (CIDR) the relay may send to, besides the "
+        "media server's ICE addresses (ice_interfaces / public_ip); everything else is refused")
 
     token_ttl_s: int = Field(3600, ge=30, le=86400, description="Default lifetime of client tokens")
     recording_storage: str = Field("local", description="'local' (<data_dir>/recordings) or 's3'")
@@ -89,7 +118,7 @@ class Settings(BaseSettings):
         "connectors may reach although they are not public, e.g. an on-premises CRM; comma-separated in the "
         "environment. Operator-only: tenants cannot change it")
 
-    @field_validator("outbound_allow", mode="before")
+    @field_validator("outbound_allow", "turn_urls", "turn_listen_ips", "turn_peer_ips", mode="before")
     @classmethod
     def _split_allow(cls, v: Any) -> Any:
         return [p.strip() for p in v.split(",") if p.strip()] if isinstance(v, str) else v
@@ -112,6 +141,23 @@ class Settings(BaseSettings):
         if v <= lo:
             raise ValueError(f"rtp_port_max ({v}) must be above rtp_port_min ({lo})")
         return v
+
+    @model_validator(mode="after")
+    def _turn_ok(self) -> Settings:
+        lo, hi = self.turn_relay_port_min, self.turn_relay_port_max
+        if hi <= lo:
+            raise ValueError(f"turn_relay_port_max ({hi}) must be above turn_relay_port_min ({lo})")
+        if lo <= self.rtp_port_max and self.rtp_port_min <= hi:
+            raise ValueError(f"the TURN relay ports {lo}-{hi} overlap Janus's RTP ports "
+                             f"{self.rtp_port_min}-{self.rtp_port_max}")
+        if self.turn_port and self.turn_port == self.turn_tls_port:
+            raise ValueError(f"turn_port and turn_tls_port are both {self.turn_port}")
+        if (self.turn_tls_cert is None) != (self.turn_tls_key is None):
+            raise ValueError("turn_tls_cert and turn_tls_key go together: set both or neither")
+        if self.turn_mode == "external" and (not self.turn_urls or self.turn_secret is None):
+            raise ValueError("turn_mode 'external' needs turn_urls and turn_secret (the external service's "
+                             "shared secret)")
+        return self
 
     @property
     def db_url(self) -> str:
