@@ -1,20 +1,23 @@
-"""App settings (`/v1/settings`) for the merchant's server: business hours and the CRM connector.
+"""App settings (`/v1/settings`) for the merchant's server: business hours, the CRM connector, routing,
+recording and the shop-page widget.
 
 Secrets of the CRM configuration are write-only: they are stored encrypted, never returned. The URLs a
 connector would fetch must pass the outbound check (public addresses unless the operator allows more).
+The widget's allowed origins are validated entry by entry (`api.origins`) and stored normalised.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from shopcall.api.app_store import AppStore
 from shopcall.api.deps import AuthedApp, current_app, get_crm, get_db, get_live
 from shopcall.api.errors import ERROR_RESPONSES, ApiError
+from shopcall.api.origins import MAX_ORIGINS, normalise, parse_pattern
 from shopcall.crm._http import describe
 from shopcall.crm.connectors import CrmConnectors
 from shopcall.crm.factory import dump_crm_config, parse_crm_config, target_urls
@@ -41,11 +44,34 @@ class RecordingIn(BaseModel):
     retention_days: int | None = Field(None, ge=1, le=3650, description="delete recordings after; none = keep")
 
 
+def _origin(entry: str) -> str:
+    return str(parse_pattern(entry))  # OriginError is a ValueError: a 422 naming the entry and the problem
+
+
+AllowedOrigin = Annotated[str, Field(min_length=1, max_length=300), AfterValidator(_origin)]
+
+
+class WidgetIn(BaseModel):
+    """The widget group; a PATCH changes only the keys it sends (later: theme, labels, position)."""
+
+    model_config = ConfigDict(extra="forbid")
+    allowed_origins: list[AllowedOrigin] = Field(
+        default_factory=list, max_length=MAX_ORIGINS,
+        description="origins whose pages may use the widget: scheme://host[:port], a port may be * "
+                    "(http://localhost:*), the host may start with *. (https://*.example.com: subdomains only); "
+                    "no paths. POST /v1/widget/session mints anonymous shopper tokens only for these")
+
+
 class SettingsIn(BaseModel):
     business_hours: BusinessHours | None = None
     crm: dict[str, Any] | None = None
     routing: RoutingIn | None = None
     recording: RecordingIn | None = None
+    widget: WidgetIn | None = None
+
+
+def _widget_out(stored: dict[str, Any]) -> dict[str, Any]:
+    return WidgetIn.model_validate({"allowed_origins": stored.get("allowed_origins", [])}).model_dump()
 
 
 def _out(app: App | None) -> dict[str, Any]:
@@ -55,24 +81,28 @@ def _out(app: App | None) -> dict[str, Any]:
     return {"business_hours": parse_hours(app.business_hours).model_dump(mode="json"), "crm": crm,
             "routing": RoutingIn.model_validate(app.routing or {}).model_dump(),
             "recording": {"policy": app.recording_policy, "consent": app.recording_consent,
-                          "retention_days": app.retention_days}}
+                          "retention_days": app.retention_days},
+            "widget": _widget_out(app.widget or {})}
 
 
-@router.get("", summary="The app's business hours and CRM connector (secrets masked)")
+@router.get("", summary="The app's settings: hours, CRM connector (secrets masked), routing, recording, widget")
 def get_settings(tenant: AuthedApp = Depends(current_app), db: Database = Depends(get_db)) -> dict[str, Any]:
     return _out(AppStore(db).get(tenant.id))
 
 
 def _save(db: Database, app_id: str, body: SettingsIn, crm: dict[str, Any] | None) -> dict[str, Any]:
-    rec = body.recording
+    rec, widget = body.recording, body.widget
+    if widget is not None and "allowed_origins" in widget.model_fields_set:
+        widget.allowed_origins = normalise(widget.allowed_origins)  # drops duplicates
     return _out(AppStore(db).update_settings(
         app_id, crm_config=crm,
         business_hours=body.business_hours.model_dump(mode="json") if body.business_hours is not None else None,
         routing=body.routing.model_dump() if body.routing is not None else None,
-        recording=(rec.policy, rec.consent, rec.retention_days) if rec is not None else None))
+        recording=(rec.policy, rec.consent, rec.retention_days) if rec is not None else None,
+        widget=widget.model_dump(exclude_unset=True) if widget is not None else None))
 
 
-@router.patch("", summary="Change business hours and/or the CRM connector")
+@router.patch("", summary="Change some settings groups (business hours, CRM, routing, recording, widget)")
 async def patch_settings(body: SettingsIn, tenant: AuthedApp = Depends(current_app), db: Database = Depends(get_db),
                          live: LiveControl = Depends(get_live),
                          connectors: CrmConnectors = Depends(get_crm)) -> dict[str, Any]:

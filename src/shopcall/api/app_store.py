@@ -76,14 +76,26 @@ class AppStore:
         with self.db.session() as s:
             return s.get(App, app_id)
 
+    def widget_origins(self, app_id: str) -> list[str] | None:
+        """The origins whose pages may use the app's widget (normalised entries); None for an unknown app."""
+        with self.db.session() as s:
+            app = s.get(App, app_id)
+            if app is None:
+                return None
+            found = (app.widget or {}).get("allowed_origins", [])
+            return [o for o in found if isinstance(o, str)] if isinstance(found, list) else []
+
     def update_settings(self, app_id: str, *, business_hours: dict[str, Any] | None = None,
                         crm_config: dict[str, Any] | None = None, routing: dict[str, Any] | None = None,
-                        recording: tuple[str, bool, int | None] | None = None) -> App | None:
-        """Change the given settings (None = leave as is); `recording` is (policy, consent, retention_days).
+                        recording: tuple[str, bool, int | None] | None = None,
+                        widget: dict[str, Any] | None = None) -> App | None:
+        """Change the given settings (None = leave as is); `recording` is (policy, consent, retention_days);
+        `widget` keys replace the stored ones of the same name, others stay.
 
         Audited as `settings.changed` by the app, naming the changed groups (never their values)."""
         changed = [name for name, v in (("business_hours", business_hours), ("crm", crm_config),
-                                        ("routing", routing), ("recording", recording)) if v is not None]
+                                        ("routing", routing), ("recording", recording), ("widget", widget))
+                   if v is not None]
         with self.db.session() as s:
             app = s.get(App, app_id)
             if app is None:
@@ -99,4 +111,6 @@ class AppStore:
                 app.routing = routing
             if recording is not None:
                 app.recording_policy, app.recording_consent, app.retention_days = recording
+            if widget is not None:
+                app.widget = {**(app.widget or {}), **widget}
             return app

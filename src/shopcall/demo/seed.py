@@ -29,6 +29,8 @@ AGENTS = [("anna", "Anna Lindqvist", "anna@nordlys.example", "admin", ["en", "sv
           ("ben", "Ben Okafor", "ben@nordlys.example", "agent", ["en", "fr"],
            ["Turntables", "Amplifiers", "Headphones"])]
 DEMO_PASSWORD = "demo"  # shown on the demo console's sign-in page
+# Shop pages on this machine, on any port, may use the demo app's widget (a second local origin in tests).
+DEMO_ORIGINS = ["http://localhost:*", "http://127.0.0.1:*"]
 CUSTOMERS = [
     ("cus_1001", "Maja Berg", "maja@example.com", [("NA-E3", 1, 19900, 220), ("NA-H1", 1, 34900, 35)]),
     ("cus_1002", "Tom Fischer", "tom@example.com", [("NA-S2", 1, 79900, 400)]),
@@ -44,6 +46,7 @@ def seed_demo(db: Database) -> str:
         exists = s.get(App, DEMO_APP_ID) is not None
     if exists:
         _ensure_agents(db)
+        _ensure_origins(db)
         return DEMO_APP_ID
     create_app(db, "Nordlys Audio (demo)", app_id=DEMO_APP_ID)
     with db.session() as s:
@@ -51,6 +54,7 @@ def seed_demo(db: Database) -> str:
         # a short skills wait so a demo call always reaches someone quickly
         demo_app.routing = {"ring_timeout_s": 20, "fallback_after_s": 8, "max_wait_s": 600}
         demo_app.recording_policy, demo_app.recording_consent, demo_app.retention_days = "on_demand", True, 90
+        demo_app.widget = {"allowed_origins": list(DEMO_ORIGINS)}
         for sku, title, price, img, cat, desc in PRODUCTS:
             s.add(Product(app_id=DEMO_APP_ID, sku=sku, title=title, price_cents=price, currency="EUR",
                           image_url=f"/static/demo/img/{img}.svg", description=desc, category=cat))
@@ -75,6 +79,14 @@ def _ensure_agents(db: Database) -> None:
             continue
         upsert_agent(db, DEMO_APP_ID, identity, name=name, email=email, password=DEMO_PASSWORD, role=role,
                      languages=langs, categories=cats)
+
+
+def _ensure_origins(db: Database) -> None:
+    """Demo data made before allowed origins existed gets the local ones; a list someone set stays."""
+    with db.session() as s:
+        demo_app = s.get_one(App, DEMO_APP_ID)
+        if "allowed_origins" not in (demo_app.widget or {}):
+            demo_app.widget = {**(demo_app.widget or {}), "allowed_origins": list(DEMO_ORIGINS)}
 
 
 def demo_products(db: Database) -> list[Product]:
