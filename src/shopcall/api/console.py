@@ -227,14 +227,14 @@ def _notes_out(db: Database, app_id: str, call: Call) -> list[dict[str, Any]]:
 async def call_crm(call_id: str, agent: AgentInfo = Depends(current_agent), db: Database = Depends(get_db),
                    crm: CrmConnectors = Depends(get_crm)) -> dict[str, Any]:
     call = await asyncio.to_thread(_own_call, db, agent, call_id)
-    ctx = call.context or {}
-    email = ctx.get("email") if isinstance(ctx.get("email"), str) and len(ctx["email"]) <= 320 else None
-    if call.customer_id or email:
+    # Only the customer id of the shopper's token (minted by the merchant's server) names a customer: the
+    # call context comes from the page, so an email or id in it is never looked up (anyone could type one).
+    if call.customer_id:
         try:
             connector = await crm.for_app(agent.app_id)
         except CrmMisconfigured as e:
             raise ApiError(409, "crm_misconfigured", f"the app's CRM settings are invalid: {e}") from None
-        result = await lookup_with_deadline(connector, CrmLookup(customer_id=call.customer_id, email=email))
+        result = await lookup_with_deadline(connector, CrmLookup(customer_id=call.customer_id))
     else:
         result = CrmResult("not_found", error=None, source="")
     notes = await asyncio.to_thread(_notes_out, db, agent.app_id, call)
