@@ -57,6 +57,11 @@ class MediaSession(Protocol):
     async def publish(self, offer_sdp: str) -> str:
         """Send the client's SDP offer; return the SFU's answer."""
 
+    async def restart_publisher(self, offer_sdp: str) -> str:
+        """ICE restart of the live publisher in place (same handle, same feed): the client's new
+        offer carries fresh ICE credentials; return the SFU's answer. Raises MediaError with code
+        `not_publishing` when nothing is published (then the client re-publishes instead)."""
+
     async def unpublish(self) -> None: ...
 
     async def subscribe(self, room: RoomSpec, feed_id: int) -> tuple[str, str]:
@@ -64,6 +69,10 @@ class MediaSession(Protocol):
 
     async def start(self, sid: str, answer_sdp: str) -> None:
         """Complete a subscription with the client's SDP answer."""
+
+    async def restart_subscription(self, sid: str) -> str:
+        """ICE restart of a subscription in place (same handle): return the SFU's new offer, which
+        the client answers through `start`. Raises MediaError `no_such_subscription` for an unknown sid."""
 
     async def unsubscribe(self, sid: str) -> None: ...
 

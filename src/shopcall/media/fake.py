@@ -71,6 +71,7 @@ class FakeMediaSession:
         self.trickles: list[tuple[str, dict[str, Any] | None]] = []
         self.substreams: dict[str, dict[str, int | None]] = {}
         self.recording: str | None = None
+        self.restarts: list[str] = []  # ICE restarts in order: "publisher" or a sid
         self.closed = False
 
     def __repr__(self) -> str:
@@ -107,6 +108,17 @@ class FakeMediaSession:
             asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self.emit("up")))
         return fake_sdp("answer", label=self.label)
 
+    async def restart_publisher(self, offer_sdp: str) -> str:
+        self._check("restart_publisher", offer_sdp)
+        if self.room_key is None or self.feed_id is None:
+            raise MediaError("not joined as publisher", code="not_in_room")
+        if not self.published:
+            raise MediaError("nothing is being published to restart", code="not_publishing")
+        if not offer_sdp.startswith("v=0"):
+            raise MediaError("invalid SDP offer")
+        self.restarts.append("publisher")
+        return fake_sdp("answer", label=self.label)
+
     async def set_recording(self, filename: str | None) -> None:
         self._check("set_recording", filename)
         if not self.published:
@@ -137,6 +149,12 @@ class FakeMediaSession:
         self._check("start", sid, answer_sdp)
         self._sub(sid)
         self.started.add(sid)
+
+    async def restart_subscription(self, sid: str) -> str:
+        self._check("restart_subscription", sid)
+        self._sub(sid)
+        self.restarts.append(sid)
+        return fake_sdp("offer", label=self.label)
 
     async def unsubscribe(self, sid: str) -> None:
         self._check("unsubscribe", sid)

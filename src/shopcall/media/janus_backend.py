@@ -331,6 +331,7 @@ class JanusMediaSession:
         self._feed: tuple[str, int] | None = None  # (room key, feed id) while joined as publisher
         self._red: RedAudio | None = None  # how this publisher sends redundant audio, if it does
         self._sub_red: set[str] = set()  # subscriptions offered RED
+        self._sub_feed: dict[str, tuple[str, int]] = {}  # sid -> (room key, feed id) it receives
         self._subs: dict[str, JanusHandle] = {}
         self._sub_video_mid: dict[str, str] = {}
         self._lock = asyncio.Lock()
@@ -355,6 +356,7 @@ class JanusMediaSession:
         self._set_red(None)
         self._feed = None
         self._sub_red.clear()
+        self._sub_feed.clear()
         self._session = None
         self._publisher = None
         self._published = False
@@ -473,6 +475,22 @@ class JanusMediaSession:
             self._set_red(red)
             return answer
 
+    async def restart_publisher(self, offer_sdp: str) -> str:
+        """`configure` with `restart: true` and the client's ICE-restart offer on the same handle
+        (janus-gateway#2537): Janus takes the new remote credentials, keeps the DTLS session, the
+        feed id and every subscriber attached to it."""
+        async with self._lock:
+            handle = self._publisher_handle()
+            if not self._published:
+                raise MediaError("nothing is being published to restart", code="not_publishing")
+            reply = await handle.message({"request": "configure", "restart": True},
+                                         {"type": "offer", "sdp": offer_sdp})
+            if not reply.jsep or reply.jsep.get("type") != "answer" or not reply.jsep.get("sdp"):
+                raise MediaError("Janus sent no SDP answer to the ICE restart")
+            answer, red = publisher_answer(offer_sdp, str(reply.jsep["sdp"]))
+            self._set_red(red)
+            return answer
+
     def _set_red(self, red: RedAudio | None) -> None:
         """Remember (backend-wide, for subscribers of this feed) whether this publisher sends RED."""
         self._red = red
@@ -555,16 +573,32 @@ class JanusMediaSession:
                     await handle.detach()
                 raise
             self._subs[sid] = handle
-            offer = str(reply.jsep["sdp"])
-            red = self.backend._red.get((room.key, feed_id))
-            if red is not None:
-                offer = subscriber_offer(offer, red)
-                self._sub_red.add(sid)
+            self._sub_feed[sid] = (room.key, feed_id)
+            offer = self._rewrite_sub_offer(sid, str(reply.jsep["sdp"]))
             for s in reply.data.get("streams", []):
                 if s.get("type") == "video" and s.get("mid") is not None:
                     self._sub_video_mid[sid] = str(s["mid"])
                     break
             return sid, offer
+
+    def _rewrite_sub_offer(self, sid: str, offer: str) -> str:
+        """Declare RED in a subscription's offer when its publisher sends RED (see opus_red)."""
+        feed = self._sub_feed.get(sid)
+        red = self.backend._red.get(feed) if feed is not None else None
+        if red is None:
+            self._sub_red.discard(sid)
+            return offer
+        self._sub_red.add(sid)
+        return subscriber_offer(offer, red)
+
+    async def restart_subscription(self, sid: str) -> str:
+        """`configure` with `restart: true`: Janus restarts ICE on the subscriber handle and sends a
+        new offer in its reply; the client answers it with `start`, as for the first offer."""
+        handle = self._sub_handle(sid)
+        reply = await handle.message({"request": "configure", "restart": True})
+        if not reply.jsep or reply.jsep.get("type") != "offer" or not reply.jsep.get("sdp"):
+            raise MediaError(f"Janus sent no offer for the ICE restart of {sid}")
+        return self._rewrite_sub_offer(sid, str(reply.jsep["sdp"]))
 
     def _sub_handle(self, sid: str) -> JanusHandle:
         if self._is_stale():
@@ -586,6 +620,7 @@ class JanusMediaSession:
             handle = self._subs.pop(sid, None)
             self._sub_video_mid.pop(sid, None)
             self._sub_red.discard(sid)
+            self._sub_feed.pop(sid, None)
             if handle is not None and not self._is_stale():
                 with contextlib.suppress(JanusError):
                     await handle.detach()

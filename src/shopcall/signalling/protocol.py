@@ -126,6 +126,15 @@ class Unsubscribe(Msg):
     sid: str = Field(min_length=1, max_length=64)
 
 
+class IceRestart(Msg):
+    """Restart ICE on one of the client's peer connections in place (no re-publish)."""
+
+    type: Literal["ice_restart"]
+    target: str = Field(min_length=1, max_length=64, description='"publisher", "screen" or a subscription id')
+    sdp: str | None = Field(None, min_length=10, max_length=64 * 1024,
+                            description="the new offer (publisher, screen); none for a subscription")
+
+
 class Trickle(Msg):
     type: Literal["trickle"]
     target: str = Field(min_length=1, max_length=64)

@@ -2,19 +2,26 @@
 
 `track_published` goes out when the media server reports the publisher's media up: only then
 can others subscribe (Janus refuses subscriptions to a feed that has not started).
+
+`ice_restart` repairs a broken path without a teardown: the same handle, feed id and subscription
+id stay, so subscribers keep their subscriptions and the quality controllers (keyed by sid and
+connection) keep their state.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from shopcall.media.backend import MediaEvent, MediaSession
+from shopcall.media.backend import MediaError, MediaEvent, MediaSession
 from shopcall.signalling import protocol as p
 from shopcall.signalling.connection import Connection
 from shopcall.signalling.context import Feature, RoomContext
 from shopcall.signalling.media_ops import drop_subscriptions_to, media_call
 from shopcall.signalling.registry import Registry
 from shopcall.signalling.room import Feed, LiveRoom
+
+ICE_RESTART_RATE = "12/30seconds"  # the SDK restarts at most every few seconds per peer connection
+SCREEN_TARGET = "screen"  # the screen share's session in `conn.extra_media` (features/screens.py)
 
 
 class MediaFeature(Feature):
@@ -28,6 +35,7 @@ class MediaFeature(Feature):
         registry.add(p.Start, self.on_start)
         registry.add(p.Unsubscribe, self.on_unsubscribe)
         registry.add(p.Trickle, self.on_trickle)
+        registry.add(p.IceRestart, self.on_ice_restart, rate=ICE_RESTART_RATE)
         registry.add(p.Mute, self.on_mute)
 
     async def _session(self, conn: Connection) -> MediaSession:
@@ -98,6 +106,35 @@ class MediaFeature(Feature):
                                   msg.id)
         await conn.media.trickle(msg.target, msg.candidate)
         return None
+
+    async def on_ice_restart(self, conn: Connection, msg: p.IceRestart) -> dict[str, Any]:
+        """Publisher/screen: the client's new offer → `ice_restarted` with the answer. Subscription:
+        no SDP → `ice_restarted` with the server's new offer, which the client answers with `start`."""
+        self.ctx.live(conn, msg.id)
+        if msg.target in ("publisher", SCREEN_TARGET):
+            if msg.sdp is None:
+                raise p.ProtocolError("bad_request", f"ice_restart of {msg.target!r} needs the new offer in sdp",
+                                      msg.id)
+            media = conn.media if msg.target == "publisher" else conn.extra_media.get(SCREEN_TARGET)
+            joined = conn.publisher_joined if msg.target == "publisher" else media is not None
+            if media is None or not joined:
+                what = "your camera is" if msg.target == "publisher" else "your screen is"
+                raise p.ProtocolError("not_publishing", f"{what} not being published", msg.id)
+            try:
+                answer = await media.restart_publisher(msg.sdp)
+            except MediaError as e:
+                if e.code in ("not_publishing", "not_in_room"):
+                    raise p.ProtocolError("not_publishing", f"{msg.target}: {e}", msg.id) from None
+                raise
+            return {"type": "ice_restarted", "target": msg.target, "sdp": answer}
+        if msg.sdp is not None:
+            raise p.ProtocolError("bad_request", "a subscription's ICE restart takes no sdp: the server offers, "
+                                  "answer with start", msg.id)
+        pid = conn.subscriptions.get(msg.target)
+        if pid is None or conn.media is None:
+            raise p.ProtocolError("no_such_subscription", f"no subscription {msg.target}", msg.id)
+        offer = await conn.media.restart_subscription(msg.target)
+        return {"type": "ice_restarted", "target": msg.target, "pid": pid, "sdp": offer}
 
     async def on_mute(self, conn: Connection, msg: p.Mute) -> dict[str, Any]:
         live = self.ctx.live(conn, msg.id)

@@ -1,0 +1,117 @@
+"""`ice_restart`: a peer connection is repaired in place — same media session, feed and subscription — and
+only its owner can ask; wrong targets get specific errors (against the in-memory media fake)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from shopcall.media.fake import FakeMediaBackend, FakeMediaSession
+from tests.signalling.helpers import OFFER, ask, hello, recv, req, rooms, tok
+
+
+def _session(media: FakeMediaBackend, identity_pid: str) -> FakeMediaSession:
+    return next(s for s in media.sessions if s.label.endswith("/" + identity_pid))
+
+
+def _call(client: TestClient, app_id: str, anna: Any, bob: Any) -> tuple[str, str, str]:
+    """Anna (agent) and Bob (shopper) in one room, Anna publishing, Bob subscribed: (anna pid, bob pid, sid)."""
+    room = rooms(client).create_room(app_id)
+    hello(anna, tok(client, app_id, "anna", role="agent", rooms=["*"]))
+    hello(bob, tok(client, app_id, "bob", rooms=[room.id]))
+    anna_pid = req(anna, {"type": "join", "room": room.id})["pid"]
+    bob_pid = req(bob, {"type": "join", "room": room.id})["pid"]
+    recv(anna)  # bob joined
+    assert req(anna, {"type": "publish", "sdp": OFFER})["type"] == "answer"
+    assert recv(anna) == {"type": "media_state", "target": "publisher", "state": "up"}
+    assert recv(bob) == {"type": "track_published", "pid": anna_pid}
+    offer = req(bob, {"type": "subscribe", "pid": anna_pid})
+    assert req(bob, {"type": "start", "sid": offer["sid"], "sdp": OFFER})["type"] == "started"
+    return anna_pid, bob_pid, offer["sid"]
+
+
+def test_publisher_restart_keeps_the_feed_and_answers_the_new_offer(env) -> None:
+    client, media, app_id = env
+    with client.websocket_connect("/v1/signal") as anna, client.websocket_connect("/v1/signal") as bob:
+        anna_pid, bob_pid, sid = _call(client, app_id, anna, bob)
+        anna_media = _session(media, anna_pid)
+        feed_before = anna_media.feed_id
+        reply = ask(anna, {"type": "ice_restart", "target": "publisher", "sdp": OFFER})
+        assert reply["type"] == "ice_restarted" and reply["target"] == "publisher"
+        assert reply["sdp"].startswith("v=0") and "recvonly" in reply["sdp"]  # an answer to the offer
+        assert anna_media.restarts == ["publisher"]
+        assert anna_media.feed_id == feed_before and anna_media.published
+        # no teardown: nothing was unpublished or re-joined, Bob's subscription is untouched
+        ops = media.ops(anna_media.label)
+        assert ops.count("join_publisher") == 1 and ops.count("publish") == 1 and "unpublish" not in ops
+        assert sid in _session(media, bob_pid).subscriptions
+        # trickle for the restarted connection still goes to the same handle
+        anna.send_json({"type": "trickle", "target": "publisher", "candidate": {"candidate": "c", "sdpMid": "0"}})
+        assert req(anna, {"type": "ping", "id": "p"})["type"] == "pong"
+        assert anna_media.trickles[-1][0] == "publisher"
+
+
+def test_subscription_restart_offers_again_and_start_answers(env) -> None:
+    client, media, app_id = env
+    with client.websocket_connect("/v1/signal") as anna, client.websocket_connect("/v1/signal") as bob:
+        anna_pid, bob_pid, sid = _call(client, app_id, anna, bob)
+        bob_media = _session(media, bob_pid)
+        reply = ask(bob, {"type": "ice_restart", "target": sid})
+        assert (reply["type"], reply["target"], reply["pid"]) == ("ice_restarted", sid, anna_pid)
+        assert reply["sdp"].startswith("v=0") and "sendonly" in reply["sdp"]  # the server's new offer
+        assert ask(bob, {"type": "start", "sid": sid, "sdp": OFFER}) == {"type": "started", "sid": sid, "re": "ask"}
+        assert bob_media.restarts == [sid]
+        assert list(bob_media.subscriptions) == [sid]  # same subscription, no re-subscribe
+        assert media.ops(bob_media.label).count("subscribe") == 1
+
+
+def test_restart_errors_are_specific(env) -> None:
+    client, media, app_id = env
+    with client.websocket_connect("/v1/signal") as anna, client.websocket_connect("/v1/signal") as bob:
+        hello(bob, tok(client, app_id, "bob"))
+        # not in a room yet
+        assert ask(bob, {"type": "ice_restart", "target": "publisher", "sdp": OFFER})["code"] == "not_in_room"
+        bob.close()
+    with client.websocket_connect("/v1/signal") as anna, client.websocket_connect("/v1/signal") as bob:
+        anna_pid, bob_pid, sid = _call(client, app_id, anna, bob)
+        # Bob joined but publishes nothing; no screen is shared
+        r = ask(bob, {"type": "ice_restart", "target": "publisher", "sdp": OFFER})
+        assert (r["type"], r["code"]) == ("error", "not_publishing")
+        assert ask(anna, {"type": "ice_restart", "target": "screen", "sdp": OFFER})["code"] == "not_publishing"
+        # a publisher restart needs the new offer; a subscription restart must not carry one
+        r = ask(anna, {"type": "ice_restart", "target": "publisher"})
+        assert r["code"] == "bad_request" and "sdp" in r["message"]
+        r = ask(bob, {"type": "ice_restart", "target": sid, "sdp": OFFER})
+        assert r["code"] == "bad_request" and "start" in r["message"]
+        # only the owner: Anna cannot restart Bob's subscription, nor an invented one
+        assert ask(anna, {"type": "ice_restart", "target": sid})["code"] == "no_such_subscription"
+        assert ask(bob, {"type": "ice_restart", "target": "sub999"})["code"] == "no_such_subscription"
+        # garbage SDP is the media server's refusal, not an internal error
+        r = ask(anna, {"type": "ice_restart", "target": "publisher", "sdp": "not an sdp at all"})
+        assert r["code"] == "media_unavailable"
+        # a failing media server is reported as such
+        media.fail_next("restart_subscription")
+        assert ask(bob, {"type": "ice_restart", "target": sid})["code"] == "media_unavailable"
+        assert _session(media, anna_pid).restarts == [] and _session(media, bob_pid).restarts == []
+
+
+def test_screen_share_restarts_on_its_own_session(env) -> None:
+    client, media, app_id = env
+    with client.websocket_connect("/v1/signal") as anna, client.websocket_connect("/v1/signal") as bob:
+        anna_pid, _, _ = _call(client, app_id, anna, bob)
+        assert ask(anna, {"type": "publish_screen", "sdp": OFFER})["type"] == "screen_answer"
+        screen = next(s for s in media.sessions if s.label.endswith(f"/{anna_pid}/screen"))
+        reply = ask(anna, {"type": "ice_restart", "target": "screen", "sdp": OFFER})
+        assert (reply["type"], reply["target"]) == ("ice_restarted", "screen")
+        assert screen.restarts == ["publisher"] and _session(media, anna_pid).restarts == []
+
+
+def test_restarts_are_rate_limited_per_connection(env) -> None:
+    client, _, app_id = env
+    with client.websocket_connect("/v1/signal") as anna, client.websocket_connect("/v1/signal") as bob:
+        _call(client, app_id, anna, bob)
+        kinds = [ask(anna, {"type": "ice_restart", "target": "publisher", "sdp": OFFER})["type"] for _ in range(12)]
+        assert kinds == ["ice_restarted"] * 12
+        r = ask(anna, {"type": "ice_restart", "target": "publisher", "sdp": OFFER})
+        assert r["code"] == "rate_limited"
