@@ -121,13 +121,20 @@ def apps_create(name: str, data_dir: DataDir = None,
 
 
 @apps_cmd.command("list")
-def apps_list(data_dir: DataDir = None) -> None:
-    """List apps."""
-
+def apps_list(data_dir: DataDir = None,
+              as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False) -> None:
+    """List apps: id, name and creation time (UTC), oldest first, one per line (tab-separated)."""
     from shopcall.api.app_store import AppStore
 
-    for a in AppStore(_db(_settings(data_dir=data_dir))).all():
-        print(f"{a.id}\t{a.name}\t{a.created_at:%Y-%m-%d %H:%M}")
+    found = AppStore(_db(_settings(data_dir=data_dir))).all()
+    if as_json:
+        print(json.dumps([{"app_id": a.id, "name": a.name, "created_at": a.created_at.isoformat()} for a in found]))
+        return
+    if not found:
+        console.print("no apps yet: create one with `shopcall apps create NAME`")
+    for a in found:
+        name = "".join(c if c.isprintable() else " " for c in a.name)  # a tab or newline would split the row
+        print(f"{a.id}\t{name}\t{a.created_at:%Y-%m-%d %H:%M}")
 
 
 @agents_cmd.command("create")
