@@ -194,7 +194,7 @@ PROBE_JS = """
     ws.addEventListener("message", (e) => {
       try {
         const m = JSON.parse(e.data);
-        if (m.type && !QUIET.has(m.type)) note("recv", -1, m.type + (m.state ? " " + m.state : "")
+        if (m.type && !m.janus && !QUIET.has(m.type)) note("recv", -1, m.type + (m.state ? " " + m.state : "")
           + (m.target ? " " + m.target : ""));
       } catch (err) { /* not JSON */ }
     });
