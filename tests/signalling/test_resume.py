@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from shopcall.api.deps import services_of
 from shopcall.db.models import Call
-from shopcall.signalling.features import calls
 from tests.signalling.server import LiveServer, RawClient, start_server
 
 
@@ -29,8 +29,6 @@ def shopper(srv: LiveServer, app_id: str, identity: str) -> RawClient:
 
 
 def status(srv: LiveServer, call_id: str) -> str:
-    from shopcall.api.deps import services_of
-
     with services_of(srv.app).db.session() as s:
         row = s.get(Call, call_id)
         assert row is not None
@@ -53,7 +51,7 @@ def test_a_dropped_shopper_resumes_their_place(server: LiveServer, monkeypatch: 
     eve = shopper(server, app_id, "eve")
     assert eve.request({"type": "resume_call", "call": first["call"]}, "call_resumed")["code"] == "call_not_found"
     # not back in time: abandoned, and the desk forgets it
-    monkeypatch.setattr(calls, "RESUME_GRACE_S", 0.5)
+    monkeypatch.setattr(services_of(server.app).live.desk, "grace_s", 0.5)  # type: ignore[attr-defined]
     ann.close()
     deadline = time.monotonic() + 5
     while status(server, first["call"]) == "ringing" and time.monotonic() < deadline:

@@ -12,7 +12,7 @@ import time
 from enum import Enum
 from typing import Any, Protocol, TypeVar, cast
 
-from shopcall.auth.tokens import ClientClaims
+from shopcall.auth.tokens import ClientClaims, ResumeClaims
 from shopcall.media.backend import MediaSession
 from shopcall.signalling.outbox import Ended, Outbox
 from shopcall.signalling.protocol import CLOSE_TOO_SLOW
@@ -80,7 +80,13 @@ class Connection:
         self.subscriptions: dict[str, str] = {}  # sid -> publisher pid
         self.last_seen = time.monotonic()
         self.expiry_warned = False
-        self.left_cleanly = False  # the client closed its socket itself (1000/1001), rather than dropping
+        self.left_cleanly = False  # the client closed its socket (1000) rather than dropping or navigating away
+        self.heartbeat = False  # the client answers the server's pings: fast liveness applies
+        self.last_ping = time.monotonic()  # when the server last pinged it
+        self.resume: ResumeClaims | None = None  # set when the hello carried a resume token
+        self.resume_scope: tuple[str, str | None, str | None] | None = None  # (room, call, pid) last token was for
+        self.resume_due = 0.0  # monotonic time the next resume token is due
+        self.leaving = False  # its room membership is being released (by a leave, a drop or a takeover)
         self.lock = asyncio.Lock()  # one message of this connection at a time
         self.features = StateBag()
 

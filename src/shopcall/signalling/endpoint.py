@@ -1,14 +1,18 @@
 """The `/v1/signal` WebSocket route: hello first, then one message at a time into the hub.
 
-Three tasks per client: this receive loop, the connection's writer (its outbox) and a watchdog.
-When the writer stops — the client could not keep up, or the socket died — the receive loop is
-cancelled and the hub releases everything the client held.
+Four tasks per client: a reader, a dispatcher, the connection's writer (its outbox) and a watchdog.
+The reader only reads: it notes that the client is alive and queues the frame, so a slow handler
+(a media call, a database write) never keeps pongs unread and a live client is never taken for a
+dead one. The dispatcher hands frames to the hub one at a time, in order. When the writer stops —
+the client could not keep up, or the socket died — the others are cancelled and the hub releases
+everything the client held; when the client goes, what it sent before is handled first.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from typing import Any
 
 import anyio
@@ -20,6 +24,8 @@ from shopcall.signalling.connection import Connection
 from shopcall.signalling.hub import Hub
 
 HELLO_TIMEOUT_S = 10
+INBOX_FRAMES = 64  # frames read ahead of the dispatcher; beyond, the reader waits (back-pressure)
+GONE = None  # the reader's last word in the inbox: the client went away
 
 
 async def _receive(ws: WebSocket) -> Any:
@@ -39,19 +45,32 @@ async def _refuse(ws: WebSocket, code: str, message: str, ref: str | None = None
         await ws.close(p.CLOSE_AUTH)
 
 
-async def _receive_loop(hub: Hub, conn: Connection, ws: WebSocket) -> None:
-    """Until the client goes away (or the connection closes)."""
+async def _receive_loop(conn: Connection, ws: WebSocket, inbox: asyncio.Queue[Any]) -> None:
+    """Until the client goes away (or the connection closes); then GONE ends the inbox."""
     while not conn.closed:
         try:
             raw = await _receive(ws)
         except p.ProtocolError as e:
+            conn.last_seen = time.monotonic()
             conn.send({"type": "error", "re": None, "code": e.code, "message": e.message})
             continue
         except WebSocketDisconnect as e:
-            conn.left_cleanly = e.code in (1000, 1001)  # closed by the client, not a dropped network
-            return
+            # 1000: the client closed on purpose. 1001 (a page navigating away or reloading) is a drop:
+            # the page may come straight back with its resume token (docs/signalling.md "Continuity").
+            conn.left_cleanly = e.code == 1000
+            break
         except RuntimeError:  # gone; Starlette raises RuntimeError after a disconnect
-            return
+            break
+        conn.last_seen = time.monotonic()
+        if isinstance(raw, dict) and raw.get("type") == "pong":
+            continue  # liveness only
+        await inbox.put(raw)
+    await inbox.put(GONE)
+
+
+async def _dispatch_loop(hub: Hub, conn: Connection, inbox: asyncio.Queue[Any]) -> None:
+    """Hand queued frames to the hub in order, until the reader says the client is gone."""
+    while (raw := await inbox.get()) is not GONE:
         await hub.handle(conn, raw)
 
 
@@ -82,20 +101,24 @@ async def serve_client(hub: Hub, ws: WebSocket) -> None:
         return
     except (WebSocketDisconnect, RuntimeError):
         return
+    inbox: asyncio.Queue[Any] = asyncio.Queue(INBOX_FRAMES)
     writer = asyncio.create_task(conn.run_writer(), name=f"writer-{conn.conn_id}")
-    reader = asyncio.create_task(_receive_loop(hub, conn, ws), name=f"reader-{conn.conn_id}")
+    reader = asyncio.create_task(_receive_loop(conn, ws, inbox), name=f"reader-{conn.conn_id}")
+    dispatcher = asyncio.create_task(_dispatch_loop(hub, conn, inbox), name=f"dispatch-{conn.conn_id}")
     watchdog = asyncio.create_task(hub.watchdog(conn), name=f"watchdog-{conn.conn_id}")
     try:
-        done, _ = await asyncio.wait({writer, reader}, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait({writer, dispatcher}, return_when=asyncio.FIRST_COMPLETED)
         if writer in done:
             reason = writer.result().value
             if reason != "closed":
                 hub_reason = "too_slow" if reason == "too_slow" else "disconnected"
                 reader.cancel()
+                dispatcher.cancel()
                 await _release(hub, conn, hub_reason)
     finally:
         watchdog.cancel()
         reader.cancel()
+        dispatcher.cancel()
         # Release media even when this task is being cancelled (server shutdown, client gone):
         # a leaked Janus session would outlive the call.
         await _release(hub, conn, "disconnected")

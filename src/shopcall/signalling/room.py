@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from shopcall.media.backend import MediaSession, RoomSpec
 from shopcall.signalling.connection import Connection, StateBag
@@ -21,6 +21,17 @@ class Feed:
 
 
 @dataclass(eq=False)
+class Held:
+    """A member whose connection dropped: their place (pid) is kept until `deadline` (monotonic)."""
+
+    pid: str
+    key: str  # app / identity: who may take the place back
+    role: str
+    participant: dict[str, Any]  # what the others last saw of them
+    deadline: float
+
+
+@dataclass(eq=False)
 class LiveRoom:
     room_id: str
     app_id: str
@@ -29,6 +40,7 @@ class LiveRoom:
     max_participants: int
     members: dict[str, Connection] = field(default_factory=dict)  # pid -> connection
     extra_feeds: dict[str, Feed] = field(default_factory=dict)  # feed pid -> published non-camera feed
+    reconnecting: dict[str, Held] = field(default_factory=dict)  # pid -> a dropped member's kept place
     ended: bool = False
     features: StateBag = field(default_factory=StateBag)
 
@@ -45,6 +57,13 @@ class LiveRoom:
     def feeds(self) -> list[Feed]:
         cams = [f for f in (self.feed(pid) for pid in self.members) if f is not None]
         return cams + list(self.extra_feeds.values())
+
+    def held_for(self, key: str, pid: str | None = None) -> Held | None:
+        """The kept place `key` may take back: `pid`'s if named, else their oldest."""
+        if pid is not None:
+            held = self.reconnecting.get(pid)
+            return held if held is not None and held.key == key else None
+        return min((h for h in self.reconnecting.values() if h.key == key), key=lambda h: h.deadline, default=None)
 
     def feeds_of(self, conn: Connection) -> list[Feed]:
         return [f for f in self.feeds() if f.owner is conn]

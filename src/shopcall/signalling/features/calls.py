@@ -46,7 +46,7 @@ from shopcall.signalling.room import LiveRoom
 
 log = structlog.get_logger("shopcall.calls")
 TICK_S = 0.25
-RESUME_GRACE_S = 30.0  # a queued shopper whose connection dropped keeps their place this long
+RESUME_GRACE_S = 60.0  # default: a queued shopper whose connection dropped keeps their place this long
 MAX_CONTEXT_CHARS = 4096
 UNANSWERED_TEXT = "no agent could take the call; please try again later or leave a callback request"
 
@@ -105,15 +105,16 @@ class LiveCall:
     incoming: dict[str, Any]  # the `incoming_call` event shown to agents
     shopper_identity: str
     shopper: Connection | None = None  # while queued and connected
-    detached_at: float | None = None  # while queued, since the shopper's connection dropped
+    detached_at: float | None = None  # since the shopper's connection dropped (queued, or answered but not joined)
     agents: set[str] = field(default_factory=set)  # agent keys in the call
     answered_by: dict[str, str] | None = None  # {"identity", "name"} of the agent who answered
 
 
 class CallDesk(Feature):
     def __init__(self, ctx: RoomContext, rooms: RoomStore, incall: InCallStore, directory: Directory,
-                 policy: RoutingPolicy | None = None) -> None:
+                 policy: RoutingPolicy | None = None, grace_s: float = RESUME_GRACE_S) -> None:
         self.ctx, self.rooms, self.incall, self.directory = ctx, rooms, incall, directory
+        self.grace_s = grace_s
         self.router = Router(policy or RoutingPolicy())
         self.agents: dict[str, set[Connection]] = {}  # agent key -> its consoles (tabs)
         self.calls: dict[str, LiveCall] = {}
@@ -158,8 +159,9 @@ class CallDesk(Feature):
                 await self._task
 
     async def disconnected(self, conn: Connection) -> None:
-        """A shopper who closed the page abandons their call; one whose connection dropped (or
-        whose server restarts) keeps their place for RESUME_GRACE_S, to `resume_call`."""
+        """A shopper who closed the connection on purpose (1000) abandons their call; one whose connection
+        dropped, whose page navigated away (1001) or whose server restarts keeps their place (and a ringing
+        agent keeps ringing) for `grace_s`, to `resume_call` from a new connection or page."""
         for live in [c for c in self.calls.values() if c.shopper is conn]:
             if conn.left_cleanly:
                 await self.apply(self.router.cancel(live.call_id, self.now()))
@@ -195,15 +197,31 @@ class CallDesk(Feature):
         await self.apply(self.router.end_call(live.call_id, conn.key, self.now()))
 
     async def _drop_detached(self) -> None:
-        cutoff = self.now() - RESUME_GRACE_S
+        cutoff = self.now() - self.grace_s
         for live in [c for c in self.calls.values() if c.detached_at is not None and c.detached_at < cutoff]:
             live.detached_at = None
-            log.info("call_not_resumed", call=live.call_id)
-            await self.apply(self.router.cancel(live.call_id, self.now()))
+            log.info("call_not_resumed", call=live.call_id, answered=live.answered_by is not None)
+            if live.answered_by is not None:  # answered while away, and the shopper never came to the room
+                await self.ctx.end_room(live.room_id, "shopper_disconnected")
+            else:
+                await self.apply(self.router.cancel(live.call_id, self.now()))
+
+    async def after_join(self, room: LiveRoom, conn: Connection) -> None:
+        """The shopper of an answered call reached its room: no longer detached."""
+        for live in self.calls.values():
+            if live.room_id == room.room_id and live.shopper_identity == conn.claims.identity:
+                live.detached_at = None
+
+    def call_of(self, conn: Connection) -> tuple[str, str] | None:
+        """(call id, room id) of the call this connection waits for or is in, if any."""
+        for live in self.calls.values():
+            if live.shopper is conn or (conn.room_id is not None and live.room_id == conn.room_id):
+                return live.call_id, live.room_id
+        return None
 
     async def restore(self, calls: list[Call]) -> None:
         """After a restart: answered calls go on with their agents; calls that were waiting go back in
-        the queue in their order, for their shoppers to `resume_call` (RESUME_GRACE_S)."""
+        the queue in their order, for their shoppers to `resume_call` (within `grace_s`)."""
         now = self.now()
         for c in calls:
             if c.app_id not in self._policies_loaded:
@@ -313,7 +331,9 @@ class CallDesk(Feature):
             raise ProtocolError("call_taken", "another agent has already answered this call", ref)
         live.agents.add(key)
         live.answered_by = {"identity": conn.claims.identity, "name": conn.claims.name}
-        shopper, live.shopper, live.detached_at = live.shopper, None, None
+        shopper, live.shopper = live.shopper, None
+        if shopper is not None:  # a shopper who is away has until the end of their grace to come to the room
+            live.detached_at = None
         self._grant(key, live.room_id)
         conn.granted_rooms.add(live.room_id)
         await self.apply(actions)
