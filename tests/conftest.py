@@ -16,6 +16,9 @@ from shopcall.db.engine import Database
 PG_ADMIN_URL = os.environ.get("SHOPCALL_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 JANUS = "/usr/bin/janus"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+# TURN stays off unless a test asks for it (turn_mode="managed", turn_port=0): every test app (and server
+# subprocess, which inherits this) starting coturn on port 3478 would only fight over that port.
+os.environ.setdefault("SHOPCALL_TURN_MODE", "off")
 
 
 def _pg_available() -> bool:

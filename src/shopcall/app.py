@@ -32,6 +32,7 @@ from shopcall.recording.worker import RecordingWorker
 from shopcall.rooms.store import RoomStore
 from shopcall.signalling import endpoint
 from shopcall.signalling.hub import Hub
+from shopcall.turn.service import TurnService
 from shopcall.web import routes as web
 from shopcall.webhooks.dispatcher import WebhookDispatcher
 
@@ -67,16 +68,17 @@ def create_app(settings: Settings, *, media: MediaBackend | None = None, storage
     dispatcher = WebhookDispatcher(db, key, outbound=outbound)
     worker = RecordingWorker(db, storage, on_event=dispatcher.emit)
     limiter = RateLimiter(settings.rate_limit_storage)
+    turn = TurnService(settings)
     hub = Hub(store, media, key, webhooks=dispatcher, raw_recordings=settings.data_dir / "recordings-raw",
               wake_recording_worker=worker.wake,
               outbox_limits={"outbox_messages": settings.signal_queue_messages,
                              "outbox_bytes": settings.signal_queue_bytes,
                              "send_timeout_s": settings.signal_send_timeout_s},
-              limiter=limiter)
+              limiter=limiter, ice_servers=turn.ice_servers)
     crm = CrmConnectors(db, key, outbound=outbound)
     services = deps.Services(settings=settings, db=db, live=hub, media=media, storage=storage,
                              signing_key=key, webhooks=dispatcher, crm=crm, limiter=limiter,
-                             started=time.monotonic())
+                             started=time.monotonic(), turn=turn)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -87,6 +89,7 @@ def create_app(settings: Settings, *, media: MediaBackend | None = None, storage
 
             await asyncio.to_thread(seed_demo, db)
         await media.start()
+        await turn.start()  # a TURN that cannot start is reported on /healthz, not fatal
         await hub.recover()
         await dispatcher.start()
         for rec_id, status in await asyncio.to_thread(RecordingStore(db).recover_interrupted):
@@ -112,6 +115,7 @@ def create_app(settings: Settings, *, media: MediaBackend | None = None, storage
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await retention
             await media.stop()
+            await turn.stop()
             db.dispose()
 
     app = FastAPI(title="ShopCall API", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,

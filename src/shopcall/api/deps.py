@@ -23,6 +23,7 @@ from shopcall.media.backend import MediaBackend
 from shopcall.ratelimit import RateLimiter
 from shopcall.recording.storage import RecordingStorage
 from shopcall.signalling.control import LiveControl
+from shopcall.turn.service import TurnService
 from shopcall.webhooks.dispatcher import WebhookDispatcher
 
 _basic = HTTPBasic(auto_error=False, description="app id as user name, app secret as password")
@@ -41,6 +42,7 @@ class Services:
     crm: CrmConnectors
     limiter: RateLimiter
     started: float  # time.monotonic() when the app was built, for /healthz's uptime
+    turn: TurnService | None = None  # None: built without TURN (reported as off)
 
 
 def install(app: FastAPI, services: Services) -> None:

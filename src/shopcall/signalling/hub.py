@@ -56,11 +56,18 @@ class EventSink(Protocol):
     async def emit(self, app_id: str, event_type: str, data: dict[str, Any]) -> str: ...
 
 
+class IceServers(Protocol):
+    """Mints a client's `welcome.ice_servers` (TURN URLs and credentials expiring with its token); injected
+    by the app so the hub needs no TURN code. `host` is the Host header the client reached the API with."""
+
+    def __call__(self, identity: str, expires_at: int, host: str | None) -> list[dict[str, Any]]: ...
+
+
 class Hub:
     def __init__(self, rooms: RoomStore, media: MediaBackend, signing_key: bytes, *, webhooks: EventSink | None,
                  raw_recordings: Path, wake_recording_worker: Callable[[], None],
                  heartbeat_s: int = HEARTBEAT_S, outbox_limits: dict[str, Any] | None = None,
-                 limiter: RateLimiter | None = None) -> None:
+                 limiter: RateLimiter | None = None, ice_servers: IceServers | None = None) -> None:
         self.rooms_store = rooms
         self._media = media
         self.key = signing_key
@@ -68,6 +75,7 @@ class Hub:
         self.heartbeat_s = heartbeat_s
         self.outbox_limits = outbox_limits or {}
         self.limiter = limiter or RateLimiter()
+        self.ice_servers = ice_servers
         self.rooms: dict[str, LiveRoom] = {}
         self._connections: set[Connection] = set()
         self._bg_tasks: set[asyncio.Task[Any]] = set()
@@ -182,6 +190,13 @@ class Hub:
 
     # ---- connection lifecycle -------------------------------------------------------------------
 
+    def _ice_servers_for(self, claims: ClientClaims, ws: Socket) -> list[dict[str, Any]]:
+        if self.ice_servers is None:
+            return []
+        headers = getattr(ws, "headers", None)  # Starlette's WebSocket; absent on test sockets
+        host = headers.get("host") if headers is not None else None
+        return self.ice_servers(claims.identity, claims.expires_at, host)
+
     async def authenticate(self, ws: Socket, hello: p.Hello) -> Connection:
         claims = verify(self.key, hello.token)
         if not await asyncio.to_thread(self.directory.app_exists, claims.app_id):
@@ -192,7 +207,8 @@ class Hub:
         conn.send({
             "type": "welcome", "re": hello.id, "identity": claims.identity, "name": claims.name,
             "role": claims.role, "app_id": claims.app_id, "rooms": list(claims.rooms),
-            "expires_at": claims.expires_at, "ice_servers": [], "heartbeat_s": self.heartbeat_s,
+            "expires_at": claims.expires_at, "ice_servers": self._ice_servers_for(claims, ws),
+            "heartbeat_s": self.heartbeat_s,
         })
         log.info("client_connected", conn=conn.conn_id, identity=claims.identity, role=claims.role,
                  app=claims.app_id)
