@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PKGS=(janus janus-tools libjs-janus-gateway chromium ffmpeg nftables iproute2 curl espeak-ng)
+APT_PKGS=(janus janus-tools libjs-janus-gateway chromium ffmpeg nftables iproute2 curl espeak-ng coturn)
 command -v npm >/dev/null 2>&1 || APT_PKGS+=(nodejs npm)
 missing=()
 for p in "${APT_PKGS[@]}"; do
@@ -19,6 +19,10 @@ fi
 # The Debian janus package starts a system service on install; ShopCall runs its own Janus.
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet janus 2>/dev/null; then
   systemctl stop janus || true; systemctl disable janus >/dev/null 2>&1 || true
+fi
+# Same for coturn (if its service runs): ShopCall generates its own configuration and supervises its own coturn.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet coturn 2>/dev/null; then
+  systemctl stop coturn || true; systemctl disable coturn >/dev/null 2>&1 || true
 fi
 
 PY=${PYTHON:-python3}
