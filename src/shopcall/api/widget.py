@@ -76,7 +76,7 @@ async def page_claims(request: Request, claims: ClientClaims = Depends(client_cl
     return claims
 
 
-class SessionIn(BaseModel):
+class WidgetSessionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field("Guest", min_length=1, max_length=80, description="the name agents see")
 
@@ -90,7 +90,7 @@ class SessionIn(BaseModel):
         return data
 
 
-class SessionOut(BaseModel):
+class WidgetSessionOut(BaseModel):
     token: str = Field(description="shopper token: signalling `hello`, and Bearer for the widget API")
     expires_at: int = Field(description="Unix time; renew before with the same endpoint and this token as Bearer")
     app_id: str
@@ -119,17 +119,17 @@ def _limit(throttle: Throttle, rules: list[str], keys: tuple[str, ...]) -> None:
         raise too_many(max(waits), "too many widget sessions")
 
 
-@router.post("/session", status_code=201, response_model=SessionOut,
+@router.post("/session", status_code=201, response_model=WidgetSessionOut,
              responses={**_ORIGIN_REFUSED, 429: {"model": ErrorOut, "description": "too many sessions from this "
                                                  "address or for this app (see Retry-After)"}},
              summary="An anonymous shopper token for a page on one of the app's allowed origins")
 async def widget_session(request: Request,
                          app: str = Query(min_length=1, max_length=40, description="the app id (data-app)"),
-                         body: SessionIn | None = None,
+                         body: WidgetSessionIn | None = None,
                          creds: HTTPAuthorizationCredentials | None = Depends(_bearer),
                          db: Database = Depends(get_db), settings: Settings = Depends(get_settings),
                          key: bytes = Depends(get_signing_key), throttle: Throttle = Depends(get_throttle),
-                         address: str = Depends(get_client_address)) -> SessionOut:
+                         address: str = Depends(get_client_address)) -> WidgetSessionOut:
     """For pages, not servers: the browser's `Origin` must be allowed (`widget.allowed_origins`). Send the
     current anonymous token as Bearer to renew it with the same identity (a call keeps its shopper)."""
     if "origin" not in request.headers:
@@ -140,7 +140,7 @@ async def widget_session(request: Request,
     if allowed is None:
         raise ApiError(404, "app_not_found", f"no app {app!r}")
     check_origin(request, settings, app, allowed)
-    body = body or SessionIn()
+    body = body or WidgetSessionIn()
     previous = _renewable(key, creds, app)
     if previous is not None:
         identity = previous.identity
@@ -150,7 +150,7 @@ async def widget_session(request: Request,
     _limit(throttle, [settings.widget_session_app_limit], ("widget-app", app))
     token, exp = mint(key, app_id=app, identity=identity, role="shopper", name=name or "Guest",
                       ttl_s=settings.widget_token_ttl_s)
-    return SessionOut(token=token, expires_at=exp, app_id=app, identity=identity, name=name or "Guest",
+    return WidgetSessionOut(token=token, expires_at=exp, app_id=app, identity=identity, name=name or "Guest",
                       renewed=previous is not None)
 
 
