@@ -471,8 +471,11 @@ class Rig:
             self.janus_ws_ns = f"ws://{self.ns.host_ip}:{jfwd.port}"
             origins.append(self.static.base)
         # The namespace's pages come from a non-loopback http origin: declared secure, so getUserMedia works.
+        # Chromium (156 here) verifies a TURN server's TLS certificate: with coturn's self-signed development
+        # certificate no turns: allocation is made (the TLS-only call never connects) unless certificate
+        # errors are ignored. A production TURN needs a certificate browsers trust.
         args = ["--disable-renderer-backgrounding", "--disable-background-timer-throttling",
-                "--disable-backgrounding-occluded-windows",
+                "--disable-backgrounding-occluded-windows", "--ignore-certificate-errors",
                 f"--unsafely-treat-insecure-origin-as-secure={','.join(origins)}", *self.opts.chromium_args]
         self.host_browser = launch(playwright, args)
         self.browsers.append(self.host_browser)
