@@ -10,6 +10,7 @@ const POLICY = [
   [4000, "final", "room ended"],
   [4003, "final", "removed by the host"],
   [4401, "final", "token refused"],
+  [4409, "final", "replaced by a newer connection of the same participant"],
   [4408, "reconnect", "idle timeout"],
   [4429, "reconnect", "the server's outbound queue for this client overflowed"],
   [1009, "reconnect", "message too big"],
@@ -26,7 +27,7 @@ for (const [code, action, why] of POLICY) {
 }
 
 test("the final codes are exactly the documented ones", () => {
-  assert.deepEqual([...FINAL_CLOSE_CODES].sort(), [1000, 4000, 4003, 4401]);
+  assert.deepEqual([...FINAL_CLOSE_CODES].sort(), [1000, 4000, 4003, 4401, 4409]);
 });
 
 test("backoff doubles from 0.5 s up to 8 s, with ±20 % jitter", () => {

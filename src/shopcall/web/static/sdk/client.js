@@ -6,6 +6,7 @@
  */
 
 import { ShopCallError, asShopCallError } from "./errors.js";
+import * as continuity from "./continuity.js";
 import * as calls from "./features/calls.js";
 import * as incall from "./features/incall.js";
 import * as moderation from "./features/moderation.js";
@@ -21,7 +22,7 @@ import * as screen from "./screen.js";
 import * as subscriptions from "./subscriptions.js";
 import * as transport from "./transport.js";
 
-const PARTS = [transport, room, peer, publisher, red, subscriptions, screen, calls, incall, moderation, recording, visitors, quality];
+const PARTS = [transport, continuity, room, peer, publisher, red, subscriptions, screen, calls, incall, moderation, recording, visitors, quality];
 
 /** Server message type → handler or forwarded event, from every part (see messages.js). */
 export const MESSAGES = mergeTables(...PARTS.map((p) => p.messages || {}));
@@ -39,12 +40,19 @@ export const MESSAGES = mergeTables(...PARTS.map((p) => p.messages || {}));
  * - `participant-joined` `{participant}`
  * - `participant-left` `{pid, reason, participant}`
  * - `participant-updated` `{participant}`
+ * - `participant-reconnecting` `{pid, participant, graceS}` — their connection dropped; the server keeps
+ *   their place for `graceS` (then `participant-left` with reason `disconnected`, and a call ends)
+ * - `participant-reconnected` `{pid, participant}` — back in their place (same pid); they publish again
  * - `track` `{pid, sid, stream, track, participant}` — once per remote track (same `stream`
  *   object for all tracks of one participant)
  * - `track-removed` `{pid, sid}` — the participant's media is gone
  * - `published` `{stream, simulcast}` / `unpublished` `{}`
  * - `local-muted` `{audio, video}` — local mute state changed
  * - `media-state` `{target, pid, state}` — server-side view of a peer connection (`up`/`down`)
+ * - `media-health` `{target, pid, state}` — this side's view, target `publisher`, `screen` or
+ *   `subscription` (pid = whose media): `reconnecting` while ICE restarts or a rebuild repair it, `ok`
+ *   once connected again, `failed` when re-publishing/re-subscribing gave up; `ice-restart`
+ *   `{target, pid, reason, attempt}` when a restart starts (`client.iceRestarts` counts them)
  * - `media-reset` `{reason}` — the media server restarted; the SDK re-publishes/re-subscribes
  * - `room-ended` `{room, reason}`
  * - `incoming-call` {@link IncomingCall}
@@ -68,7 +76,9 @@ export class ShopCallClient extends EventTarget {
       autoSubscribe: options.autoSubscribe ?? true,
       qualityReportMs: options.qualityReportMs ?? 5000,
       audioRedundancy: options.audioRedundancy ?? true,
+      relayOnly: options.relayOnly ?? false,
       debug: options.debug ?? false,
+      resumeStorage: options.resumeStorage, // undefined: the tab's sessionStorage (continuity.js)
     };
     /** @type {import("./shopcall.js").ConnectionState} */
     this.state = "idle";
@@ -122,6 +132,9 @@ export class ShopCallClient extends EventTarget {
     this._publishGen = 0;
     this._pubFailures = 0;
     this._fatal = false;
+    /** @type {string|null} the newest resume token the server gave us (continuity.js) */
+    this._resumeToken = null;
+    this._lastPingAt = 0;
     /** @type {Map<string, {resolve: Function, reject: Function, promise: Promise<any>}>} */
     this._answerWaiters = new Map();
   }
@@ -183,6 +196,7 @@ export class ShopCallClient extends EventTarget {
    */
   close() {
     this._closing = true;
+    this._forgetResume(); // closed on purpose: nothing for a next page to resume
     this.available = false;
     this._dropAllMedia();
     this._dropRoom();

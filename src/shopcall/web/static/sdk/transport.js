@@ -1,9 +1,15 @@
 /**
  * The signalling socket: hello/welcome, requests and their replies, heartbeat, token refresh,
  * and reconnecting with backoff after a drop (docs/signalling.md).
+ *
+ * Liveness: the hello asks the server to ping us (`heartbeat: true`); we answer each ping at once
+ * from the message handler (never throttled like a background tab's timers) and ping it ourselves
+ * every `heartbeat_s`. A socket that brought no frame for `liveness_timeout_s` is dead: dropped and
+ * reconnected, so a silent network loss is noticed within about 9 s on both sides.
  * @module shopcall/transport
  */
 
+import { ENDS_RESUME } from "./continuity.js";
 import { ERROR_TEXT, ShopCallError, errorFromMessage } from "./errors.js";
 
 /** Requests whose reply is not named in the protocol: resolve on silence instead of failing. */
@@ -11,11 +17,26 @@ export const SOFT_REPLY_MS = 3000;
 
 /**
  * Close codes after which reconnecting is pointless: normal close, room ended (4000), removed by
- * the host (4003), token refused (4401). Every other code is a drop to recover from — among them
+ * the host (4003), token refused (4401), replaced by a newer connection of ours (4409: this tab was
+ * reopened elsewhere). Every other code is a drop to recover from — among them
  * idle timeout (4408), the server's outbound queue for us overflowed (4429), a message too big
  * (1009) — since the server keeps no state we would lose by coming back.
  */
-export const FINAL_CLOSE_CODES = Object.freeze([1000, 4000, 4003, 4401]);
+export const FINAL_CLOSE_CODES = Object.freeze([1000, 4000, 4003, 4401, 4409]);
+
+/** How often the heartbeat timer looks at the socket. */
+export const HEARTBEAT_TICK_MS = 1000;
+
+/**
+ * After how long without any frame from the server the socket counts as dead: the welcome's
+ * `liveness_timeout_s`, or 2.5 heartbeats from a server that does not send one.
+ * @param {{heartbeat_s?: number, liveness_timeout_s?: number}|null} welcome
+ */
+export function livenessTimeoutMs(welcome) {
+  const w = welcome || {};
+  if (w.liveness_timeout_s && w.liveness_timeout_s > 0) return w.liveness_timeout_s * 1000;
+  return Math.max(1, w.heartbeat_s || 20) * 2500;
+}
 
 /**
  * What to do after the socket closed with `code`.
@@ -90,7 +111,11 @@ export const methods = {
       };
       ws.onopen = () => {
         this._lastSeen = Date.now();
-        this.request({ type: "hello", token: this.token }, { timeoutMs: 10000 })
+        /** @type {Record<string, any>} */
+        const hello = { type: "hello", heartbeat: true };
+        if (this.token) hello.token = this.token;
+        else if (this._resumeToken) hello.resume = this._resumeToken;
+        this.request(hello, { timeoutMs: 10000 })
           .then((welcome) => {
             if (settled) return;
             settled = true;
@@ -193,27 +218,36 @@ export const methods = {
   _startHeartbeat() {
     this._stopHeartbeat();
     const every = Math.max(1, (this.welcome && this.welcome.heartbeat_s) || 20) * 1000;
-    this._heartbeatTimer = setInterval(() => {
-      if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return;
-      if (Date.now() - this._lastSeen > every * 2.5) {
-        // the server went silent: drop the socket and reconnect
-        this._log("heartbeat lost");
-        try {
-          this.ws.close(4002, "heartbeat lost");
-        } catch (_) {
-          /* ignore */
-        }
-        // browsers fire close asynchronously; treat it as a network drop now
-        const ws = this.ws;
-        if (ws) {
-          ws.onclose = null;
-          ws.onmessage = null;
-          this._onSocketClosed({ code: 1006, reason: "heartbeat lost" }, true);
-        }
-        return;
+    const deadAfter = livenessTimeoutMs(this.welcome);
+    this._lastPingAt = Date.now();
+    this._heartbeatTimer = setInterval(() => this._heartbeatTick(every, deadAfter), Math.min(HEARTBEAT_TICK_MS, every));
+  },
+
+  /** @param {number} every ping period (ms) @param {number} deadAfter silence that means a dead socket (ms) */
+  _heartbeatTick(every, deadAfter) {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return;
+    const now = Date.now();
+    if (now - this._lastSeen > deadAfter) {
+      // the server went silent: drop the socket and reconnect
+      this._log("heartbeat lost", now - this._lastSeen);
+      const ws = this.ws;
+      try {
+        ws.close(4002, "heartbeat lost");
+      } catch (_) {
+        /* ignore */
       }
+      // browsers fire close asynchronously; treat it as a network drop now
+      if (this.ws === ws) {
+        ws.onclose = null;
+        ws.onmessage = null;
+        this._onSocketClosed({ code: 1006, reason: "heartbeat lost" }, true);
+      }
+      return;
+    }
+    if (now - this._lastPingAt >= every) {
+      this._lastPingAt = now;
       this._send({ type: "ping" });
-    }, every);
+    }
   },
 
   _stopHeartbeat() {
@@ -320,6 +354,7 @@ export const methods = {
     if (!msg || typeof msg !== "object") return;
     this._log("←", msg.type, msg);
     this._emit("message", { message: msg });
+    if (ENDS_RESUME.includes(msg.type)) this._forgetResume();
 
     if (msg.re !== undefined && msg.re !== null) {
       const p = this._pending.get(String(msg.re));
@@ -344,6 +379,9 @@ export const methods = {
 /** @type {import("./messages.js").MessageTable} */
 export const messages = {
   pong() {},
+  ping(c) {
+    c._send({ type: "pong" }); // the server's liveness probe: answer now, whatever the timers do
+  },
   error(c, msg) {
     // not a reply to a pending request: tell the app
     if (msg.fatal) c._fatal = true;

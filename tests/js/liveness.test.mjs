@@ -1,0 +1,162 @@
+// Fast liveness and continuity in the SDK: a silent server is noticed within 10 s (never sooner
+// than the timeout while frames flow), server pings are answered at once, resume tokens are kept
+// for the tab and used by resume(), and reconnecting participants are reported.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { RESUME_KEY, loadResume } from "../../src/shopcall/web/static/sdk/continuity.js";
+import { livenessTimeoutMs } from "../../src/shopcall/web/static/sdk/transport.js";
+import { ShopCallClient } from "../../src/shopcall/web/static/sdk/shopcall.js";
+import { FakeWebSocket, WELCOME, connectedClient, details } from "./fake-server.mjs";
+
+const FAST = { heartbeat_s: 3, liveness_timeout_s: 8 };
+
+class MemoryStorage {
+  constructor() {
+    this.items = new Map();
+  }
+  getItem(k) {
+    return this.items.has(k) ? this.items.get(k) : null;
+  }
+  setItem(k, v) {
+    this.items.set(k, String(v));
+  }
+  removeItem(k) {
+    this.items.delete(k);
+  }
+}
+
+/** A connected client whose welcome carries `welcome` (fake timers and clock must be on already). */
+async function connected(welcome, options = {}) {
+  const client = new ShopCallClient({ url: "ws://test/v1/signal", qualityReportMs: 0, ...options });
+  const events = [];
+  const record = client.dispatchEvent.bind(client);
+  client.dispatchEvent = (ev) => {
+    events.push({ type: ev.type, detail: ev.detail });
+    return record(ev);
+  };
+  const connecting = client.connect("token-1");
+  const ws = FakeWebSocket.opened.at(-1);
+  ws.open();
+  ws.push({ type: "welcome", re: ws.last("hello").id, ...WELCOME, ...welcome });
+  await connecting;
+  return { client, ws, events };
+}
+
+test("the liveness timeout comes from the welcome, else 2.5 heartbeats", () => {
+  assert.equal(livenessTimeoutMs(FAST), 8000);
+  assert.equal(livenessTimeoutMs({ heartbeat_s: 20 }), 50000);
+  assert.equal(livenessTimeoutMs(null), 50000);
+});
+
+test("hello asks the server for pings, and a server ping is answered at once", async () => {
+  const { client, ws } = await connectedClient();
+  assert.equal(ws.last("hello").heartbeat, true);
+  assert.equal(ws.last("hello").token, "token-1");
+  assert.equal(ws.last("hello").resume, undefined);
+  ws.push({ type: "ping" });
+  assert.equal(ws.sent.at(-1).type, "pong", "no timer involved: answered from the message handler");
+  client.close();
+});
+
+test("a server gone silent is declared lost within 10 s, and not before the timeout", async (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout", "setInterval", "Date"], now: 1_000_000 });
+  const { client, ws } = await connected(FAST);
+  t.mock.timers.tick(3000);
+  assert.equal(ws.sent.filter((m) => m.type === "ping").length, 1, "pings every heartbeat_s");
+  t.mock.timers.tick(4000); // 7 s of silence
+  assert.equal(client.state, "connected");
+  let lostAt = null;
+  for (let ms = 7000; ms <= 12000 && lostAt === null; ms += 100) {
+    t.mock.timers.tick(100);
+    if (client.state !== "connected") lostAt = ms + 100;
+  }
+  assert.ok(lostAt !== null && lostAt > 8000 && lostAt <= 9100, `declared lost after ${lostAt} ms`);
+  assert.equal(client.state, "reconnecting");
+  t.mock.timers.tick(1000); // past the first backoff (≤ 600 ms)
+  await new Promise((r) => setImmediate(r));
+  assert.notEqual(FakeWebSocket.opened.at(-1), ws, "a new socket is opened");
+  client.close();
+});
+
+test("frames every heartbeat keep the socket: no false drop over a minute", async (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout", "setInterval", "Date"], now: 2_000_000 });
+  const { client, ws } = await connected(FAST);
+  for (let s = 0; s < 60; s += 3) {
+    t.mock.timers.tick(3000);
+    ws.push({ type: "ping" }); // the server's own heartbeat
+  }
+  assert.equal(client.state, "connected");
+  assert.equal(FakeWebSocket.opened.at(-1), ws);
+  assert.ok(ws.sent.filter((m) => m.type === "pong").length >= 20);
+  client.close();
+});
+
+test("resume tokens are kept for the tab and forgotten when the room ends", async () => {
+  const storage = new MemoryStorage();
+  const { client, ws } = await connectedClient({ resumeStorage: storage });
+  const exp = Math.floor(Date.now() / 1000) + 60;
+  ws.push({ type: "resume_token", token: "rt-1", expires_at: exp, room: "r1", call: "c1", pid: "p1" });
+  assert.deepEqual(loadResume(storage), { token: "rt-1", expires_at: exp, room: "r1", call: "c1", pid: "p1" });
+  ws.push({ type: "room_ended", room: "r1", reason: "ended_by_agent" });
+  assert.equal(storage.getItem(RESUME_KEY), null);
+  ws.push({ type: "resume_token", token: "rt-2", expires_at: exp, room: "r1", call: "c1", pid: "p1" });
+  client.close();
+  assert.equal(storage.getItem(RESUME_KEY), null, "closed on purpose: nothing to resume");
+});
+
+test("an expired saved token is dropped", () => {
+  const storage = new MemoryStorage();
+  storage.setItem(RESUME_KEY, JSON.stringify({ token: "old", expires_at: 100, room: "r", call: null, pid: "p" }));
+  assert.equal(loadResume(storage, 101_000), null);
+  assert.equal(storage.getItem(RESUME_KEY), null);
+});
+
+test("resume() says hello with the saved token and no client token, and reports where we were", async () => {
+  const storage = new MemoryStorage();
+  const exp = Math.floor(Date.now() / 1000) + 60;
+  storage.setItem(RESUME_KEY, JSON.stringify({ token: "rt-9", expires_at: exp, room: "r1", call: "c1", pid: "p1" }));
+  const client = new ShopCallClient({ url: "ws://test/v1/signal", qualityReportMs: 0, resumeStorage: storage });
+  const resuming = client.resume();
+  const ws = FakeWebSocket.opened.at(-1);
+  ws.open();
+  const hello = ws.last("hello");
+  assert.equal(hello.resume, "rt-9");
+  assert.equal(hello.token, undefined);
+  ws.push({ type: "welcome", re: hello.id, ...WELCOME, resume: { room: "r1", call: "c1", pid: "p1" } });
+  const r = await resuming;
+  assert.deepEqual([r.room, r.call, r.pid], ["r1", "c1", "p1"]);
+  client.close();
+});
+
+test("a refused resume token is forgotten and resume() resolves null", async () => {
+  const storage = new MemoryStorage();
+  const exp = Math.floor(Date.now() / 1000) + 60;
+  storage.setItem(RESUME_KEY, JSON.stringify({ token: "rt-x", expires_at: exp, room: "r1", call: "c1", pid: "p1" }));
+  const client = new ShopCallClient({ url: "ws://test/v1/signal", qualityReportMs: 0, resumeStorage: storage });
+  const resuming = client.resume();
+  const ws = FakeWebSocket.opened.at(-1);
+  ws.open();
+  ws.push({ type: "error", re: ws.last("hello").id, code: "resume_revoked", message: "ended", fatal: true });
+  ws.serverClose(4401);
+  assert.equal(await resuming, null);
+  assert.equal(storage.getItem(RESUME_KEY), null);
+  assert.equal(client.state, "closed");
+});
+
+test("a participant who drops is reported reconnecting, then back in the same place", async () => {
+  const { client, ws, events } = await connectedClient({ autoSubscribe: false });
+  const join = client.join("r1");
+  const bob = { pid: "p2", identity: "bob", name: "Bob", role: "shopper", publishing: true };
+  ws.push({ type: "joined", re: ws.last("join").id, room: "r1", pid: "p1", participants: [bob] });
+  await join;
+  ws.push({ type: "participant_reconnecting", pid: "p2", participant: { ...bob, publishing: false }, grace_s: 60 });
+  assert.deepEqual(details(events, "participant-reconnecting").map((d) => [d.pid, d.graceS, d.participant.reconnecting]),
+    [["p2", 60, true]]);
+  assert.equal(client.participants.get("p2").reconnecting, true);
+  ws.push({ type: "participant_reconnected", participant: { ...bob, publishing: false } });
+  assert.equal(details(events, "participant-reconnected")[0].pid, "p2");
+  assert.equal(client.participants.get("p2").reconnecting, false);
+  assert.deepEqual(details(events, "participant-left"), [], "never reported as gone");
+  client.close();
+});
