@@ -15,6 +15,7 @@ from aioice import stun
 from aioice.turn import TurnClientTcpProtocol, TurnClientUdpProtocol
 
 Address = tuple[str, int]
+TCP_TRANSPORT = 6 << 24  # REQUESTED-TRANSPORT carries the IP protocol number in its first byte
 
 
 class _Inbox(asyncio.DatagramProtocol):
@@ -81,6 +82,21 @@ async def allocate(server: Address, username: str, password: str, transport: str
     alloc = Allocation(protocol=inner, transport=raw, relayed=relayed)
     inner.receiver = alloc.inbox
     return alloc
+
+
+async def request_tcp_relay(server: Address, username: str, password: str) -> None:
+    """Ask for a TCP relay (RFC 6062 Allocate, REQUESTED-TRANSPORT TCP) over TCP; raises if refused."""
+    loop = asyncio.get_running_loop()
+    raw, inner = await loop.create_connection(
+        lambda: TurnClientTcpProtocol(server, username=username, password=password, lifetime=600,
+                                      channel_refresh_time=500), host=server[0], port=server[1])
+    try:
+        request = stun.Message(message_method=stun.Method.ALLOCATE, message_class=stun.Class.REQUEST)
+        request.attributes["LIFETIME"] = 600
+        request.attributes["REQUESTED-TRANSPORT"] = TCP_TRANSPORT
+        await asyncio.wait_for(inner.request_with_retry(request), 10)
+    finally:
+        raw.close()
 
 
 class UdpListener(asyncio.DatagramProtocol):

@@ -58,9 +58,10 @@ def media_addresses(settings: Settings, interfaces: list[Interface]) -> list[IPA
         elif not iface.up:
             continue
         found += [a for a in iface.addresses if _usable(a)]
-    if wanted and not found:
-        raise ValueError(f"ice_interfaces {settings.ice_interfaces!r} has no usable (non-loopback) address to "
-                         "relay to; known interfaces: " + ", ".join(i.name for i in interfaces))
+    unknown = sorted(set(wanted) - {i.name for i in interfaces})
+    if unknown:
+        raise ValueError(f"ice_interfaces names {', '.join(unknown)}, which this host does not have; known "
+                         "interfaces: " + ", ".join(i.name for i in interfaces))
     if settings.public_ip:
         found.append(ipaddress.ip_address(settings.public_ip))
     return list(dict.fromkeys(found))

@@ -78,7 +78,11 @@ class TurnService:
             log.info("turn mode %s", self.mode)
             return
         self.config = await asyncio.to_thread(self._prepare)
-        log.info("turn peers allowed: %s", ", ".join(str(n) for n in self.config.peers) or "none")
+        if self.config.peers:
+            log.info("turn peers allowed: %s", ", ".join(str(n) for n in self.config.peers))
+        else:  # e.g. ice_interfaces = lo: a browser on this host reaches such candidates directly, not via TURN
+            log.warning("turn has no media address to relay to (loopback is never relayed); set ice_interfaces, "
+                        "public_ip or turn_peer_ips")
         self.process = TurnProcess(self.settings.turn_binary, self.config)
         await self.process.start()
 
