@@ -597,6 +597,7 @@ function startCallView(info) {
   view.setAttribute("hangup-label", "End call");
   view.setAttribute("can-share-screen", "");
   view.setAttribute("can-record", "");
+  view.setAttribute("show-path", ""); // each participant's media path: direct, or relayed over UDP/TCP/TLS
   if (info.group) view.setAttribute("can-moderate", "");
   view.setAttribute("remote-name", shopper);
   view.setAttribute("local-name", agent.name);
