@@ -84,13 +84,18 @@ def _health(srv: LiveServer) -> dict[str, object]:
 
 
 @pytest.mark.turn
-async def test_welcome_carries_working_credentials_that_expire_with_the_token(server: LiveServer) -> None:
+async def test_welcome_and_refresh_carry_working_credentials_that_expire_with_the_token(server: LiveServer) -> None:
     app_id = server.tenant("Shop")
     token = server.token(app_id, "cus_7", ttl_s=900)
     async with connect(server.url) as ws:
         await ws.send(json.dumps({"type": "hello", "token": token}))
         welcome = json.loads(await ws.recv())
-    assert welcome["type"] == "welcome"
+        # a refreshed token brings credentials for its new expiry
+        await ws.send(json.dumps({"type": "refresh", "id": "r1", "token": server.token(app_id, "cus_7", ttl_s=1800)}))
+        refreshed = json.loads(await ws.recv())
+    assert welcome["type"] == "welcome" and refreshed["type"] == "refreshed"
+    assert refreshed["ice_servers"][0]["username"] == f"{refreshed['expires_at']}:cus_7"
+    assert refreshed["expires_at"] > welcome["expires_at"]
     [entry] = welcome["ice_servers"]
     assert entry["username"] == f"{welcome['expires_at']}:cus_7"
     assert abs(welcome["expires_at"] - (time.time() + 900)) < 60

@@ -299,7 +299,9 @@ class Hub:
             raise p.ProtocolError("forbidden", "a refreshed token must name the same app and identity", msg.id)
         await self._check_revoked(claims)
         conn.claims, conn.expiry_warned = claims, False
-        return {"type": "refreshed", "expires_at": claims.expires_at}
+        # new TURN credentials too: the old ones stop working when the old token expires
+        return {"type": "refreshed", "expires_at": claims.expires_at,
+                "ice_servers": self._ice_servers_for(claims, conn.ws)}
 
     async def _on_ping(self, conn: Connection, msg: p.Ping) -> dict[str, Any]:
         return {"type": "pong"}
