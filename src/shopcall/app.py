@@ -71,6 +71,8 @@ def create_app(settings: Settings, *, media: MediaBackend | None = None, storage
     turn = TurnService(settings)
     hub = Hub(store, media, key, webhooks=dispatcher, raw_recordings=settings.data_dir / "recordings-raw",
               wake_recording_worker=worker.wake,
+              heartbeat_s=settings.signal_heartbeat_s, liveness_timeout_s=settings.signal_liveness_timeout_s,
+              resume_grace_s=settings.resume_grace_s,
               outbox_limits={"outbox_messages": settings.signal_queue_messages,
                              "outbox_bytes": settings.signal_queue_bytes,
                              "send_timeout_s": settings.signal_send_timeout_s},

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 import structlog
 
-from shopcall.auth.tokens import ClientClaims, TokenError, verify
+from shopcall.auth.tokens import ClientClaims, ResumeClaims, TokenError, mint_resume, verify, verify_resume
 from shopcall.console.accounts import token_current
 from shopcall.media.backend import MediaBackend, MediaError, RoomSpec
 from shopcall.ratelimit import RateLimiter, rule
@@ -41,12 +41,16 @@ from shopcall.signalling.features.screens import ScreensFeature
 from shopcall.signalling.features.visitors import VisitorDesk
 from shopcall.signalling.media_ops import media_call, release_media
 from shopcall.signalling.registry import STAFF, Registry
-from shopcall.signalling.room import Feed, LiveRoom
+from shopcall.signalling.room import Feed, Held, LiveRoom
 from shopcall.webhooks.events import load_event
 
 log = structlog.get_logger("shopcall.signalling")
 
-HEARTBEAT_S = 20
+HEARTBEAT_S = 3.0  # the server pings heartbeat clients this often (settings: signal_heartbeat_s)
+LIVENESS_TIMEOUT_S = 8.0  # a heartbeat client silent this long is dead (signal_liveness_timeout_s)
+LEGACY_IDLE_S = 60.0  # clients that do not answer pings (scripts, older SDKs) may idle this long
+RESUME_GRACE_S = 60.0  # a dropped member keeps their place this long (resume_grace_s)
+CLOSE_REPLACED = 4409  # the same participant came back on a newer connection
 RESTART_GRACE_S = 30.0  # after a restart, a room nobody came back to within this is ended
 EXPIRY_WARNING_S = 30
 ANY_MESSAGE_RATE = "100/second"  # every connection, every message type together
@@ -66,13 +70,17 @@ class IceServers(Protocol):
 class Hub:
     def __init__(self, rooms: RoomStore, media: MediaBackend, signing_key: bytes, *, webhooks: EventSink | None,
                  raw_recordings: Path, wake_recording_worker: Callable[[], None],
-                 heartbeat_s: int = HEARTBEAT_S, outbox_limits: dict[str, Any] | None = None,
+                 heartbeat_s: float = HEARTBEAT_S, liveness_timeout_s: float = LIVENESS_TIMEOUT_S,
+                 resume_grace_s: float = RESUME_GRACE_S, outbox_limits: dict[str, Any] | None = None,
                  limiter: RateLimiter | None = None, ice_servers: IceServers | None = None) -> None:
         self.rooms_store = rooms
         self._media = media
         self.key = signing_key
         self.webhooks = webhooks
-        self.heartbeat_s = heartbeat_s
+        if liveness_timeout_s < 2 * heartbeat_s:
+            raise ValueError(f"the liveness timeout ({liveness_timeout_s} s) must be at least twice the heartbeat "
+                             f"({heartbeat_s} s), or one late ping would drop a live client")
+        self.heartbeat_s, self.liveness_timeout_s, self.resume_grace_s = heartbeat_s, liveness_timeout_s, resume_grace_s
         self.outbox_limits = outbox_limits or {}
         self.limiter = limiter or RateLimiter()
         self.ice_servers = ice_servers
@@ -84,7 +92,7 @@ class Hub:
         self.directory = directory
         incall = InCallStore(rooms.db)
         self.registry = Registry()
-        self.desk = CallDesk(self, rooms, incall, directory)
+        self.desk = CallDesk(self, rooms, incall, directory, grace_s=resume_grace_s)
         self.visitor_desk = VisitorDesk(self.desk)
         # order matters for hooks: media first (unpublish before the leave is announced), calls last
         self.features: list[Feature] = [
@@ -95,6 +103,7 @@ class Hub:
         self.registry.add(p.Hello, self._on_hello)
         self.registry.add(p.Refresh, self._on_refresh)
         self.registry.add(p.Ping, self._on_ping)
+        self.registry.add(p.Pong, self._on_pong)
         self.registry.add(p.Join, self._on_join)
         self.registry.add(p.Leave, self._on_leave)
         self.registry.add(p.EndRoom, self._on_end_room, roles=STAFF, denied="only agents and admins can end a room")
@@ -198,18 +207,36 @@ class Hub:
         return self.ice_servers(claims.identity, claims.expires_at, host)
 
     async def authenticate(self, ws: Socket, hello: p.Hello) -> Connection:
-        claims = verify(self.key, hello.token)
+        resume = verify_resume(self.key, hello.resume) if hello.resume is not None else None
+        if hello.token is not None:
+            claims = verify(self.key, hello.token)
+            if resume is not None and (resume.client.app_id, resume.client.identity) != (claims.app_id,
+                                                                                        claims.identity):
+                raise TokenError("resume_mismatch", "the resume token belongs to another participant")
+        elif resume is not None:
+            claims = resume.client
+        else:
+            raise TokenError("token_invalid", "hello needs a token (or a resume token)")
         if not await asyncio.to_thread(self.directory.app_exists, claims.app_id):
             raise TokenError("token_wrong_app", "the token names an app that does not exist")
         await self._check_revoked(claims)
+        if resume is not None:
+            await self._check_resumable(resume)
         conn = Connection(ws, claims, secrets.token_hex(6), **self.outbox_limits)
+        conn.heartbeat, conn.resume = hello.heartbeat, resume
+        if resume is not None and resume.room is not None:
+            conn.granted_rooms.add(resume.room)
         self._connections.add(conn)
-        conn.send({
+        welcome: dict[str, Any] = {
             "type": "welcome", "re": hello.id, "identity": claims.identity, "name": claims.name,
             "role": claims.role, "app_id": claims.app_id, "rooms": list(claims.rooms),
             "expires_at": claims.expires_at, "ice_servers": self._ice_servers_for(claims, ws),
             "heartbeat_s": self.heartbeat_s,
-        })
+            "liveness_timeout_s": self.liveness_timeout_s if hello.heartbeat else LEGACY_IDLE_S,
+        }
+        if resume is not None:
+            welcome["resume"] = {"room": resume.room, "call": resume.call, "pid": resume.pid}
+        conn.send(welcome)
         log.info("client_connected", conn=conn.conn_id, identity=claims.identity, role=claims.role,
                  app=claims.app_id)
         return conn
@@ -224,17 +251,33 @@ class Hub:
                 await feature.disconnected(conn)
             except Exception:
                 log.exception("disconnect_hook_failed", conn=conn.conn_id)
-        await self._leave_room(conn, reason)
+        live = self.rooms.get(conn.room_id or "")
+        if (reason == "disconnected" and not conn.left_cleanly and not self._restarting and live is not None
+                and conn.pid is not None and live.members.get(conn.pid) is conn):
+            await self._hold(live, conn)
+        else:
+            await self._leave_room(conn, reason)
         conn.close(p.CLOSE_NORMAL)
 
     async def watchdog(self, conn: Connection) -> None:
-        """Idle timeout and token-expiry handling, once a second."""
+        """Once a second: ping heartbeat clients, drop a silent one (close 4408), keep its resume token
+        fresh, handle token expiry. A tick that comes late (the event loop was stalled) skips the silence
+        check once, so frames that arrived meanwhile are read before anyone is declared dead."""
+        tick = time.monotonic()
         while not conn.closed:
             await asyncio.sleep(1)
-            now = time.time()
-            if time.monotonic() - conn.last_seen > 3 * self.heartbeat_s:
+            now, mono = time.time(), time.monotonic()
+            stalled, tick = mono - tick > 2.5, mono
+            if conn.heartbeat and mono - conn.last_ping >= self.heartbeat_s:
+                conn.last_ping = mono
+                conn.send({"type": "ping"})
+            limit = self.liveness_timeout_s if conn.heartbeat else LEGACY_IDLE_S
+            if not stalled and mono - conn.last_seen > limit:
+                log.info("client_silent", conn=conn.conn_id, silent_s=round(mono - conn.last_seen, 1))
                 await self._fatal(conn, "timeout", "no message for too long; reconnect", close=p.CLOSE_IDLE)
                 return
+            if conn.heartbeat:  # pushed only to clients that asked for server frames (the SDK)
+                self._refresh_resume(conn, now, mono)
             left = conn.claims.expires_at - now
             if left <= 0:
                 await self._fatal(conn, "token_expired", "the token has expired; reconnect with a new one")
@@ -306,6 +349,41 @@ class Hub:
     async def _on_ping(self, conn: Connection, msg: p.Ping) -> dict[str, Any]:
         return {"type": "pong"}
 
+    async def _on_pong(self, conn: Connection, msg: p.Pong) -> None:
+        return None  # liveness only: the endpoint already noted the frame
+
+    # ---- resume tokens ---------------------------------------------------------------------------
+
+    def _refresh_resume(self, conn: Connection, now: float, mono: float) -> None:
+        """Give a member (or a waiting shopper) a fresh resume token when their place changes and a few
+        times per grace period, so the one a page holds when it goes is valid for most of the grace."""
+        found = self.desk.call_of(conn)
+        room = conn.room_id or (found[1] if found else None)
+        scope = (room, found[0] if found else None, conn.pid) if room is not None else None
+        if scope is None or (scope == conn.resume_scope and mono < conn.resume_due):
+            conn.resume_scope = scope
+            return
+        token, exp = mint_resume(self.key, conn.claims, room=scope[0], call=scope[1], pid=scope[2],
+                                 ttl_s=self.resume_grace_s, now=now)
+        conn.resume_scope, conn.resume_due = scope, mono + max(1.0, self.resume_grace_s / 6)
+        conn.send({"type": "resume_token", "token": token, "expires_at": exp, "room": scope[0], "call": scope[1],
+                   "pid": scope[2]})
+
+    async def _check_resumable(self, resume: ResumeClaims) -> None:
+        """A resume token is revoked once its call or room has ended, or its participant has left for good."""
+        gone = TokenError("resume_revoked", "the call this resume token was for has ended")
+        if resume.call is not None and resume.call not in self.desk.calls:
+            raise gone
+        if resume.room is None:
+            return
+        room = await asyncio.to_thread(self.rooms_store.get_room, resume.room)
+        if room is None or room.app_id != resume.client.app_id or room.status != "open":
+            raise gone
+        live = self.rooms.get(room.id)
+        if (live is not None and resume.pid is not None and resume.pid not in live.members
+                and resume.pid not in live.reconnecting):
+            raise TokenError("resume_revoked", "this participant has left the call")
+
     # ---- rooms -----------------------------------------------------------------------------------
 
     async def _check_revoked(self, claims: ClientClaims) -> None:
@@ -335,24 +413,38 @@ class Hub:
             self.rooms[room.id] = live
         for feature in self.features:
             await feature.before_join(live, conn, msg.id)
-        if len(live.members) >= live.max_participants:
-            raise p.ProtocolError("room_full", f"the room holds at most {live.max_participants} participants",
-                                  msg.id)
-        pid = await asyncio.to_thread(self.rooms_store.add_participant, room.id, conn.claims.identity,
-                                      conn.claims.name, conn.claims.role)
+        want_pid = conn.resume.pid if conn.resume is not None and conn.resume.room == room.id else None
+        await self._take_over(live, conn, want_pid)
+        held = live.held_for(conn.key, want_pid)
+        if held is not None:  # back within the grace period: the same place, the same pid
+            live.reconnecting.pop(held.pid, None)
+            pid = held.pid
+        else:
+            if len(live.members) + len(live.reconnecting) >= live.max_participants:
+                raise p.ProtocolError("room_full", f"the room holds at most {live.max_participants} participants",
+                                      msg.id)
+            pid = await asyncio.to_thread(self.rooms_store.add_participant, room.id, conn.claims.identity,
+                                          conn.claims.name, conn.claims.role)
         if live.ended or conn.closed:  # ended, or the client left, while we were writing
             await asyncio.to_thread(self.rooms_store.remove_participant, pid, "room_ended")
-            if not live.members and not live.ended:
+            if not live.members and not live.reconnecting and not live.ended:
                 await self.end_room(live.room_id, "empty")
             raise p.ProtocolError("room_ended", "this room has ended", msg.id)
         others = [c.public() for c in live.members.values()]
+        others += [{**h.participant, "reconnecting": True} for h in live.reconnecting.values()]
         conn.room_id, conn.pid, conn.feed_id = room.id, pid, secrets.randbelow(2**50) + 1
+        conn.leaving = False
         live.members[pid] = conn
-        self.broadcast(live, {"type": "participant_joined", "participant": conn.public()}, skip=conn)
-        log.info("participant_joined", room=room.id, pid=pid, identity=conn.claims.identity)
-        self.emit("participant.joined", pid=pid)
+        if held is not None:
+            self.broadcast(live, {"type": "participant_reconnected", "participant": conn.public()}, skip=conn)
+            log.info("participant_reconnected", room=room.id, pid=pid, identity=conn.claims.identity,
+                     away_s=round(self.resume_grace_s - (held.deadline - time.monotonic()), 1))
+        else:
+            self.broadcast(live, {"type": "participant_joined", "participant": conn.public()}, skip=conn)
+            log.info("participant_joined", room=room.id, pid=pid, identity=conn.claims.identity)
+            self.emit("participant.joined", pid=pid)
         reply: dict[str, Any] = {"type": "joined", "room": room.id, "pid": pid, "participants": others,
-                                 "kind": room.kind}
+                                 "kind": room.kind, "resumed": held is not None}
         for feature in self.features:
             reply.update(await feature.joined_state(live, conn))
 
@@ -376,10 +468,12 @@ class Hub:
     async def _leave_room(self, conn: Connection, reason: str) -> None:
         live = self.rooms.get(conn.room_id or "")
         pid = conn.pid
-        if live is None or pid is None or pid not in live.members:
-            conn.room_id, conn.pid = None, None
+        if live is None or pid is None or live.members.get(pid) is not conn or conn.leaving:
+            if not conn.leaving:
+                conn.room_id, conn.pid = None, None
             await release_media(conn)
             return
+        conn.leaving = True
         for feature in self.features:
             try:
                 await feature.member_leaving(live, conn, reason)
@@ -394,8 +488,76 @@ class Hub:
         self.emit("participant.left", pid=pid)
         self.broadcast(live, {"type": "participant_left", "pid": pid, "reason": reason})
         log.info("participant_left", room=live.room_id, pid=pid, reason=reason)
-        if not live.members and not live.ended:
+        if not live.members and not live.reconnecting and not live.ended:
             await self.end_room(live.room_id, "empty")
+
+    # ---- continuity: a dropped member keeps their place for the grace period ---------------------
+
+    async def _hold(self, live: LiveRoom, conn: Connection, *, replaced: bool = False) -> None:
+        """The member's connection dropped (or a newer one of theirs replaces it): their media goes, their
+        place (pid) stays for `resume_grace_s`, and the others see them as reconnecting."""
+        pid = conn.pid
+        if pid is None or conn.leaving:
+            return
+        conn.leaving = True
+        for feature in self.features:
+            try:
+                await feature.member_leaving(live, conn, "reconnecting")
+            except Exception:
+                log.exception("leave_hook_failed", room=live.room_id, pid=pid)
+        if live.members.get(pid) is conn and not live.ended:
+            participant = {**conn.public(), "publishing": False, "screen": False}
+            live.members.pop(pid)
+            held = Held(pid, conn.key, conn.claims.role, participant, time.monotonic() + self.resume_grace_s)
+            live.reconnecting[pid] = held
+            self.broadcast(live, {"type": "participant_reconnecting", "pid": pid, "participant": participant,
+                                  "grace_s": self.resume_grace_s})
+            log.info("participant_reconnecting", room=live.room_id, pid=pid, replaced=replaced)
+            self.spawn(self._expire_hold(live, held), "hold-expiry")
+        conn.room_id, conn.pid = None, None
+        await release_media(conn)
+        if replaced:
+            conn.close(CLOSE_REPLACED, "replaced by a newer connection")
+
+    async def _take_over(self, live: LiveRoom, conn: Connection, pid: str | None) -> None:
+        """The same participant joining again while their old connection still counts as a member (a page
+        reload, or a network change found by the client before the server): the old one is held first.
+        In a call room an identity is one person; elsewhere only a resumed pid is taken over."""
+        stale = [c for c in live.members.values() if c is not conn and c.key == conn.key
+                 and (c.pid == pid or (live.kind == "call" and pid is None))]
+        for old in stale:
+            if not old.leaving:
+                await self._hold(live, old, replaced=True)
+            deadline = time.monotonic() + 5
+            while old.pid is not None and live.members.get(old.pid) is old and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)  # its own disconnect is releasing it
+
+    async def _expire_hold(self, live: LiveRoom, held: Held) -> None:
+        await asyncio.sleep(max(0.0, held.deadline - time.monotonic()))
+        if live.ended or live.reconnecting.get(held.pid) is not held:
+            return
+        del live.reconnecting[held.pid]
+        await asyncio.to_thread(self.rooms_store.remove_participant, held.pid, "disconnected")
+        self.emit("participant.left", pid=held.pid)
+        self.broadcast(live, {"type": "participant_left", "pid": held.pid, "reason": "disconnected"})
+        log.info("participant_not_back", room=live.room_id, pid=held.pid, grace_s=self.resume_grace_s)
+        reason = self._call_over(live)
+        if reason is not None and not live.ended:
+            await self.end_room(live.room_id, reason)
+
+    @staticmethod
+    def _call_over(live: LiveRoom) -> str | None:
+        """Why the room ends now that a member did not come back, or None if it goes on."""
+        if not live.members and not live.reconnecting:
+            return "empty"
+        if live.kind != "call":
+            return None
+        roles = [m.claims.role for m in live.members.values()] + [h.role for h in live.reconnecting.values()]
+        if "shopper" not in roles:
+            return "shopper_disconnected"
+        if not any(r in STAFF for r in roles):
+            return "agent_disconnected"
+        return None
 
     async def end_room(self, room_id: str, reason: str) -> bool:
         """End a room for everyone: tell them, close their sockets, free the media room."""
@@ -411,6 +573,7 @@ class Hub:
             self.rooms.pop(room_id, None)
             members = list(live.members.values())
             live.members.clear()
+            live.reconnecting.clear()
             for member in members:
                 if member.pid:
                     self.emit("participant.left", pid=member.pid)
