@@ -16,6 +16,7 @@ from shopcall.turn.conf import (
     check_ports_free,
     choose_ports,
     port_is_free,
+    read_ports,
     render,
     write_config,
 )
@@ -62,6 +63,7 @@ def test_written_privately_under_the_data_dir(tmp_path: Path) -> None:
     assert stat.S_IMODE(config.folder.stat().st_mode) == 0o700
     text = config.conf_file.read_text()
     assert f"log-file={config.log_file}" in text and f"userdb={config.folder / 'turndb'}" in text
+    assert read_ports(config.folder) == (3478, 5349)
 
 
 def test_zero_picks_two_distinct_free_ports(tmp_path: Path) -> None:

@@ -141,3 +141,13 @@ def write_config(config: TurnConfig, settings: Settings, cert: Path, key: Path) 
     fd = os.open(config.conf_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(render(config, settings, cert, key))
+
+
+def read_ports(folder: Path) -> tuple[int, int]:
+    """(port, tls_port) of the turnserver.conf in `folder`: how a test or tool finds a coturn started with port 0."""
+    values = dict(line.split("=", 1) for line in (folder / "turnserver.conf").read_text().splitlines()
+                  if "=" in line and not line.startswith("#"))
+    try:
+        return int(values["listening-port"]), int(values["tls-listening-port"])
+    except KeyError as e:
+        raise ValueError(f"no {e.args[0]} in {folder / 'turnserver.conf'}") from e
