@@ -255,8 +255,8 @@ class Hub:
         if (reason == "disconnected" and not conn.left_cleanly and not self._restarting and live is not None
                 and conn.pid is not None and live.members.get(conn.pid) is conn):
             await self._hold(live, conn)
-        else:
-            await self._leave_room(conn, reason)
+        else:  # a client that closed its socket itself (1000) has hung up: "left", like a `leave`
+            await self._leave_room(conn, "left" if reason == "disconnected" and conn.left_cleanly else reason)
         conn.close(p.CLOSE_NORMAL)
 
     async def watchdog(self, conn: Connection) -> None:
