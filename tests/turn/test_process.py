@@ -7,14 +7,16 @@ import asyncio
 import os
 import signal
 import time
+from pathlib import Path
 
 import pytest
 from aioice import stun
 
 from shopcall.turn.credentials import mint
+from shopcall.turn.process import TurnProcess
 from shopcall.turn.service import TurnService
 from tests.turn.client import allocate, udp_listener
-from tests.turn.conftest import credential, wrong_secret_credential
+from tests.turn.conftest import credential, managed_settings, wrong_secret_credential
 
 pytestmark = pytest.mark.turn
 
@@ -80,3 +82,21 @@ async def test_supervisor_restarts_a_killed_coturn(turn: TurnService) -> None:
     cred = credential(turn)
     alloc = await allocate(_server(turn, "udp"), cred.username, cred.password, "udp")
     await alloc.close()
+
+
+async def test_a_hung_coturn_is_killed_and_replaced(tmp_path: Path) -> None:
+    service = TurnService(managed_settings(tmp_path))
+    config = await asyncio.to_thread(service._prepare)
+    process = TurnProcess(service.settings.turn_binary, config, check_interval=0.2, failed_checks_before_restart=2)
+    assert await process.start(), process.log_tail()
+    try:
+        first = process.pid
+        assert first is not None
+        os.kill(first, signal.SIGSTOP)  # alive but silent: only the watchdog's STUN checks notice
+        deadline = time.monotonic() + 30
+        while not (process.pid not in (None, first) and process.ready):
+            assert time.monotonic() < deadline, f"hung coturn not replaced; log tail:\n{process.log_tail()}"
+            await asyncio.sleep(0.05)
+        assert process.restarts == 1 and await process.healthy()
+    finally:
+        await process.stop()

@@ -139,9 +139,11 @@ class TurnProcess:
                     failures = 0
                     continue
                 failures += 1
-                if failures >= self.failed_checks_before_restart:
-                    await self._terminate(proc)
-                    return f"stopped answering STUN ({failures} checks)"
+                if failures >= self.failed_checks_before_restart:  # hung (or stopped): SIGTERM would not help
+                    with contextlib.suppress(ProcessLookupError):
+                        proc.kill()
+                    await proc.wait()
+                    return f"stopped answering STUN ({failures} checks); killed"
         finally:
             exited.cancel()
 
