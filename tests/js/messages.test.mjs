@@ -53,7 +53,8 @@ test("the table covers every server event the SDK handled before the split", () 
     call_unanswered call_transferred participant_quality layer_changed audio_redundancy playout_target
     recording_state recording_consent_request recording_consent agent_invite invite_declined invite_accepted
     force_mute removed spotlight agent_changed call_invitation call_cancelled call_taken call_answered chat
-    product_card card_action annotation ping resume_token participant_reconnecting participant_reconnected`.split(/\s+/);
+    product_card card_action annotation ping resume_token participant_reconnecting participant_reconnected
+    participant_path`.split(/\s+/);
   assert.deepEqual(Object.keys(MESSAGES).sort(), expected.sort());
 });
 

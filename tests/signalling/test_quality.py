@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from shopcall.api.deps import services_of
 from shopcall.db.models import QualitySample
-from tests.signalling.helpers import OFFER, hello, recv, req, rooms, tok
+from tests.signalling.helpers import OFFER, ask, hello, recv, req, rooms, tok
 
 NOISE = ("participant_joined", "track_published", "media_state", "participant_quality")
 
@@ -57,3 +59,37 @@ def test_reports_are_stored_and_a_lossy_subscriber_drops_a_layer(env) -> None:
         assert rows[1].loss_pct == 30 and rows[1].freeze_ratio == 0.2 and rows[1].data["layers"][0]["substream"] == 0
         assert rows[1].data["playout"] == [{"pid": anna_pid, "target_ms": 800}]
         assert rows[0].data["playout"] == []  # a clean link keeps the browser's default
+
+
+def _next_path(ws: Any) -> dict[str, Any]:
+    """The next `participant_path`, past whatever else the room says meanwhile."""
+    while True:
+        m: dict[str, Any] = ws.receive_json()
+        if m.get("type") == "participant_path":
+            return m
+
+
+def test_media_path_is_told_to_the_others_on_change_and_to_late_joiners(env) -> None:
+    client, _, app_id = env
+    room = rooms(client).create_room(app_id)
+    with client.websocket_connect("/v1/signal") as anna, client.websocket_connect("/v1/signal") as bob:
+        hello(anna, tok(client, app_id, "anna", role="agent", rooms=["*"]))
+        hello(bob, tok(client, app_id, "bob", rooms=[room.id]))
+        req(anna, {"type": "join", "room": room.id})
+        bob_pid = req(bob, {"type": "join", "room": room.id})["pid"]
+        report = {"type": "quality", "rtt_ms": 30, "path": "relay-tcp"}
+        assert ask(bob, report)["type"] == "quality_ack"
+        assert _next_path(anna) == {"type": "participant_path", "pid": bob_pid, "path": "relay-tcp"}
+        assert ask(bob, report)["type"] == "quality_ack"  # unchanged: nothing is sent
+        assert ask(bob, {**report, "path": "relay-tls"})["type"] == "quality_ack"
+        assert _next_path(anna) == {"type": "participant_path", "pid": bob_pid, "path": "relay-tls"}
+        r = ask(bob, {**report, "path": "carrier-pigeon"})
+        assert r["code"] == "bad_request" and "path" in r["message"]
+        # an agent who joins later (transfer, invite) learns it at once
+        with client.websocket_connect("/v1/signal") as ben:
+            hello(ben, tok(client, app_id, "ben", role="agent", rooms=["*"]))
+            assert ask(ben, {"type": "join", "room": room.id})["type"] == "joined"
+            assert _next_path(ben) == {"type": "participant_path", "pid": bob_pid, "path": "relay-tls"}
+    with services_of(client.app).db.session() as s:
+        rows = s.query(QualitySample).order_by(QualitySample.id).all()
+        assert [r.data["path"] for r in rows] == ["relay-tcp", "relay-tcp", "relay-tls"]

@@ -7,6 +7,8 @@ level (shown as bars), tells the others when that level changes, and lets a per-
 `LayerController` move the subscriber to another simulcast layer when its link calls for it, and
 a `PlayoutController` size the subscriber's receive buffer so retransmissions can repair loss,
 and a per-publisher `RedundancyController` deepen its redundant audio for its worst-off subscriber.
+The report also names the client's media path (direct, or relayed by TURN over UDP, TCP or TLS), which
+the others get as `participant_path` when it changes: the console shows who is on a relayed path.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from shopcall.signalling.connection import Connection
 from shopcall.signalling.context import Feature, RoomContext
 from shopcall.signalling.protocol import Msg
 from shopcall.signalling.registry import Registry
+from shopcall.signalling.room import LiveRoom
 
 log = structlog.get_logger("shopcall.quality")
 QUALITY_RATE = "4/5seconds"  # the SDK reports every 5 s
@@ -45,12 +48,16 @@ class SubStats(BaseModel):
     available_kbps: float | None = Field(None, ge=0, le=1_000_000)
 
 
+MediaPath = Literal["direct", "relay-udp", "relay-tcp", "relay-tls"]
+
+
 class QualityReport(Msg):
     type: Literal["quality"]
     rtt_ms: float | None = Field(None, ge=0, le=60_000)
     jitter_ms: float | None = Field(None, ge=0, le=60_000)
     out_kbps: float | None = Field(None, ge=0, le=1_000_000)
     subs: dict[str, SubStats] = Field(default_factory=dict, max_length=40, description="by publisher pid")
+    path: MediaPath | None = Field(None, description="the selected ICE candidate pair's path (own publisher first)")
 
 
 @dataclass
@@ -61,6 +68,7 @@ class QualityConnState:
     playout: dict[str, PlayoutController] = field(default_factory=dict)  # sid -> controller
     redundancy: RedundancyController = field(default_factory=RedundancyController)
     level: int | None = None
+    path: str | None = None
 
 
 class QualityFeature(Feature):
@@ -69,6 +77,13 @@ class QualityFeature(Feature):
 
     def register(self, registry: Registry) -> None:
         registry.add(QualityReport, self.on_quality, rate=QUALITY_RATE)
+
+    async def after_join(self, room: LiveRoom, conn: Connection) -> None:
+        """A late joiner (a transferred or invited agent) learns the paths already reported."""
+        for pid, member in room.members.items():
+            path = member.features.get(QualityConnState).path
+            if member is not conn and path is not None:
+                conn.send({"type": "participant_path", "pid": pid, "path": path})
 
     def _deepen_audio_redundancy(self, members: dict[str, Connection], conn: Connection,
                                  subs: dict[str, SubStats], now: float) -> None:
@@ -127,10 +142,14 @@ class QualityFeature(Feature):
             identity=conn.claims.identity, rtt_ms=msg.rtt_ms, jitter_ms=msg.jitter_ms, loss_pct=loss,
             in_kbps=in_kbps, out_kbps=msg.out_kbps, fps=fps, freeze_ratio=freeze, concealment_ratio=conceal, mos=mos,
             level=level, data={"subs": {k: v.model_dump() for k, v in subs.items()}, "layers": changes,
-                               "playout": playout})
+                               "playout": playout, "path": msg.path})
         if level is not None and state.level != level:
             state.level = level
             self.ctx.broadcast(live, {"type": "participant_quality", "pid": conn.pid, "level": level}, skip=conn)
+        if msg.path is not None and state.path != msg.path:
+            state.path = msg.path
+            log.info("media_path", pid=conn.pid, path=msg.path)
+            self.ctx.broadcast(live, {"type": "participant_path", "pid": conn.pid, "path": msg.path}, skip=conn)
         for c in changes:
             conn.send({"type": "layer_changed", **c})
         for p in playout:

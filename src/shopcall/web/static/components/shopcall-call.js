@@ -14,7 +14,12 @@
  * tooltip, e.g. "End call").
  *
  * Events (bubbling, composed): `hangup` {}, `mute-change` {audio, video},
- * `remote-video` {pid} when the first remote video frame arrives, `call-error` {message, code}.
+ * `remote-video` {pid} when the first remote video frame arrives, `call-error` {message, code},
+ * `media-stall` {pid, stalled} when a video stops (frames not advancing, or its connection broken:
+ * the tile shows "Reconnecting…") and when it flows again; `pid` is "self" for the local publisher.
+ *
+ * Attribute `show-path` (the agent console): each remote tile names its participant's media path
+ * (direct, or relayed over UDP, TCP or TLS).
  *
  * Themed by --sc-accent, --sc-fg, --sc-bg, --sc-radius, --sc-font, --sc-danger, --sc-success,
  * --sc-warning and --sc-stage-bg (the dark video background).
@@ -26,6 +31,20 @@ import { describeError, getLocalMedia } from "../sdk/shopcall.js";
 import { AnnotationLayer } from "./annotation-layer.js";
 import { esc, icons, initials } from "./icons.js";
 import "./shopcall-chat.js";
+import { STALL_POLL_MS, StallWatch } from "./stall-watch.js";
+
+/** This view's words about media health, in one place (for the string catalogs to come). */
+export const MEDIA_TEXT = {
+  reconnecting: "Reconnecting…",
+  selfReconnecting: "Reconnecting your video…",
+  path: {
+    direct: "Direct",
+    "relay-udp": "Relayed · UDP",
+    "relay-tcp": "Relayed · TCP",
+    "relay-tls": "Relayed · TLS",
+  },
+  pathTitle: "Media path",
+};
 
 /** The element's styles, served as a file and linked into its shadow root. */
 const STYLESHEET = new URL("./shopcall-call.css", import.meta.url).href;
@@ -63,6 +82,12 @@ export class ShopCallCallElement extends HTMLElement {
     this.drawing = false;
     this.drawColor = "#ff3b30";
     this.chatOpen = false;
+    /** @type {Map<string, StallWatch>} by remote pid */
+    this._stalls = new Map();
+    /** @type {Map<string, string>} media path by remote pid */
+    this._paths = new Map();
+    this._stallTimer = null;
+    this._selfHealth = "ok";
     this._render();
   }
 
@@ -126,6 +151,7 @@ export class ShopCallCallElement extends HTMLElement {
           <video data-testid="local-video" autoplay playsinline muted></video>
           <div class="avatar-wrap"><div class="avatar" data-el="selfAvatar">Y</div></div>
           <span class="label"><span class="mic-off">${icons.micOff}</span><span class="name" data-el="selfName">You</span></span>
+          <span class="self-stall" data-testid="local-reconnecting" hidden>${esc(MEDIA_TEXT.selfReconnecting)}</span>
         </div>
         <div class="banner" data-testid="call-error" role="alert" hidden>
           <span data-el="bannerIcon">${icons.alert}</span>
@@ -403,6 +429,18 @@ export class ShopCallCallElement extends HTMLElement {
       this._speakerTimer = null;
     });
     const on = (/** @type {string} */ t, /** @type {(d: any) => void} */ fn) => this._off.push(c.on(t, fn));
+    this._startStallWatch();
+    this._off.push(() => this._stopStallWatch());
+    on("media-health", ({ target, state }) => {
+      if (target === "publisher") {
+        this._selfHealth = state;
+        this._checkStalls();
+      }
+    });
+    on("participant-path", ({ pid, path }) => {
+      this._paths.set(pid, path);
+      this._showPath(pid);
+    });
     on("connection-state", ({ state }) => this._setConnection(state));
     on("track", ({ pid, stream, participant }) => {
       this._ensureTile(pid, participant || c.participants.get(pid));
@@ -575,6 +613,8 @@ export class ShopCallCallElement extends HTMLElement {
       tile.innerHTML = `
         <div class="avatar-wrap"><div class="avatar">${esc(initials(name))}</div></div>
         <span class="label"><span class="star">${icons.star}</span><span class="mic-off">${icons.micOff}</span><span class="name">${esc(name)}</span></span>
+        <span class="path" data-testid="participant-path" title="${esc(MEDIA_TEXT.pathTitle)}" hidden></span>
+        <div class="stall" data-testid="media-reconnecting" role="status" hidden><i class="spin"></i><span>${esc(MEDIA_TEXT.reconnecting)}</span></div>
         ${pid.endsWith(":screen") ? "" : `<span class="mod">
           <button type="button" data-act="mute_audio" data-testid="mod-mute" aria-label="Mute ${esc(name)}" title="Mute">${icons.micOff}</button>
           <button type="button" data-act="spotlight" data-testid="mod-spotlight" aria-label="Spotlight ${esc(name)}" title="Spotlight">${icons.star}</button>
@@ -594,6 +634,7 @@ export class ShopCallCallElement extends HTMLElement {
       layer.color = this.drawColor;
       layer.setDrawing(this.drawing && this._tiles.size === 1);
       this._layers.set(pid, layer);
+      this._showPath(pid);
       this._layout();
     } else if (name !== t.name) {
       t.name = name;
@@ -679,6 +720,7 @@ export class ShopCallCallElement extends HTMLElement {
   /** @param {string} pid */
   _removeTile(pid) {
     const t = this._tiles.get(pid);
+    this._stalls.delete(pid);
     if (!t) return;
     if (t.video) t.video.srcObject = null;
     this._layers.get(pid)?.destroy();
@@ -822,6 +864,84 @@ export class ShopCallCallElement extends HTMLElement {
   }
 
   /** Follow the loudest remote participant (audio level from getStats, with a hold against flapping). */
+  // ---------------------------------------------------------------- media health
+
+  /** Poll each remote video's decoded frames (and the connections' ICE states) for stalls. */
+  _startStallWatch() {
+    this._stopStallWatch();
+    this._stallTimer = setInterval(() => this._checkStalls(), STALL_POLL_MS);
+  }
+
+  _stopStallWatch() {
+    clearInterval(this._stallTimer);
+    this._stallTimer = null;
+    this._stalls.clear();
+  }
+
+  async _checkStalls() {
+    const c = this.client;
+    if (!c || this._checkingStalls) return;
+    this._checkingStalls = true;
+    try {
+      await this._checkStallsNow(c);
+    } finally {
+      this._checkingStalls = false;
+    }
+  }
+
+  /** @param {ShopCallClient} c */
+  async _checkStallsNow(c) {
+    const now = Date.now();
+    for (const [pid, t] of this._tiles) {
+      const sub = c.subscriptions.get(pid);
+      if (!sub || !sub.pc || pid === `${c.pid}:screen`) continue;
+      let frames = null;
+      try {
+        (await sub.pc.getStats()).forEach((st) => {
+          if (st.type === "inbound-rtp" && st.kind === "video") frames = (frames || 0) + (st.framesDecoded || 0);
+        });
+      } catch (_) {
+        continue; // closed meanwhile
+      }
+      if (!this._tiles.has(pid)) continue;
+      let watch = this._stalls.get(pid);
+      if (!watch) this._stalls.set(pid, (watch = new StallWatch()));
+      const was = watch.stalled;
+      const p = c.participantFor(pid);
+      const stalled = watch.update(now, { frames, ice: sub.pc.iceConnectionState, paused: !!(p && p.video_muted) });
+      if (stalled !== was) this._markStalled(t.tile, pid, stalled);
+    }
+    // my own video: its connection broken or being repaired
+    const pc = c.publisherPc;
+    const ice = pc ? pc.iceConnectionState : "new";
+    const selfStalled = !!pc && (ice === "disconnected" || ice === "failed" || this._selfHealth === "reconnecting");
+    const badge = /** @type {HTMLElement} */ (this.shadowRoot?.querySelector('[data-testid="local-reconnecting"]'));
+    if (badge && badge.hidden === selfStalled) {
+      badge.hidden = !selfStalled;
+      this._els.self.classList.toggle("stalled", selfStalled);
+      this.dispatchEvent(new CustomEvent("media-stall", { bubbles: true, composed: true, detail: { pid: "self", stalled: selfStalled } }));
+    }
+  }
+
+  /** @param {HTMLElement} tile @param {string} pid @param {boolean} stalled */
+  _markStalled(tile, pid, stalled) {
+    tile.dataset.media = stalled ? "stalled" : "ok";
+    const overlay = /** @type {HTMLElement|null} */ (tile.querySelector(".stall"));
+    if (overlay) overlay.hidden = !stalled;
+    this.dispatchEvent(new CustomEvent("media-stall", { bubbles: true, composed: true, detail: { pid, stalled } }));
+  }
+
+  /** @param {string} pid */
+  _showPath(pid) {
+    const t = this._tiles.get(pid);
+    const path = this._paths.get(pid);
+    const chip = /** @type {HTMLElement|null} */ (t ? t.tile.querySelector(".path") : null);
+    if (!chip || !path) return;
+    chip.dataset.path = path;
+    chip.textContent = MEDIA_TEXT.path[path] || path;
+    chip.hidden = false;
+  }
+
   _startSpeakerWatch() {
     if (this._speakerTimer) return;
     this.activeSpeaker = null;

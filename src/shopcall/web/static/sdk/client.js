@@ -49,6 +49,10 @@ export const MESSAGES = mergeTables(...PARTS.map((p) => p.messages || {}));
  * - `published` `{stream, simulcast}` / `unpublished` `{}`
  * - `local-muted` `{audio, video}` — local mute state changed
  * - `media-state` `{target, pid, state}` — server-side view of a peer connection (`up`/`down`)
+ * - `media-health` `{target, pid, state}` — this side's view, target `publisher`, `screen` or
+ *   `subscription` (pid = whose media): `reconnecting` while ICE restarts or a rebuild repair it, `ok`
+ *   once connected again, `failed` when re-publishing/re-subscribing gave up; `ice-restart`
+ *   `{target, pid, reason, attempt}` when a restart starts (`client.iceRestarts` counts them)
  * - `media-reset` `{reason}` — the media server restarted; the SDK re-publishes/re-subscribes
  * - `room-ended` `{room, reason}`
  * - `incoming-call` {@link IncomingCall}
@@ -72,6 +76,7 @@ export class ShopCallClient extends EventTarget {
       autoSubscribe: options.autoSubscribe ?? true,
       qualityReportMs: options.qualityReportMs ?? 5000,
       audioRedundancy: options.audioRedundancy ?? true,
+      relayOnly: options.relayOnly ?? false,
       debug: options.debug ?? false,
       resumeStorage: options.resumeStorage, // undefined: the tab's sessionStorage (continuity.js)
     };

@@ -1,6 +1,26 @@
 /**
- * Peer-connection plumbing shared by the publisher, the screen share and the subscriptions.
+ * Peer-connection plumbing shared by the publisher, the screen share and the subscriptions:
+ * trickling, the ICE servers and transport policy, and repairing a broken connection in place
+ * (ICE restart, decided by ice-recovery.js) before it is rebuilt.
  * @module shopcall/peer
+ */
+
+import { ShopCallError } from "./errors.js";
+import { IceRecovery } from "./ice-recovery.js";
+
+/** How often a watched connection's deadlines are checked. */
+export const ICE_TICK_MS = 500;
+
+/** Errors of a restart request that mean "the socket went away", not "the restart failed". */
+const TRANSIENT = ["disconnected", "timeout", "not_in_room", "rate_limited"];
+/** Errors that mean the server has nothing to restart: rebuild at once. */
+const REFUSED = ["not_publishing", "no_such_subscription", "no_such_publisher"];
+
+/**
+ * @typedef {Object} IceWatch
+ * @property {IceRecovery} policy
+ * @property {() => void} networkChanged
+ * @property {() => void} dispose
  */
 
 /**
@@ -29,10 +49,143 @@ export function candidateQueue(client, target) {
   };
 }
 
+/**
+ * The RTCPeerConnection configuration: the welcome's ICE servers, and with `relayOnly` only relayed
+ * (TURN) candidates, so the other side never learns this device's addresses.
+ * @param {RTCIceServer[]} iceServers
+ * @param {boolean} relayOnly
+ * @returns {RTCConfiguration}
+ */
+export function peerConfig(iceServers, relayOnly) {
+  if (relayOnly) {
+    const turn = iceServers.some((s) => [].concat(s.urls || []).some((u) => /^turns?:/i.test(String(u))));
+    if (!turn) throw new ShopCallError("relay_unavailable", "relayOnly needs a TURN server, and the server offered none");
+    return { iceServers, iceTransportPolicy: "relay" };
+  }
+  return { iceServers, iceTransportPolicy: "all" };
+}
+
 /** ShopCallClient methods (mixed into its prototype). */
 export const methods = {
-  /** A peer connection with the ICE servers from the welcome. */
+  /** A peer connection with the ICE servers from the welcome (relay only with the `relayOnly` option). */
   _newPeerConnection() {
-    return new RTCPeerConnection({ iceServers: (this.welcome && this.welcome.ice_servers) || [] });
+    return new RTCPeerConnection(peerConfig((this.welcome && this.welcome.ice_servers) || [], !!this.options.relayOnly));
+  },
+
+  /**
+   * Watch a peer connection and repair it: ICE restarts as IceRecovery decides, then `rebuild()`.
+   * Emits `media-health` {target, pid, state: "ok"|"reconnecting"} on changes and `ice-restart`
+   * {target, pid, reason, attempt} when a restart starts. Restarts wait for the signalling socket.
+   * @param {RTCPeerConnection} pc
+   * @param {{target: string, pid: () => string|null, restart: () => Promise<void>, rebuild: (reason: string) => void}} how
+   *   `target`: "publisher", "screen" or "subscription"; `restart` negotiates the ICE restart
+   * @returns {IceWatch}
+   */
+  _watchIce(pc, how) {
+    const policy = new IceRecovery();
+    const canSignal = () => this.state === "connected" && !!this.room;
+    let disposed = false;
+    /** @type {Promise<void>} */
+    let chain = Promise.resolve();
+    let reported = policy.health; // a new connection is presumed fine until it says otherwise
+    const report = () => {
+      if (policy.health === reported) return;
+      reported = policy.health;
+      this._setMediaHealth(how.target, how.pid(), reported);
+    };
+    const act = (/** @type {import("./ice-recovery.js").Action} */ a) => {
+      report();
+      if (disposed || a.do === "none") return;
+      if (a.do === "rebuild") {
+        this._log("ICE recovery gave up, rebuilding", how.target, a.reason);
+        watch.dispose();
+        how.rebuild(a.reason);
+        return;
+      }
+      this.iceRestarts = (this.iceRestarts || 0) + 1;
+      this._log("ICE restart", how.target, a.reason, a.attempt);
+      this._emit("ice-restart", { target: how.target, pid: how.pid(), reason: a.reason, attempt: a.attempt });
+      // one negotiation at a time: a network change may ask again while a restart is in flight
+      const run = chain.then(() => (disposed ? undefined : how.restart()));
+      chain = run.catch(() => {});
+      run.catch((err) => {
+        if (disposed) return;
+        const code = (err && err.code) || "";
+        this._log("ICE restart failed", how.target, code, err);
+        act(policy.restartFailed(REFUSED.includes(code) ? "refused" : TRANSIENT.includes(code) ? "transient" : "failed", canSignal()));
+      });
+    };
+    const onState = () => {
+      if (disposed) return;
+      const state = pc.connectionState === "failed" ? "failed" : pc.iceConnectionState;
+      act(policy.observe(state, canSignal()));
+      // connected: also clears what an earlier connection of this target (before a rebuild) reported
+      if (state === "connected" || state === "completed") this._setMediaHealth(how.target, how.pid(), "ok");
+    };
+    pc.addEventListener("iceconnectionstatechange", onState);
+    pc.addEventListener("connectionstatechange", onState);
+    const timer = setInterval(() => {
+      if (!disposed) act(policy.tick(canSignal()));
+    }, ICE_TICK_MS);
+    /** @type {IceWatch} */
+    const watch = {
+      policy,
+      networkChanged: () => {
+        if (!disposed) act(policy.onNetworkChange(canSignal()));
+      },
+      dispose: () => {
+        if (disposed) return;
+        disposed = true;
+        clearInterval(timer);
+        pc.removeEventListener("iceconnectionstatechange", onState);
+        pc.removeEventListener("connectionstatechange", onState);
+        this._iceWatches.delete(watch);
+        if (!this._iceWatches.size) this._listenNetwork(false);
+      },
+    };
+    if (!this._iceWatches) this._iceWatches = new Set();
+    this._iceWatches.add(watch);
+    this._listenNetwork(true);
+    return watch;
+  },
+
+  /**
+   * Restart every watched connection when the device's network changes (Wi-Fi ↔ mobile, back online).
+   * @param {boolean} on
+   */
+  _listenNetwork(on) {
+    if (typeof window === "undefined") return;
+    const conn = typeof navigator !== "undefined" ? /** @type {any} */ (navigator).connection : null;
+    if (on && !this._onNetworkChange) {
+      this._onNetworkChange = () => {
+        this._log("network changed");
+        this._emit("network-change", {});
+        for (const w of [...(this._iceWatches || [])]) w.networkChanged();
+      };
+      window.addEventListener("online", this._onNetworkChange);
+      if (conn && conn.addEventListener) conn.addEventListener("change", this._onNetworkChange);
+    } else if (!on && this._onNetworkChange) {
+      window.removeEventListener("online", this._onNetworkChange);
+      if (conn && conn.removeEventListener) conn.removeEventListener("change", this._onNetworkChange);
+      this._onNetworkChange = null;
+    }
+  },
+
+  /**
+   * Record and announce one connection's health (`media-health`), only when it changes.
+   * @param {string} target "publisher", "screen" or "subscription"
+   * @param {string|null} pid whose media (own pid for publisher/screen, the remote pid for a subscription)
+   * @param {"ok"|"reconnecting"|"failed"} state
+   */
+  _setMediaHealth(target, pid, state) {
+    if (!this.mediaHealth) this.mediaHealth = new Map();
+    const key = target === "subscription" ? `sub:${pid}` : target;
+    if (this.mediaHealth.get(key) === state) return;
+    if (state === "ok" && !this.mediaHealth.has(key)) {
+      this.mediaHealth.set(key, state);
+      return; // a first connect is not news
+    }
+    this.mediaHealth.set(key, state);
+    this._emit("media-health", { target, pid, state });
   },
 };

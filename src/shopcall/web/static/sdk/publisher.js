@@ -1,6 +1,7 @@
 /**
  * Sending: the send-only "publisher" peer connection for the local camera and microphone
- * (simulcast, redundant audio), its recovery when it fails, and local mute.
+ * (simulcast, redundant audio), its recovery when it breaks — an ICE restart in place first
+ * (same feed, so nobody re-subscribes), a re-publish only when restarts fail — and local mute.
  * @module shopcall/publisher
  */
 
@@ -34,13 +35,13 @@ export const methods = {
     const pc = this._newPeerConnection();
     this.publisherPc = pc;
     const trickle = candidateQueue(this, "publisher");
+    this._pubTrickle = trickle;
     pc.onicecandidate = (e) => {
-      if (this.publisherPc === pc) trickle.add(e.candidate ? e.candidate.toJSON() : null);
+      if (this.publisherPc === pc && this._pubTrickle) this._pubTrickle.add(e.candidate ? e.candidate.toJSON() : null);
     };
     pc.onconnectionstatechange = () => {
       if (this.publisherPc !== pc) return;
       this._emit("publisher-state", { state: pc.connectionState });
-      if (pc.connectionState === "failed") this._onPublisherFailed(gen);
       if (pc.connectionState === "connected") this._pubFailures = 0;
     };
 
@@ -80,6 +81,12 @@ export const methods = {
     await pc.setRemoteDescription({ type: "answer", sdp: reply.sdp });
     this._redAnswered(reply.sdp);
     trickle.flush();
+    this._pubWatch = this._watchIce(pc, {
+      target: "publisher",
+      pid: () => this.pid,
+      restart: () => this._restartPublisherIce(pc),
+      rebuild: () => this._onPublisherFailed(gen),
+    });
     this.simulcast = simulcast;
     this._emit("published", { stream, simulcast });
     // tell the others our current mute state if anything is muted
@@ -109,6 +116,42 @@ export const methods = {
     return offer;
   },
 
+  /**
+   * Restart ICE on the live publisher connection: an offer with fresh ICE credentials (`iceRestart`),
+   * `ice_restart` → the server's answer. Tracks, encodings, the RED worker and the feed stay as they
+   * are. Its candidates wait until the server has the new offer.
+   * @param {RTCPeerConnection} pc
+   */
+  async _restartPublisherIce(pc) {
+    if (this.publisherPc !== pc) return;
+    const trickle = candidateQueue(this, "publisher");
+    this._pubTrickle = trickle;
+    await this._setPublisherOffer(pc, await pc.createOffer({ iceRestart: true }));
+    let reply;
+    try {
+      reply = await this.request({ type: "ice_restart", target: "publisher", sdp: pc.localDescription ? pc.localDescription.sdp : "" });
+    } catch (err) {
+      if (this.publisherPc === pc && pc.signalingState === "have-local-offer") {
+        await pc.setLocalDescription({ type: "rollback" }).catch(() => {});
+      }
+      throw err;
+    }
+    if (this.publisherPc !== pc) return;
+    await pc.setRemoteDescription({ type: "answer", sdp: reply.sdp });
+    this._redAnswered(reply.sdp);
+    trickle.flush();
+  },
+
+  /**
+   * Debugging and tests: restart ICE on every live connection now, as a network change does.
+   * @returns {number} how many connections were asked to restart
+   */
+  restartIce() {
+    const watches = [...(this._iceWatches || [])];
+    for (const w of watches) w.networkChanged();
+    return watches.length;
+  },
+
   /** Stop publishing (`unpublish`), keeping the room membership. */
   async unpublish() {
     const had = !!this.publisherPc;
@@ -126,6 +169,9 @@ export const methods = {
 
   _closePublisher() {
     this._stopRedTransform();
+    if (this._pubWatch) this._pubWatch.dispose();
+    this._pubWatch = null;
+    this._pubTrickle = null;
     const pc = this.publisherPc;
     this.publisherPc = null;
     if (pc) {
@@ -139,11 +185,15 @@ export const methods = {
     }
   },
 
-  /** Re-publish after the connection failed, backing off; gives up after 3 tries. @param {number} gen */
+  /**
+   * Re-publish after ICE restarts could not repair the connection, backing off; gives up after 3 tries.
+   * @param {number} gen
+   */
   async _onPublisherFailed(gen) {
     if (gen !== this._publishGen || !this.localStream || !this.room) return;
     this._pubFailures += 1;
     if (this._pubFailures > 3) {
+      this._setMediaHealth("publisher", this.pid, "failed");
       this._emitError(new ShopCallError("media_unavailable", "Could not send your video"), "publish");
       return;
     }

@@ -54,8 +54,9 @@ export const methods = {
     this.screenPc = pc;
     this.screenStream = stream;
     const trickle = candidateQueue(this, "screen");
+    this._screenTrickle = trickle;
     pc.onicecandidate = (e) => {
-      if (this.screenPc === pc) trickle.add(e.candidate ? e.candidate.toJSON() : null);
+      if (this.screenPc === pc && this._screenTrickle) this._screenTrickle.add(e.candidate ? e.candidate.toJSON() : null);
     };
     for (const track of stream.getVideoTracks()) {
       if ("contentHint" in track) track.contentHint = "detail"; // sharp text over smooth motion
@@ -75,9 +76,44 @@ export const methods = {
     }
     await pc.setRemoteDescription({ type: "answer", sdp: reply.sdp });
     trickle.flush();
+    this._screenWatch = this._watchIce(pc, {
+      target: "screen",
+      pid: () => this.pid,
+      restart: () => this._restartScreenIce(pc),
+      rebuild: () => {
+        if (this.screenPc !== pc) return;
+        this._setMediaHealth("screen", this.pid, "failed");
+        this.stopScreenShare().catch(() => {});
+        this._emitError(new ShopCallError("media_unavailable", "Your screen share was lost — share it again"), "screen");
+      },
+    });
     await this._prioritiseScreen(pc, true);
     this._emit("screen-share", { active: true, stream });
     return stream;
+  },
+
+  /**
+   * Restart ICE on the screen share's connection in place (`ice_restart` with target "screen").
+   * @param {RTCPeerConnection} pc
+   */
+  async _restartScreenIce(pc) {
+    if (this.screenPc !== pc) return;
+    const trickle = candidateQueue(this, "screen");
+    this._screenTrickle = trickle;
+    const offer = await pc.createOffer({ iceRestart: true });
+    await pc.setLocalDescription(offer);
+    let reply;
+    try {
+      reply = await this.request({ type: "ice_restart", target: "screen", sdp: pc.localDescription ? pc.localDescription.sdp : offer.sdp });
+    } catch (err) {
+      if (this.screenPc === pc && pc.signalingState === "have-local-offer") {
+        await pc.setLocalDescription({ type: "rollback" }).catch(() => {});
+      }
+      throw err;
+    }
+    if (this.screenPc !== pc) return;
+    await pc.setRemoteDescription({ type: "answer", sdp: reply.sdp });
+    trickle.flush();
   },
 
   /**
@@ -117,6 +153,9 @@ export const methods = {
 
   /** @param {boolean} stopTracks */
   _closeScreen(stopTracks) {
+    if (this._screenWatch) this._screenWatch.dispose();
+    this._screenWatch = null;
+    this._screenTrickle = null;
     const pc = this.screenPc;
     this.screenPc = null;
     if (pc) pc.close();

@@ -84,6 +84,9 @@ export const SDK_VERSION = "0.1.0";
  * @property {boolean} [audioRedundancy=true] send redundant audio (RED) when the browser offers it:
  *   each packet also carries the previous one, so random loss costs far less audio.
  * @property {number} [qualityReportMs=5000] how often to send the quality summary (0: never).
+ * @property {boolean} [relayOnly=false] only relayed (TURN) paths (`iceTransportPolicy: "relay"`), so the
+ *   media server never sees this device's addresses; needs TURN in `welcome.ice_servers`, else peer
+ *   connections fail with `relay_unavailable`.
  * @property {boolean} [debug=false] log protocol traffic to the console.
  */
 

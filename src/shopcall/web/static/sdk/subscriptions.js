@@ -1,7 +1,8 @@
 /**
  * Receiving: one receive-only peer connection per remote publisher (camera or `<pid>:screen`),
- * retried when the publisher is not up yet or the connection fails, with the receive buffer the
- * server's playout controller asks for.
+ * retried when the publisher is not up yet, repaired in place by an ICE restart when its path
+ * breaks (re-subscribed only when restarts fail), with the receive buffer the server's playout
+ * controller asks for.
  * @module shopcall/subscriptions
  */
 
@@ -24,6 +25,7 @@ const NOT_READY_RETRY_MS = [600, 1200, 2500, 5000];
  * @property {boolean} cancelled
  * @property {number} failures
  * @property {number|null} [playoutTargetMs] receive buffer the server asked for (null: browser default)
+ * @property {import("./peer.js").IceWatch|null} [watch] ICE restarts of its connection
  */
 
 /** @param {string} pid @param {string|null} sid @returns {Subscription} */
@@ -103,6 +105,28 @@ export const methods = {
     await this.request({ type: "start", sid: sub.sid, sdp: pc.localDescription ? pc.localDescription.sdp : answer.sdp });
     sub.started = true;
     if (sub.trickle) sub.trickle.flush();
+    if (!sub.watch && !sub.cancelled) {
+      sub.watch = this._watchIce(pc, {
+        target: "subscription",
+        pid: () => sub.pid,
+        restart: () => this._restartSubscriptionIce(sub),
+        rebuild: () => this._onSubscriptionFailed(sub),
+      });
+    }
+  },
+
+  /**
+   * Restart ICE on a subscription in place: `ice_restart` → the server's new offer, answered with
+   * `start` like the first one. Same subscription id, tracks and receive buffer; the server's layer
+   * and playout controllers are keyed by it, so they carry on. Candidates wait for `started`.
+   * @param {Subscription} sub
+   */
+  async _restartSubscriptionIce(sub) {
+    if (sub.cancelled || !sub.sid || !sub.pc) return;
+    const reply = await this.request({ type: "ice_restart", target: sub.sid });
+    if (sub.cancelled) return;
+    sub.trickle = candidateQueue(this, sub.sid);
+    await this._answerSubscription(sub, reply.sdp);
   },
 
   /** @param {Subscription} sub */
@@ -136,7 +160,6 @@ export const methods = {
     pc.onconnectionstatechange = () => {
       if (sub.cancelled) return;
       this._emit("subscriber-state", { pid: sub.pid, sid: sub.sid, state: pc.connectionState });
-      if (pc.connectionState === "failed") this._onSubscriptionFailed(sub);
     };
   },
 
@@ -158,12 +181,13 @@ export const methods = {
     }
   },
 
-  /** Re-subscribe after the connection failed, backing off; gives up after 3 tries. @param {Subscription} sub */
+  /** Re-subscribe after ICE restarts could not repair the connection, backing off; gives up after 3 tries. @param {Subscription} sub */
   async _onSubscriptionFailed(sub) {
     sub.failures += 1;
     const pid = sub.pid;
     const failures = sub.failures;
     if (failures > 3) {
+      this._setMediaHealth("subscription", pid, "failed");
       this._emitError(new ShopCallError("media_unavailable", "Could not receive the other side's video"), "subscribe");
       return;
     }
@@ -198,6 +222,8 @@ export const methods = {
     if (!sub) return;
     this.subscriptions.delete(pid);
     sub.cancelled = true;
+    if (sub.watch) sub.watch.dispose();
+    sub.watch = null;
     if (sub.pc) {
       sub.pc.onicecandidate = null;
       sub.pc.ontrack = null;

@@ -6,6 +6,30 @@
 
 import { emit } from "../messages.js";
 
+/**
+ * The path of a connection's selected ICE candidate pair, from its stats: "direct", or "relay-udp",
+ * "relay-tcp", "relay-tls" when the local candidate is a TURN relay (by its protocol to the TURN server).
+ * @param {RTCStatsReport|Map<string, any>} stats
+ * @returns {"direct"|"relay-udp"|"relay-tcp"|"relay-tls"|null} null: no pair selected yet
+ */
+export function selectedPath(stats) {
+  let pairId = null;
+  stats.forEach((s) => {
+    if (s.type === "transport" && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
+  });
+  let pair = pairId ? stats.get(pairId) : null;
+  if (!pair) {
+    stats.forEach((s) => {
+      if (!pair && s.type === "candidate-pair" && s.nominated && s.state === "succeeded") pair = s;
+    });
+  }
+  const local = pair ? stats.get(pair.localCandidateId) : null;
+  if (!local) return null;
+  if (local.candidateType !== "relay") return "direct";
+  const proto = String(local.relayProtocol || "udp").toLowerCase();
+  return proto === "tls" ? "relay-tls" : proto === "tcp" ? "relay-tcp" : "relay-udp";
+}
+
 /** ShopCallClient methods (mixed into its prototype). */
 export const methods = {
   _startQualityReports() {
@@ -35,10 +59,12 @@ export const methods = {
       if (!p || p.pc !== pc) return null;
       return { ...Object.fromEntries(Object.keys(cur).map((k) => [k, Math.max(0, cur[k] - (p[k] || 0))])), dt: (now - p.t) / 1000 };
     };
-    const out = { rtt_ms: null, jitter_ms: null, out_kbps: null, subs: {} };
+    const out = { rtt_ms: null, jitter_ms: null, out_kbps: null, subs: {}, path: null };
     if (this.publisherPc) {
       let bytes = 0;
-      (await this.publisherPc.getStats()).forEach((st) => {
+      const pubStats = await this.publisherPc.getStats();
+      out.path = selectedPath(pubStats);
+      pubStats.forEach((st) => {
         if (st.type === "outbound-rtp") bytes += st.bytesSent || 0;
         if (st.type === "candidate-pair" && st.nominated && st.currentRoundTripTime != null) out.rtt_ms = st.currentRoundTripTime * 1000;
         if (st.type === "remote-inbound-rtp" && st.roundTripTime != null && out.rtt_ms == null) out.rtt_ms = st.roundTripTime * 1000;
@@ -50,7 +76,9 @@ export const methods = {
       if (!sub.pc) continue;
       const v = { bytes: 0, lost: 0, recv: 0, frames: 0, freeze: 0, conceal: 0, samples: 0 };
       let height = null, avail = null, jitter = null, rtt = null;
-      (await sub.pc.getStats()).forEach((st) => {
+      const subStats = await sub.pc.getStats();
+      if (out.path == null) out.path = selectedPath(subStats); // a receive-only participant's path
+      subStats.forEach((st) => {
         if (st.type === "inbound-rtp") {
           v.bytes += st.bytesReceived || 0;
           v.lost += Math.max(0, st.packetsLost || 0);
@@ -86,6 +114,8 @@ export const methods = {
       if (jitter != null) out.jitter_ms = Math.max(out.jitter_ms || 0, jitter);
     }
     this._qualityPrev = next;
+    if (out.path == null) delete out.path;
+    else this.mediaPath = out.path;
     return out;
   },
 
@@ -150,5 +180,6 @@ export const methods = {
 /** @type {import("../messages.js").MessageTable} */
 export const messages = {
   participant_quality: emit("participant-quality", (m) => ({ pid: m.pid, level: m.level })),
+  participant_path: emit("participant-path", (m) => ({ pid: m.pid, path: m.path })),
   layer_changed: emit("layer-changed", (m) => ({ pid: m.pid, substream: m.substream, reason: m.reason })),
 };
