@@ -566,6 +566,7 @@ class Call:
 
     def __init__(self, rig: Rig) -> None:
         self.rig = rig
+        self.close_error: str | None = None
         self.shopper: Side | None = None
         self.agent: Side | None = None
 
@@ -594,7 +595,11 @@ class ShopCallCall(Call):
     def start(self, timeout_s: float = 30) -> float:
         assert self.rig.server is not None
         self.agent = self.rig.new_side("agent", "host")
-        sign_in_agent(self.agent.page, self.rig.server.base, "anna")
+        try:
+            sign_in_agent(self.agent.page, self.rig.server.base, "anna")
+        except Exception as e:
+            status = self.agent.page.get_by_test_id("agent-status").all_inner_texts()
+            raise RuntimeError(f"Anna is not online in the console (status {status}): {e}") from e
         self.shopper = self.rig.new_side("shopper", "ns", 390, 844)
         start_call(self.shopper.page, self.rig.sc_base, name="Netns shopper")
         answer = self.agent.page.get_by_test_id("answer-call").first
@@ -618,11 +623,14 @@ class ShopCallCall(Call):
                 self.rig.server.sql("SELECT id, room_id, status FROM calls ORDER BY created_at")]
 
     def close(self) -> None:
+        """The agent ends the call (the next call needs Anna free, not in a call kept for a reconnect)."""
         if self.agent is not None:
-            with contextlib.suppress(Exception):
+            try:
                 self.agent.page.get_by_test_id("end-call").click(timeout=5000)
                 if self.shopper is not None:
                     self.shopper.page.get_by_test_id("call-again").wait_for(timeout=10000)
+            except Exception as e:  # noqa: BLE001 - reported; the rig goes on with the next call
+                self.close_error = str(e).splitlines()[0]
         super().close()
 
 
@@ -681,6 +689,7 @@ class Connected:
     paths: list[dict[str, Any]] = field(default_factory=list)
     dropped: int = 0  # packets the firewall dropped during the call (it really was in the way)
     frames_2s: dict[str, int] = field(default_factory=dict)  # frames each page decoded in 2 s once connected
+    timeline: str = ""
     error: str | None = None
 
     def row(self) -> dict[str, Any]:
@@ -732,8 +741,9 @@ def run_connect(rig: Rig, system: str, firewall: str, timeout_s: float = 30) -> 
         raise ValueError(f"unknown firewall {firewall!r} (udp or tls)")
     res = Connected(system, connected=False)
     call = CALLS[system](rig)
+    t0 = now_ms()
     try:
-        t = call.start(timeout_s)
+        t = t0 = call.start(timeout_s)
         got = wait_first_frames(call.sides, t, timeout_s)
         assert call.shopper is not None
         res.paths = call.shopper.paths()
@@ -751,7 +761,11 @@ def run_connect(rig: Rig, system: str, firewall: str, timeout_s: float = 30) -> 
         res.error = str(e).splitlines()[0][:300]
     finally:
         res.dropped = rig.link.dropped()
+        with contextlib.suppress(Exception):
+            res.timeline = format_timeline(call.sides, t0, {"start": t0})
         call.close()
+        if call.close_error:
+            res.error = f"{res.error or ''} (ending the call: {call.close_error})".lstrip()
         rig.link.clear()
     return res
 
@@ -816,4 +830,6 @@ def run_disruption(rig: Rig, system: str, kind: str, outage_s: float = 6, give_u
         with contextlib.suppress(Exception):
             res.timeline = format_timeline(call.sides, t0, marks)
         call.close()
+        if call.close_error:
+            res.error = f"{res.error or ''} (ending the call: {call.close_error})".lstrip()
     return res
