@@ -8,7 +8,7 @@ from pathlib import Path
 
 from cryptography import x509
 
-from shopcall.turn.tls import ensure_dev_certificate
+from shopcall.turn.tls import ensure_dev_certificate, spki_sha256
 
 
 def test_names_the_hosts_is_private_and_reused(tmp_path: Path) -> None:
@@ -22,3 +22,17 @@ def test_names_the_hosts_is_private_and_reused(tmp_path: Path) -> None:
     before = cert_path.read_bytes()
     assert ensure_dev_certificate(tmp_path, ["127.0.0.1"]) == (cert_path, key_path)
     assert cert_path.read_bytes() == before
+
+
+def test_spki_pin_matches_openssl(tmp_path: Path) -> None:
+    import base64
+    import subprocess
+
+    cert_path, _ = ensure_dev_certificate(tmp_path, [])
+    pub = subprocess.run(["openssl", "x509", "-in", str(cert_path), "-pubkey", "-noout"], check=True,
+                         capture_output=True).stdout
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "der"], input=pub, check=True,
+                         capture_output=True).stdout
+    digest = subprocess.run(["openssl", "dgst", "-sha256", "-binary"], input=der, check=True,
+                            capture_output=True).stdout
+    assert spki_sha256(cert_path) == base64.b64encode(digest).decode()

@@ -8,7 +8,9 @@ restarts and renewed a week before it expires.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import ipaddress
 import os
 from pathlib import Path
@@ -55,3 +57,11 @@ def ensure_dev_certificate(folder: Path, hosts: list[str]) -> tuple[Path, Path]:
                                   serialization.NoEncryption()))
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return cert_path, key_path
+
+
+def spki_sha256(cert_path: Path) -> str:
+    """Base64 SHA-256 of the certificate's public key: what Chromium's `--ignore-certificate-errors-spki-list`
+    takes, so a test browser trusts exactly the development certificate and nothing else."""
+    cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    spki = cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return base64.b64encode(hashlib.sha256(spki).digest()).decode()
