@@ -11,6 +11,7 @@ from shopcall.turn.urls import choose_host, host_from_header, ice_server_entry, 
 @pytest.mark.parametrize(("header", "host"), [
     ("shop.example:8080", "shop.example"), ("shop.example", "shop.example"), ("[2001:db8::5]:443", "2001:db8::5"),
     ("[::1]", "::1"), ("10.0.0.7:8080", "10.0.0.7"), ("", None), (None, None), ("[", None),
+    ("evil?transport=tcp:80", None), ("a b", None), ("[not-ipv6]:1", None), ("-x.example", None),
 ])
 def test_host_from_header(header: str | None, host: str | None) -> None:
     assert host_from_header(header) == host

@@ -8,6 +8,7 @@ there too; otherwise the address the server listens on.
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Any
 
 from shopcall.turn.credentials import TurnCredential
@@ -15,18 +16,31 @@ from shopcall.turn.credentials import TurnCredential
 _WILDCARDS = {"", "0.0.0.0", "::", "[::]"}
 
 
+_HOST_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
+
+
+def _valid_host(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        return bool(_HOST_NAME.fullmatch(host))
+
+
 def host_from_header(host_header: str | None) -> str | None:
-    """`example.com:8080` -> `example.com`, `[::1]:8080` -> `::1`; None for a missing or odd header."""
+    """`example.com:8080` -> `example.com`, `[::1]:8080` -> `::1`; None for a missing or malformed header
+    (the header is the client's to choose, so nothing but a host name or address goes into a URL)."""
     if not host_header:
         return None
     value = host_header.strip()
     if value.startswith("["):
         end = value.find("]")
-        return value[1:end] if end > 1 else None
-    if value.count(":") > 1:  # a bare IPv6 address (not valid in Host, but be lenient)
-        return value
-    host = value.rsplit(":", 1)[0] if ":" in value else value
-    return host or None
+        host = value[1:end] if end > 1 else ""
+    elif value.count(":") > 1:  # a bare IPv6 address (not valid in Host, but be lenient)
+        host = value
+    else:
+        host = value.rsplit(":", 1)[0] if ":" in value else value
+    return host if host and _valid_host(host) else None
 
 
 def url_host(host: str) -> str:
