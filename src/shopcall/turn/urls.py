@@ -35,7 +35,7 @@ def host_from_header(host_header: str | None) -> str | None:
     value = host_header.strip()
     if value.startswith("["):
         end = value.find("]")
-        host = value[1:end] if end > 1 else ""
+        host = value[1:end] if end > 1 and ":" in value[1:end] else ""  # brackets hold an IPv6 address
     elif value.count(":") > 1:  # a bare IPv6 address (not valid in Host, but be lenient)
         host = value
     else:
