@@ -22,6 +22,7 @@ bench: setup
 	.venv/bin/python bench/call_setup.py --calls 10 --json bench/results/call_setup.json
 	.venv/bin/python bench/latency.py --json bench/results/latency.json
 	.venv/bin/python bench/latency_rtt.py --json bench/results/latency_rtt.json
+	.venv/bin/python bench/reconnect.py --json bench/results/reconnect.json
 
 lint: setup
 	.venv/bin/ruff check src tests bench
