@@ -182,8 +182,25 @@ async function goOnline(token) {
       note("Connection dropped — could not get back into the call", icons.wifiOff, 5000);
     }
   });
-  c.addEventListener("room-ended", () => {
-    if (current) endLocal(current.quiet ? null : current.endedByMe ? "Call ended" : "The call was ended");
+  c.addEventListener("room-ended", (e) => {
+    if (!current) return;
+    if (e.detail.reason === "shopper_disconnected") {
+      endLocal(`${current.shopper.name} did not come back — call ended`);
+      return;
+    }
+    endLocal(current.quiet ? null : current.endedByMe ? "Call ended" : "The call was ended");
+  });
+  // a shopper whose connection dropped keeps their place for the server's grace period
+  c.addEventListener("participant-reconnecting", (e) => {
+    const p = e.detail.participant;
+    if (!current || current.group || (p && p.role !== "shopper")) return;
+    showReconnecting((p && p.name) || current.shopper.name, e.detail.graceS);
+  });
+  c.addEventListener("participant-reconnected", (e) => {
+    const p = e.detail.participant;
+    if (!current || current.group || (p && p.role !== "shopper") || !current.reconnecting) return;
+    hideReconnecting();
+    note(`${(p && p.name) || current.shopper.name} is back`, icons.video, 3000);
   });
   const countGuests = () => {
     if (!current || !current.group) return;
@@ -196,6 +213,7 @@ async function goOnline(token) {
     if (!current || current.group) return;
     const p = e.detail.participant;
     if (p && p.role !== "shopper") return;
+    hideReconnecting();
     const who = (p && p.name) || current.shopper.name;
     if (e.detail.reason === "disconnected") {
       note(`${who}’s connection dropped — waiting for them to come back`, icons.wifiOff, 5000);
@@ -751,8 +769,38 @@ async function endCall(shopperLeft) {
   }
 }
 
+/**
+ * "Shopper reconnecting" on the call, with the seconds left of the server's grace period.
+ * @param {string} who @param {number|null} graceS
+ */
+function showReconnecting(who, graceS) {
+  hideReconnecting();
+  const box = document.createElement("div");
+  box.dataset.testid = "shopper-reconnecting";
+  box.setAttribute("role", "status");
+  Object.assign(box.style, { padding: "8px 12px", borderRadius: "8px", marginBottom: "10px", fontSize: "14px",
+                             background: "var(--sc-surface-2)", borderLeft: "3px solid var(--sc-warning)" });
+  const until = Date.now() + (graceS || 60) * 1000;
+  const render = () => {
+    const left = Math.max(0, Math.round((until - Date.now()) / 1000));
+    box.textContent = `${who} is reconnecting… their place is kept for ${left} s`;
+  };
+  render();
+  const timer = setInterval(render, 1000);
+  document.querySelector('[data-testid="call-context"]').prepend(box);
+  current.reconnecting = { box, timer };
+}
+
+function hideReconnecting() {
+  if (!current || !current.reconnecting) return;
+  clearInterval(current.reconnecting.timer);
+  current.reconnecting.box.remove();
+  current.reconnecting = null;
+}
+
 function endLocal(message) {
   if (!current || current.done) return;
+  hideReconnecting();
   current.done = true;
   // nothing lost: unsaved notes or outcome are saved when the call ends
   const typed = document.querySelector('[data-testid="call-notes"]').value;

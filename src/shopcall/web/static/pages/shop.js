@@ -240,6 +240,7 @@ function reportCart() {
 }
 async function ensurePresence() {
   if (presence && presence.state !== "closed") return;
+  await resuming; // this page may be taking up a call from the last one
   if (session && !session.ended) return; // the call's own socket is in use
   try {
     browseToken = browseToken || (await shopperToken());
@@ -360,6 +361,7 @@ async function startInvitedCall(client, res) {
   const s = session;
   widget.hidden = false;
   wireClient(s, client);
+  remember(s);
   s.mediaPromise = getLocalMedia({ noiseSuppression: true }).then((got) => {
     s.stream = got.stream;
     s.problems = got.problems;
@@ -443,6 +445,7 @@ async function startCall(name, media = null) {
     showQueue(position, estimatedWaitS);
     s.call = call;
     s.room = room;
+    remember(s);
     if (s.cancelled) {
       await client.cancelCall(call).catch(() => {});
       return client.close();
@@ -450,6 +453,7 @@ async function startCall(name, media = null) {
     const { agent } = await answered;
     if (s.cancelled || s.ended) return;
     s.agent = agent;
+    remember(s);
     await goLive(s);
   } catch (err) {
     if (s.cancelled || s.ended || session !== s) return;
@@ -541,6 +545,79 @@ function wireClient(s, client) {
   });
 }
 
+// ---------------------------------------------------------------------- a call across pages
+// The SDK keeps the server's resume token in this tab's sessionStorage; the page keeps what it shows
+// (the expert's name, the call). Leaving the page (a link, a reload) just unloads it: the socket
+// closes with 1001 and the server keeps our place for its grace period; the next page of the shop
+// resumes the same call. Hanging up or cancelling tells the server first, so they end at once.
+const CALL_KEY = "nordlys.call";
+function remember(s) {
+  sessionStorage.setItem(CALL_KEY, JSON.stringify({ call: s.call, room: s.room, name: s.name, agent: s.agent }));
+}
+function forget() {
+  sessionStorage.removeItem(CALL_KEY);
+}
+
+async function resumeCall() {
+  let saved = null;
+  try {
+    saved = JSON.parse(sessionStorage.getItem(CALL_KEY) || "null");
+  } catch {
+    saved = null;
+  }
+  if (!saved) return false;
+  const client = new ShopCallClient();
+  const s = { client, call: saved.call, room: saved.room, stream: null, problems: [], view: null, name: saved.name || "Guest",
+              agent: saved.agent, cancelled: false, ended: false, mediaPromise: null, timers: [], resumed: true };
+  session = s;
+  widget.hidden = false;
+  wireClient(s, client);
+  client.on("queue-update", (q) => { s.lastQueue = q; });
+  let back = null;
+  try {
+    back = await client.resume();
+  } catch (err) {
+    console.warn("could not resume the call", err);
+  }
+  if (!back || (s.call && back.call && back.call !== s.call)) {
+    session = null;
+    widget.hidden = true;
+    forget();
+    client.close();
+    return false;
+  }
+  s.call = back.call || s.call;
+  s.room = back.room || s.room;
+  s.mediaPromise = getLocalMedia({ noiseSuppression: true }).then((got) => {
+    s.stream = got.stream;
+    s.problems = got.problems;
+    return got;
+  }, (err) => ({ stream: null, problems: [err] }));
+  if (back.pid || s.agent) {
+    s.agent = s.agent || { identity: "", name: "your expert" };
+    // back in our place (and the expert's video on its way) while the camera starts
+    if (back.room) await client.join(back.room).catch((err) => console.warn("rejoin failed", err));
+    await goLive(s);
+    return true;
+  }
+  // still waiting for an expert: the same place in the queue
+  showPane("ringing");
+  el("ringTitle").textContent = "Connecting you to an expert…";
+  el("ringSub").textContent = "You’re still in line — an expert will pick up in a moment.";
+  setStatus("Connecting you to an expert…");
+  if (s.lastQueue) showQueue(s.lastQueue.position, s.lastQueue.estimatedWaitS);
+  try {
+    const { agent } = await back.answered;
+    if (s.cancelled || s.ended) return true;
+    s.agent = agent;
+    remember(s);
+    await goLive(s);
+  } catch (err) {
+    if (!s.cancelled && !s.ended && session === s) finish(s, "failed", describeError(err));
+  }
+  return true;
+}
+
 async function goLive(s) {
   const { agent, client } = s;
   setStatus(`Connected with ${agent.name}`);
@@ -613,6 +690,7 @@ function finish(s, kind, text, statusText) {
   if (s.ended) return;
   const dur = s.view ? s.view.elapsedSeconds : 0;
   s.ended = true;
+  forget();
   for (const t of s.timers) clearTimeout(t);
   if (s.view) s.view.stop();
   if (s.stream) for (const t of s.stream.getTracks()) t.stop();
@@ -648,14 +726,10 @@ el("again").addEventListener("click", () => {
   closeWidget();
   openNameDialog();
 });
-window.addEventListener("beforeunload", () => {
-  if (session && session.client && !session.ended) {
-    if (session.call && widget.dataset.state === "ringing") session.client.cancelCall(session.call).catch(() => {});
-    session.client.close();
-  }
-});
+// No hang-up when the page goes: another page of the shop takes the call up (resumeCall above).
 
 const productsReady = loadProducts();
+const resuming = resumeCall();
 // debugging / test handle
 window.shopcall = {
   get client() {
