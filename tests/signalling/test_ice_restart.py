@@ -7,7 +7,9 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from shopcall.api.deps import services_of
 from shopcall.media.fake import FakeMediaBackend, FakeMediaSession
+from shopcall.signalling.features.quality import QualityConnState
 from tests.signalling.helpers import OFFER, ask, hello, recv, req, rooms, tok
 
 
@@ -115,3 +117,29 @@ def test_restarts_are_rate_limited_per_connection(env) -> None:
         assert kinds == ["ice_restarted"] * 12
         r = ask(anna, {"type": "ice_restart", "target": "publisher", "sdp": OFFER})
         assert r["code"] == "rate_limited"
+
+
+def test_quality_controllers_keep_their_state_through_a_restart(env) -> None:
+    client, media, app_id = env
+    with client.websocket_connect("/v1/signal") as anna, client.websocket_connect("/v1/signal") as bob:
+        anna_pid, bob_pid, sid = _call(client, app_id, anna, bob)
+        lossy = {"type": "quality", "rtt_ms": 40, "subs": {anna_pid: {"loss_pct": 30, "kbps": 200, "fps": 6,
+                                                                       "freeze_ratio": 0.2, "available_kbps": 250}}}
+        assert ask(bob, lossy)["type"] == "quality_ack"
+        hub = services_of(client.app).live
+        room = next(r for r in hub.rooms.values() if bob_pid in r.members)
+        state = room.members[bob_pid].features.get(QualityConnState)
+        layers, playout = state.layers[sid], state.playout[sid]
+        history = list(layers.history)
+        assert history and history[-1][2] == "down"
+        redundancy = room.members[anna_pid].features.get(QualityConnState).redundancy
+        assert ask(bob, {"type": "ice_restart", "target": sid})["type"] == "ice_restarted"
+        assert ask(bob, {"type": "start", "sid": sid, "sdp": OFFER})["type"] == "started"
+        assert ask(anna, {"type": "ice_restart", "target": "publisher", "sdp": OFFER})["type"] == "ice_restarted"
+        after = room.members[bob_pid].features.get(QualityConnState)
+        assert after.layers[sid] is layers and after.playout[sid] is playout and list(layers.history) == history
+        assert room.members[anna_pid].features.get(QualityConnState).redundancy is redundancy
+        # the next report goes on from there: still on the low layer, no second "down"
+        assert ask(bob, lossy)["type"] == "quality_ack"
+        assert _session(media, bob_pid).substreams[sid]["substream"] == 0
+        assert list(layers.history) == history  # no second decision: the hysteresis carried on
