@@ -1,5 +1,5 @@
 // Script of pages/shop.html (loaded as a module, so the page carries no inline script).
-import { ShopCallClient, ShopCallError, describeError, getLocalMedia } from "/static/sdk/shopcall.js";
+import { ShopCallClient, ShopCallError, createNoiseSuppressor, describeError, getLocalMedia } from "/static/sdk/shopcall.js";
 import "/static/components/shopcall-call.js";
 import "/static/components/shopcall-precall.js";
 import { icons, esc, initials } from "/static/components/icons.js";
@@ -566,6 +566,10 @@ async function resumeCall() {
     saved = null;
   }
   if (!saved) return false;
+  // the camera starts while we say hello (the permission was given on the last page); noise suppression
+  // (RNNoise) comes once we are back, so its loading does not hold up the call
+  const media = getLocalMedia();
+  media.catch(() => {});
   const client = new ShopCallClient();
   const s = { client, call: saved.call, room: saved.room, stream: null, problems: [], view: null, name: saved.name || "Guest",
               agent: saved.agent, cancelled: false, ended: false, mediaPromise: null, timers: [], resumed: true };
@@ -584,11 +588,12 @@ async function resumeCall() {
     widget.hidden = true;
     forget();
     client.close();
+    media.then((got) => { for (const t of got.stream.getTracks()) t.stop(); }, () => {});
     return false;
   }
   s.call = back.call || s.call;
   s.room = back.room || s.room;
-  s.mediaPromise = getLocalMedia({ noiseSuppression: true }).then((got) => {
+  s.mediaPromise = media.then((got) => {
     s.stream = got.stream;
     s.problems = got.problems;
     return got;
@@ -598,6 +603,7 @@ async function resumeCall() {
     // back in our place (and the expert's video on its way) while the camera starts
     if (back.room) await client.join(back.room).catch((err) => console.warn("rejoin failed", err));
     await goLive(s);
+    suppressNoiseLater(s);
     return true;
   }
   // still waiting for an expert: the same place in the queue
@@ -616,6 +622,22 @@ async function resumeCall() {
     if (!s.cancelled && !s.ended && session === s) finish(s, "failed", describeError(err));
   }
   return true;
+}
+
+/** Put RNNoise on the microphone of a call that is already sending (replaces the sent audio track). */
+async function suppressNoiseLater(s) {
+  const mic = s.stream && s.stream.getAudioTracks()[0];
+  const pc = s.client && s.client.publisherPc;
+  const sender = pc && pc.getSenders().find((x) => x.track && x.track.kind === "audio");
+  if (!mic || !sender || s.ended) return;
+  try {
+    const ns = await createNoiseSuppressor(mic, { enabled: true });
+    if (s.ended || sender.track !== mic) return;
+    await sender.replaceTrack(ns.track);
+    s.stream.noiseSuppressor = ns;
+  } catch (err) {
+    console.warn("noise suppression unavailable", err);
+  }
 }
 
 async function goLive(s) {
