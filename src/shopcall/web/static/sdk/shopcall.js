@@ -44,6 +44,7 @@ export const SDK_VERSION = "0.1.0";
  * @property {boolean} publishing
  * @property {boolean} audio_muted
  * @property {boolean} video_muted
+ * @property {boolean} [reconnecting] their connection dropped; the server keeps their place
  */
 
 /**
@@ -55,7 +56,10 @@ export const SDK_VERSION = "0.1.0";
  * @property {string[]} rooms
  * @property {number} expires_at
  * @property {RTCIceServer[]} ice_servers
- * @property {number} heartbeat_s
+ * @property {number} heartbeat_s the server pings this often (and the SDK pings it)
+ * @property {number} [liveness_timeout_s] no frame for this long: the socket is dead
+ * @property {{room: string|null, call: string|null, pid: string|null}} [resume] where a resumed
+ *   participant was (hello with a resume token; see `client.resume()`)
  */
 
 /**
@@ -87,6 +91,8 @@ export const SDK_VERSION = "0.1.0";
  * @property {boolean} [relayOnly=false] only relayed (TURN) paths (`iceTransportPolicy: "relay"`), so the
  *   media server never sees this device's addresses; needs TURN in `welcome.ice_servers`, else peer
  *   connections fail with `relay_unavailable`.
+ * @property {Storage|null} [resumeStorage] where the resume token for the next page of this tab is
+ *   kept; default the tab's `sessionStorage`, `null` for nowhere (no resume after a reload).
  * @property {boolean} [debug=false] log protocol traffic to the console.
  */
 
