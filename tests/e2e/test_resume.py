@@ -21,10 +21,11 @@ BACK_WITHIN_S = 3.0
 # Records when the console shows and hides "shopper reconnecting" (it may be up for well under a second).
 BANNER_WATCH = """() => {
   window.__banner = [];
+  const ours = (n) => n.dataset && n.dataset.testid === 'shopper-reconnecting';
   new MutationObserver((muts) => {
     for (const m of muts) {
-      for (const n of m.addedNodes) if (n.dataset && n.dataset.testid === 'shopper-reconnecting') window.__banner.push(['shown', n.textContent]);
-      for (const n of m.removedNodes) if (n.dataset && n.dataset.testid === 'shopper-reconnecting') window.__banner.push(['hidden', '']);
+      for (const n of m.addedNodes) if (ours(n)) window.__banner.push(['shown', n.textContent]);
+      for (const n of m.removedNodes) if (ours(n)) window.__banner.push(['hidden', '']);
     }
   }).observe(document.body, {childList: true, subtree: true});
 }"""
