@@ -214,7 +214,22 @@ PROBE_JS = """
   Object.setPrototypeOf(window.WebSocket, WS);
 
   window.__rc = {
-    t0, log, samples: [], max: new Map(), timer: null, busy: false,
+    t0, log, note, samples: [], max: new Map(), timer: null, busy: false,
+    /** Also record the ShopCall SDK's own events of the page's client (the demo pages expose it). */
+    hookSdk() {
+      const c = window.shopcall && window.shopcall.client;
+      if (!c || c.__rcHooked) return !!c;
+      c.__rcHooked = true;
+      for (const t of ["ice-restart", "media-health", "connection-state"]) {
+        c.addEventListener(t, (e) => note("sdk", -1, t + " " + JSON.stringify(e.detail)));
+      }
+      return true;
+    },
+    /** The SDK's count of ICE restarts it started (null without an SDK client on the page). */
+    sdkRestarts() {
+      const c = window.shopcall && window.shopcall.client;
+      return c ? (c.iceRestarts || 0) : null;
+    },
     /** Decoded video frames so far, summed over every peer connection this page ever had. */
     async frames() {
       for (const pc of window.__pcs) {
@@ -321,6 +336,13 @@ class Side:
 
     def ufrags(self) -> list[str]:
         return list(self.page.evaluate("window.__rc.ufrags()"))
+
+    def hook_sdk(self) -> bool:
+        return bool(self.page.evaluate("window.__rc.hookSdk()"))
+
+    def sdk_restarts(self) -> int | None:
+        v = self.page.evaluate("window.__rc.sdkRestarts()")
+        return None if v is None else int(v)
 
     def pc_count(self) -> int:
         return int(self.page.evaluate("window.__pcs.length"))
@@ -632,6 +654,10 @@ class ShopCallCall(Call):
                 lines = [x.strip() for x in str(e).splitlines() if x.strip()]
                 self.close_error = "End call not clickable: " + " / ".join(lines[:1] + lines[-2:])[:400]
                 with contextlib.suppress(Exception):
+                    shot = self.rig.tmp / f"end-call-{int(time.time())}.png"
+                    self.agent.page.screenshot(path=str(shot))
+                    self.close_error += f" (screenshot {shot})"
+                with contextlib.suppress(Exception):
                     end.dispatch_event("click")
             if self.shopper is not None:
                 try:
@@ -722,6 +748,7 @@ class Disrupted:
     calls_before: list[tuple[str, str, str]] = field(default_factory=list)
     calls_after: list[tuple[str, str, str]] = field(default_factory=list)
     in_call: bool | None = None
+    sdk_restarts: dict[str, int | None] = field(default_factory=dict)  # SDK-counted ICE restarts during it
     timeline: str = ""
     error: str | None = None
 
@@ -806,8 +833,11 @@ def run_disruption(rig: Rig, system: str, kind: str, outage_s: float = 6, give_u
         got = wait_first_frames(call.sides, t, 30)
         if any(v is None for v in got.values()):
             raise RuntimeError("the call did not connect on a clean link: " + json.dumps(got))
+        for s in call.sides:
+            s.hook_sdk()
         time.sleep(STEADY_S)
         _snapshot(call, res, "before")
+        restarts_before = {s.name: s.sdk_restarts() for s in call.sides}
         if kind == "outage":
             marks["cut"] = now_ms()
             rig.link.cut()
@@ -828,6 +858,9 @@ def run_disruption(rig: Rig, system: str, kind: str, outage_s: float = 6, give_u
                 marks[f"{name} frames back"] = restored + ms
         time.sleep(settle_s)
         _snapshot(call, res, "after")
+        for s in call.sides:
+            after, before = s.sdk_restarts(), restarts_before[s.name]
+            res.sdk_restarts[s.name] = None if after is None or before is None else after - before
         if isinstance(call, ShopCallCall):
             res.in_call = call.in_call()
     except Exception as e:  # noqa: BLE001 - reported with the row

@@ -34,6 +34,7 @@ def test_address_change_media_back_within_five_seconds_by_ice_restart(rig: Any) 
     assert res.media_back_ms <= 5000, f"media back after {res.media_back_ms} ms {res.per_side}\n{res.timeline}"
     # through an ICE restart: the shopper's peer connections got new ICE credentials in place ...
     assert res.restarted("shopper"), f"{res.ufrags_before} → {res.ufrags_after}\n{res.timeline}"
+    assert (res.sdk_restarts.get("shopper") or 0) >= 1, f"the SDK counted no ICE restart\n{res.timeline}"
     # ... not a re-publish: no new peer connection, the same Janus publisher handles with the same feed ids
     assert res.pcs_after == res.pcs_before, (res.pcs_before, res.pcs_after, res.timeline)
     assert res.feeds_after == res.feeds_before, (res.feeds_before, res.feeds_after)
