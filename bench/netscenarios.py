@@ -310,12 +310,12 @@ JANUS_PAGE_JS = ("window.__weak = {\n  constraints: { audio: true, video: { widt
 
 @dataclass
 class Side:
-    """One browser page in a call: `where` is "ns" (the shopper's, in the namespace) or "host" (the agent's)."""
+    """One page of a call ("shopper": in the namespace, "agent": on the host) with PROBE_JS installed; the
+    methods read what its recorder saw."""
 
     name: str
     ctx: Any
     page: Any
-    console: list[str] = field(default_factory=list)
 
     def start_sampling(self) -> None:
         self.page.evaluate(f"window.__rc.start({SAMPLE_MS})")
@@ -514,10 +514,7 @@ class Rig:
         ctx = browser.new_context(viewport={"width": width, "height": height})
         ctx.add_init_script(PC_PROBE)
         ctx.add_init_script(PROBE_JS)
-        page = ctx.new_page()
-        side = Side(name, ctx, page)
-        page.on("console", lambda m: side.console.append(f"{m.type}: {m.text}"[:300]))
-        return side
+        return Side(name, ctx, ctx.new_page())
 
     def janus_sessions(self, system: str) -> list[int]:
         if system == "janus":
