@@ -616,9 +616,12 @@ class ShopCallCall(Call):
         self.agent = self.rig.new_side("agent", "host")
         try:
             sign_in_agent(self.agent.page, self.rig.server.base, "anna")
-        except Exception as e:
-            status = self.agent.page.get_by_test_id("agent-status").all_inner_texts()
-            raise RuntimeError(f"Anna is not online in the console (status {status}): {e}") from e
+        except Exception:  # noqa: BLE001 - busy: a previous call may be held for a reconnect (60 s grace)
+            status = self.agent.page.get_by_test_id("agent-status")
+            try:
+                status.filter(has_text="Online").wait_for(timeout=75000)
+            except Exception as e:
+                raise RuntimeError(f"Anna is not online in the console (status {status.all_inner_texts()})") from e
         self.shopper = self.rig.new_side("shopper", "ns", 390, 844)
         start_call(self.shopper.page, self.rig.sc_base, name="Netns shopper")
         answer = self.agent.page.get_by_test_id("answer-call").first
@@ -758,7 +761,10 @@ class Disrupted:
 
     def row(self) -> dict[str, Any]:
         if self.kind == "outage":
-            return {"system": self.system, "outage_s": self.outage_s, "media_back_ms": self.media_back_ms}
+            length = self.outage_s
+            if length is not None and float(length).is_integer():
+                length = int(length)
+            return {"system": self.system, "outage_s": length, "media_back_ms": self.media_back_ms}
         return {"system": self.system, "media_back_ms": self.media_back_ms}
 
 
