@@ -147,6 +147,8 @@ def test_network_change_restarts_ice_in_place_and_media_keeps_flowing(server, br
         assert path.get_attribute("data-path") == "direct"
         assert path.inner_text() == "Direct"
         assert wait_for_media(agent)["video"]
+        # the stall was the sender's, not a path problem: no further restarts (and none before the network change)
+        assert shopper.evaluate(CLIENT_STATE)["restarts"] == after["restarts"] == 2
     finally:
         actx.close()
         sctx.close()

@@ -157,9 +157,16 @@ export const methods = {
     if (typeof window === "undefined") return;
     const conn = typeof navigator !== "undefined" ? /** @type {any} */ (navigator).connection : null;
     if (on && !this._onNetworkChange) {
-      this._onNetworkChange = () => {
-        this._log("network changed");
-        this._emit("network-change", {});
+      // `change` also fires for every new bandwidth/RTT estimate: only a new connection type (Wi-Fi → mobile)
+      // is a network change; where `type` is not exposed (desktop), `online` is the signal
+      let lastType = conn ? conn.type : undefined;
+      this._onNetworkChange = (/** @type {Event} */ e) => {
+        if (e.type === "change") {
+          if (!conn || conn.type === undefined || conn.type === lastType) return;
+          lastType = conn.type;
+        }
+        this._log("network changed", e.type);
+        this._emit("network-change", { cause: e.type });
         for (const w of [...(this._iceWatches || [])]) w.networkChanged();
       };
       window.addEventListener("online", this._onNetworkChange);
