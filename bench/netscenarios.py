@@ -751,13 +751,15 @@ class Disrupted:
     calls_after: list[tuple[str, str, str]] = field(default_factory=list)
     in_call: bool | None = None
     sdk_restarts: dict[str, int | None] = field(default_factory=dict)  # SDK-counted ICE restarts during it
+    ufrag_changes: dict[str, list[int]] = field(default_factory=dict)  # pre-existing pcs with a new local ufrag
     timeline: str = ""
     error: str | None = None
 
     def restarted(self, side: str) -> bool:
-        """Some peer connection that existed before changed its ICE credentials in place (an ICE restart)."""
+        """Some peer connection that existed before changed its ICE credentials in place (an ICE restart): seen
+        by the recorder after the disruption began, or in the ufrags read before and after."""
         before, after = self.ufrags_before.get(side, []), self.ufrags_after.get(side, [])
-        return any(b != a for b, a in zip(before, after, strict=False))
+        return bool(self.ufrag_changes.get(side)) or any(b != a for b, a in zip(before, after, strict=False))
 
     def row(self) -> dict[str, Any]:
         if self.kind == "outage":
@@ -863,9 +865,12 @@ def run_disruption(rig: Rig, system: str, kind: str, outage_s: float = 6, give_u
                 marks[f"{name} frames back"] = restored + ms
         time.sleep(settle_s)
         _snapshot(call, res, "after")
+        began = marks.get("cut", marks.get("renumber", restored))
         for s in call.sides:
             after, before = s.sdk_restarts(), restarts_before[s.name]
             res.sdk_restarts[s.name] = None if after is None or before is None else after - before
+            res.ufrag_changes[s.name] = sorted({pc for t, pc, what, _ in s.timeline(began)
+                                                if what == "ufrag-local" and 0 <= pc < res.pcs_before[s.name]})
         if isinstance(call, ShopCallCall):
             res.in_call = call.in_call()
     except Exception as e:  # noqa: BLE001 - reported with the row
