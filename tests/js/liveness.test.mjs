@@ -160,3 +160,23 @@ test("a participant who drops is reported reconnecting, then back in the same pl
   assert.deepEqual(details(events, "participant-left"), [], "never reported as gone");
   client.close();
 });
+
+test("a page frozen longer than the timeout is not taken for a dead server: the late tick looks again", async (t) => {
+  // browsers run a missed interval once when a frozen page wakes up: drive the ticks by hand
+  t.mock.timers.enable({ apis: ["Date"], now: 3_000_000 });
+  const { client, ws } = await connected(FAST);
+  const tick = (ms) => {
+    t.mock.timers.tick(ms);
+    client._heartbeatTick(3000, 8000);
+  };
+  tick(1000);
+  tick(20_000); // the tab was frozen for 20 s: the first tick after it is late
+  assert.equal(client.state, "connected");
+  ws.push({ type: "ping" }); // what the server sent meanwhile is delivered next
+  tick(1000);
+  assert.equal(client.state, "connected");
+  // a server that then stays silent is still caught
+  for (let i = 0; i < 9; i += 1) tick(1000);
+  assert.equal(client.state, "reconnecting");
+  client.close();
+});

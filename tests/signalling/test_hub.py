@@ -137,7 +137,7 @@ def test_disconnect_releases_media_and_tells_others(env) -> None:
             assert offer["type"] == "offer"
         assert anna.receive_json() == {"type": "track_unpublished", "pid": offer["pid"]}
         left = anna.receive_json()
-        assert left["type"] == "participant_left" and left["reason"] == "disconnected"
+        assert left["type"] == "participant_left" and left["reason"] == "left"  # it closed its socket (1000): a hang-up
         assert media.stats_now()["sessions"] == 1  # only anna's; bob's was closed
         assert media.stats_now()["handles"] == 0  # anna's subscription to bob was released
 

@@ -82,6 +82,7 @@ class Connection:
         self.expiry_warned = False
         self.left_cleanly = False  # the client closed its socket (1000) rather than dropping or navigating away
         self.heartbeat = False  # the client answers the server's pings: fast liveness applies
+        self.reader_waiting = False  # its frames wait for a stuck handler: its silence is not its own
         self.last_ping = time.monotonic()  # when the server last pinged it
         self.resume: ResumeClaims | None = None  # set when the hello carried a resume token
         self.resume_scope: tuple[str, str | None, str | None] | None = None  # (room, call, pid) last token was for

@@ -64,7 +64,14 @@ async def _receive_loop(conn: Connection, ws: WebSocket, inbox: asyncio.Queue[An
         conn.last_seen = time.monotonic()
         if isinstance(raw, dict) and raw.get("type") == "pong":
             continue  # liveness only
-        await inbox.put(raw)
+        if inbox.full():  # handlers are stuck (a slow media server): we are not listening, so the
+            conn.reader_waiting = True  # client's silence is ours, not its
+            try:
+                await inbox.put(raw)
+            finally:
+                conn.reader_waiting, conn.last_seen = False, time.monotonic()
+        else:
+            inbox.put_nowait(raw)
     await inbox.put(GONE)
 
 

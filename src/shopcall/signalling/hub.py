@@ -272,7 +272,7 @@ class Hub:
                 conn.last_ping = mono
                 conn.send({"type": "ping"})
             limit = self.liveness_timeout_s if conn.heartbeat else LEGACY_IDLE_S
-            if not stalled and mono - conn.last_seen > limit:
+            if not stalled and not conn.reader_waiting and mono - conn.last_seen > limit:
                 log.info("client_silent", conn=conn.conn_id, silent_s=round(mono - conn.last_seen, 1))
                 await self._fatal(conn, "timeout", "no message for too long; reconnect", close=p.CLOSE_IDLE)
                 return
@@ -500,19 +500,20 @@ class Hub:
         if pid is None or conn.leaving:
             return
         conn.leaving = True
+        participant = {**conn.public(), "publishing": False, "screen": False}
+        # the others hear it first: releasing media may wait on a slow media server
+        self.broadcast(live, {"type": "participant_reconnecting", "pid": pid, "participant": participant,
+                              "grace_s": self.resume_grace_s}, skip=conn)
+        log.info("participant_reconnecting", room=live.room_id, pid=pid, replaced=replaced)
         for feature in self.features:
             try:
                 await feature.member_leaving(live, conn, "reconnecting")
             except Exception:
                 log.exception("leave_hook_failed", room=live.room_id, pid=pid)
         if live.members.get(pid) is conn and not live.ended:
-            participant = {**conn.public(), "publishing": False, "screen": False}
             live.members.pop(pid)
             held = Held(pid, conn.key, conn.claims.role, participant, time.monotonic() + self.resume_grace_s)
             live.reconnecting[pid] = held
-            self.broadcast(live, {"type": "participant_reconnecting", "pid": pid, "participant": participant,
-                                  "grace_s": self.resume_grace_s})
-            log.info("participant_reconnecting", room=live.room_id, pid=pid, replaced=replaced)
             self.spawn(self._expire_hold(live, held), "hold-expiry")
         conn.room_id, conn.pid = None, None
         await release_media(conn)

@@ -220,6 +220,7 @@ export const methods = {
     const every = Math.max(1, (this.welcome && this.welcome.heartbeat_s) || 20) * 1000;
     const deadAfter = livenessTimeoutMs(this.welcome);
     this._lastPingAt = Date.now();
+    this._lastTickAt = 0;
     this._heartbeatTimer = setInterval(() => this._heartbeatTick(every, deadAfter), Math.min(HEARTBEAT_TICK_MS, every));
   },
 
@@ -227,7 +228,11 @@ export const methods = {
   _heartbeatTick(every, deadAfter) {
     if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return;
     const now = Date.now();
-    if (now - this._lastSeen > deadAfter) {
+    // a tick that comes late (this page was frozen or starved): frames that arrived meanwhile may
+    // still wait in the event queue, so look at the silence again on the next tick
+    const late = this._lastTickAt && now - this._lastTickAt > 2.5 * HEARTBEAT_TICK_MS;
+    this._lastTickAt = now;
+    if (!late && now - this._lastSeen > deadAfter) {
       // the server went silent: drop the socket and reconnect
       this._log("heartbeat lost", now - this._lastSeen);
       const ws = this.ws;
