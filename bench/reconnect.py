@@ -156,19 +156,20 @@ def main(argv: list[str] | None = None) -> int:
             for name, res in (("udp_blocked", ub), ("tls_only", tls)):
                 if not res.connected:
                     failures.append(f"{name}: {res.error}")
-            for i, length in enumerate(outages):
+            # before the outages: after a long one the agent can stay busy for minutes (see the report)
+            for system in ("shopcall", "janus"):
+                d = run_disruption(r, system, "ip_change", give_up_s=give_up)
+                report_disruption(d, args.verbose)
+                data["ip_change"].append(d.row())
+                if d.error:
+                    failures.append(f"{system} ip change: {d.error}")
+            for i, length in enumerate(sorted(outages)):
                 for system in ("shopcall", "janus") if i % 2 == 0 else ("janus", "shopcall"):
                     d = run_disruption(r, system, "outage", outage_s=length, give_up_s=give_up)
                     report_disruption(d, args.verbose)
                     data["outage"].append(d.row())
                     if d.error:
                         failures.append(f"{system} outage {length:g} s: {d.error}")
-            for system in ("shopcall", "janus"):  # last: the shopper's address is not the original one after it
-                d = run_disruption(r, system, "ip_change", give_up_s=give_up)
-                report_disruption(d, args.verbose)
-                data["ip_change"].append(d.row())
-                if d.error:
-                    failures.append(f"{system} ip change: {d.error}")
             data["udp_blocked_janus"] = jb.row()
         finally:
             ctx.__exit__(None, None, None)
