@@ -61,6 +61,17 @@ def janus_handles(server: Any) -> dict[int, dict[str, Any]]:
     return out
 
 
+def publisher_feeds(handles: dict[int, dict[str, Any]]) -> list[Any]:
+    return sorted(h["plugin"].get("id") for h in handles.values() if h["plugin"].get("type") == "publisher")
+
+
+def settled(handles: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]] | None:
+    """The handles once the call is in its steady shape: 2 publishers with feed ids and 2 subscribers."""
+    feeds = publisher_feeds(handles)
+    subscribers = [h for h in handles.values() if h["plugin"].get("type") == "subscriber"]
+    return handles if len(feeds) == 2 and all(feeds) and len(subscribers) == 2 else None
+
+
 def decoded(page: Any) -> list[int]:
     return [v["framesDecoded"] for v in inbound(page)["video"]]
 
@@ -81,10 +92,9 @@ def test_network_change_restarts_ice_in_place_and_media_keeps_flowing(server, br
                    "the shopper's publisher connected")
         shopper.evaluate(RECORDER)
         before = shopper.evaluate(CLIENT_STATE)
-        handles_before = janus_handles(server)
-        feeds_before = sorted(h["plugin"].get("id") for h in handles_before.values()
-                              if h["plugin"].get("type") == "publisher")
-        assert len(feeds_before) == 2 and all(feeds_before), handles_before
+        handles_before = wait_until(lambda: settled(janus_handles(server)), 15,
+                                    "two publishers with feeds and one subscriber each on Janus")
+        feeds_before = publisher_feeds(handles_before)
         assert before["subs"] and before["restarts"] == 0
 
         # the device's network changes: the SDK restarts ICE on the publisher and the subscription at once
@@ -105,8 +115,7 @@ def test_network_change_restarts_ice_in_place_and_media_keeps_flowing(server, br
         assert [s["sid"] for s in after["subs"]] == [s["sid"] for s in before["subs"]]
         handles_after = janus_handles(server)
         assert sorted(handles_after) == sorted(handles_before)
-        assert sorted(h["plugin"].get("id") for h in handles_after.values()
-                      if h["plugin"].get("type") == "publisher") == feeds_before
+        assert publisher_feeds(handles_after) == feeds_before
         events = shopper.evaluate("() => window.__ev")
         restarts = [e["d"] for e in events if e["t"] == "ice-restart"]
         assert {r["target"] for r in restarts} == {"publisher", "subscription"}, restarts

@@ -8,7 +8,7 @@
 
 export const STALL_POLL_MS = 500;
 /** Frames not advancing for this long is a stall (a poll later it is on screen: well under 3 s). */
-export const STALL_AFTER_MS = 1500;
+export const STALL_AFTER_MS = 1000;
 
 export class StallWatch {
   /** @param {{stallAfterMs?: number}} [opts] */
