@@ -42,7 +42,7 @@ def come_back(agent: Any, shopper: Any, go: Any) -> float:
     since = agent.evaluate("window.__pcs.length")
     t0 = time.monotonic()
     go()
-    wait_until(lambda: shopper_video_decoded(agent, since), timeout=30, what="the shopper's video again", every=0.05)
+    wait_until(lambda: shopper_video_decoded(agent, since), timeout=30, what="the shopper's video again", every=0.1)
     return time.monotonic() - t0
 
 

@@ -750,8 +750,8 @@ el("again").addEventListener("click", () => {
 });
 // No hang-up when the page goes: another page of the shop takes the call up (resumeCall above).
 
+const resuming = resumeCall(); // first: its socket opens before the page's other requests
 const productsReady = loadProducts();
-const resuming = resumeCall();
 // debugging / test handle
 window.shopcall = {
   get client() {
