@@ -40,6 +40,10 @@ def test_group_session_with_four_shoppers(server, browser, shots) -> None:
 
     try:
         host = page(1366, 860)
+        # the console's SDK log (debug) and connection states, printed if the test fails
+        host_log: list[str] = []
+        host.add_init_script("localStorage.setItem('shopcall-debug', '1')")
+        host.on("console", lambda m: host_log.append(f"{time.monotonic():.2f} {m.type} {m.text[:240]}"))
         sign_in_agent(host, server.base, "ben")
         host.get_by_test_id("host-session").click()
         link_box = host.get_by_test_id("session-link")
@@ -109,6 +113,10 @@ def test_group_session_with_four_shoppers(server, browser, shots) -> None:
         host.get_by_test_id("end-call").click()
         for _name, _, g in guests[:3]:
             g.get_by_text("The session has ended").wait_for(timeout=20000)
+    except BaseException:
+        (shots / "host_console.log").write_text("\n".join(host_log))
+        print("\n".join(host_log[-60:]))
+        raise
     finally:
         for c in contexts:
             c.close()

@@ -27,6 +27,15 @@ const PARTS = [transport, continuity, room, peer, publisher, red, subscriptions,
 /** Server message type → handler or forwarded event, from every part (see messages.js). */
 export const MESSAGES = mergeTables(...PARTS.map((p) => p.messages || {}));
 
+/** Debug logging can be switched on for a page without code: `localStorage["shopcall-debug"] = "1"`. */
+function debugFlag() {
+  try {
+    return globalThis.localStorage?.getItem("shopcall-debug") === "1";
+  } catch {
+    return false; // storage blocked (sandboxed frame, privacy mode)
+  }
+}
+
 /**
  * ShopCall client. One instance = one WebSocket = one identity.
  *
@@ -77,7 +86,7 @@ export class ShopCallClient extends EventTarget {
       qualityReportMs: options.qualityReportMs ?? 5000,
       audioRedundancy: options.audioRedundancy ?? true,
       relayOnly: options.relayOnly ?? false,
-      debug: options.debug ?? false,
+      debug: options.debug ?? debugFlag(),
       resumeStorage: options.resumeStorage, // undefined: the tab's sessionStorage (continuity.js)
     };
     /** @type {import("./shopcall.js").ConnectionState} */
