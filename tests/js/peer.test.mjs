@@ -18,3 +18,18 @@ test("candidates are held until flush, then sent at once and in order", () => {
     { type: "trickle", target: "publisher", candidate: null },
   ]);
 });
+
+test("renewed ICE servers (token refresh) reach every live peer connection, not closed ones", async () => {
+  const { methods } = await import("../../src/shopcall/web/static/sdk/peer.js");
+  const fakePc = (state) => ({ connectionState: state, configs: [], setConfiguration(c) { this.configs.push(c); } });
+  const pub = fakePc("connected"), screen = fakePc("connected"), sub = fakePc("disconnected"), gone = fakePc("closed");
+  const turn = [{ urls: ["turn:h:3478?transport=udp"], username: "2:u", credential: "new" }];
+  const client = {
+    ...methods, options: { relayOnly: true }, welcome: { ice_servers: turn },
+    publisherPc: pub, screenPc: screen, subscriptions: new Map([["s1", { pc: sub }], ["s2", { pc: gone }], ["s3", {}]]),
+    _log() {},
+  };
+  client._applyIceServers();
+  for (const pc of [pub, screen, sub]) assert.deepEqual(pc.configs, [{ iceServers: turn, iceTransportPolicy: "relay" }]);
+  assert.deepEqual(gone.configs, []);
+});

@@ -69,7 +69,25 @@ export function peerConfig(iceServers, relayOnly) {
 export const methods = {
   /** A peer connection with the ICE servers from the welcome (relay only with the `relayOnly` option). */
   _newPeerConnection() {
-    return new RTCPeerConnection(peerConfig((this.welcome && this.welcome.ice_servers) || [], !!this.options.relayOnly));
+    return new RTCPeerConnection(this._peerConfig());
+  },
+
+  /** Hand the welcome's (renewed) ICE servers to every live peer connection (after a token refresh). */
+  _applyIceServers() {
+    const pcs = [this.publisherPc, this.screenPc, ...[...this.subscriptions.values()].map((s) => s.pc)];
+    for (const pc of pcs) {
+      if (!pc || pc.connectionState === "closed") continue;
+      try {
+        pc.setConfiguration(this._peerConfig());
+      } catch (err) {
+        this._log("setConfiguration failed", err);
+      }
+    }
+  },
+
+  /** @returns {RTCConfiguration} */
+  _peerConfig() {
+    return peerConfig((this.welcome && this.welcome.ice_servers) || [], !!this.options.relayOnly);
   },
 
   /**

@@ -281,8 +281,13 @@ export const methods = {
    * @param {string} token
    */
   async refresh(token) {
-    await this.request({ type: "refresh", token });
+    const reply = await this.request({ type: "refresh", token });
     this.token = token;
+    // TURN credentials expire with the token: live peer connections take the renewed ones
+    if (reply && Array.isArray(reply.ice_servers) && this.welcome) {
+      this.welcome.ice_servers = reply.ice_servers;
+      if (typeof this._applyIceServers === "function") this._applyIceServers();
+    }
     this._emit("token-refreshed", {});
   },
 
