@@ -852,7 +852,8 @@ def run_disruption(rig: Rig, system: str, kind: str, outage_s: float = 6, give_u
             rig.link.clear()
             restored = marks["restored"] = now_ms()
             stall_from = restored - 1000
-            res.frames_during = {s.name: s.frames_between(marks["cut"] + 1000, restored) for s in call.sides}
+            # from 2.5 s in: a loaded receiver still decodes what its (up to 800 ms) jitter buffer held
+            res.frames_during = {s.name: s.frames_between(marks["cut"] + 2500, restored) for s in call.sides}
         else:
             marks["renumber"] = now_ms()
             rig.link.renumber()
