@@ -193,3 +193,27 @@ def test_resume_tokens_are_refused_for_another_identity_after_the_call_and_when_
     assert gone["type"] == "error" and gone["code"] == "resume_revoked", gone
     assert call_status(server, call) == "ended"
     ann.close_cleanly()
+
+
+def test_the_agent_is_free_again_after_ending_a_call_whose_shopper_had_reconnected(server: LiveServer) -> None:
+    app_id = server.tenant("Shop")
+    ann, bob, call, room, pid = in_call(server, app_id)
+    token = resume_token_of(bob)
+    bob.drop()
+    assert ann.wait_for("participant_reconnecting") is not None
+    back = Peer(server, resume=token)
+    assert back.request({"type": "join", "room": room}, "joined")["resumed"] is True
+    assert ann.wait_for("participant_reconnected") is not None
+    ann.send({"type": "end_room"})
+    assert back.wait_for("room_ended") is not None
+    assert call_status(server, call) == "ended"
+    # a fresh console session of the same agent is online, not busy, and gets the next call
+    ann.close_cleanly()
+    ann2 = Peer(server, token=server.token(app_id, "anna", "agent", rooms=["*"]))
+    status = ann2.request({"type": "set_status", "status": "online"}, "status")
+    assert status["status"] == "online", status
+    eve = shopper(server, app_id, "eve")
+    eve.request({"type": "call", "context": {}}, "call_created")
+    assert ann2.wait_for("incoming_call") is not None
+    for p in (ann2, eve, back):
+        p.close_cleanly()
