@@ -1,4 +1,4 @@
-"""Fixtures for issue 12's network scenarios: one rig per session (network namespace, ShopCall with its
+"""Fixtures for issue 12's network scenarios: one rig per package (network namespace, ShopCall with its
 Janus and its managed coturn, a Chromium on the host and one in the namespace; bench/netscenarios.py),
 shared by the tests here because building it takes most of a minute on a busy machine."""
 
@@ -18,7 +18,7 @@ if str(BENCH) not in sys.path:
     sys.path.insert(0, str(BENCH))  # bench/netscenarios.py and the modules it imports by their bare names
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     if os.geteuid() != 0:
         pytest.skip("needs root: network namespace, veth pair, nftables")
