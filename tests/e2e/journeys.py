@@ -8,11 +8,11 @@ from typing import Any
 from tests.e2e.browser import wait_for_media
 
 
-def sign_in_agent(page: Any, base: str, agent: str) -> None:
+def sign_in_agent(page: Any, base: str, agent: str, timeout_s: float = 10) -> None:
     """One-click demo sign-in (`anna` or `ben`); returns once the console shows the agent online."""
     page.goto(base + "/console")
     page.get_by_test_id(f"login-{agent}").click()
-    page.get_by_test_id("agent-status").filter(has_text="Online").wait_for(timeout=10000)
+    page.get_by_test_id("agent-status").filter(has_text="Online").wait_for(timeout=timeout_s * 1000)
 
 
 def start_call(page: Any, base: str, *, name: str | None = None, customer: str | None = None) -> None:

@@ -119,7 +119,7 @@ def test_a_queued_shopper_away_for_20_s_keeps_their_place(server, browser, shots
         # the first in line is answered first
         actx2, agent = new_page(browser, 1366, 860)
         try:
-            sign_in_agent(agent, server.base, "anna")
+            sign_in_agent(agent, server.base, "anna", timeout_s=30)  # a loaded CI machine
             answer_call(agent, first)
             assert "Frida" in agent.locator('[data-el="ctxName"]').inner_text()
             agent.get_by_test_id("end-call").click()
