@@ -32,9 +32,9 @@ from shopcall.signalling.protocol import MAX_FRAME_BYTES, MAX_JSON_DEPTH, _depth
 from tests.fuzz.signalling_frames import frames
 
 BATCHES = 250  # hypothesis examples per role and place, each a batch of up to 6 frames
-# Messages documented to get no reply: trickle, pong (the answer to a server ping), and annotation
+# Messages documented to get no reply: trickle, pong (the answer to a server ping), visitor_event, and annotation
 # strokes streamed while drawn (partial).
-NO_REPLY = {"trickle", "pong"}
+NO_REPLY = {"trickle", "pong", "visitor_event"}
 # Closes the protocol documents; the harness reconnects and goes on.
 FINAL_EVENTS = {"room_ended"}
 
