@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from shopcall.childproc import terminate
 from shopcall.media.backend import MediaError
 from shopcall.media.janus_config import JanusConfig
 
@@ -201,18 +202,7 @@ class JanusProcess:
                     log.exception("janus restart callback failed")
 
     async def _terminate(self, proc: asyncio.subprocess.Process) -> None:
-        """SIGTERM, then SIGKILL after `stop_timeout`; only ever this child's PID."""
-        if proc.returncode is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            proc.terminate()
-        try:
-            await asyncio.wait_for(proc.wait(), self.stop_timeout)
-        except TimeoutError:
-            log.warning("janus (pid %d) ignored SIGTERM for %.0f s; killing it", proc.pid, self.stop_timeout)
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            await proc.wait()
+        await terminate(proc, self.stop_timeout, "janus", log)
 
     async def stop(self) -> None:
         self._stop_requested.set()

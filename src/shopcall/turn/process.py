@@ -14,6 +14,7 @@ import logging
 import sys
 import time
 
+from shopcall.childproc import terminate
 from shopcall.media.janus_process import _die_with_parent, tail
 from shopcall.turn.conf import TurnConfig, TurnPortBusy, check_ports_free
 from shopcall.turn.probe import stun_binding_ok
@@ -172,18 +173,7 @@ class TurnProcess:
                 log.error("coturn restart failed, retrying in %.1f s: %s", backoff, e)
 
     async def _terminate(self, proc: asyncio.subprocess.Process) -> None:
-        """SIGTERM, then SIGKILL after `stop_timeout`; only ever this child's PID."""
-        if proc.returncode is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            proc.terminate()
-        try:
-            await asyncio.wait_for(proc.wait(), self.stop_timeout)
-        except TimeoutError:
-            log.warning("coturn (pid %d) ignored SIGTERM for %.0f s; killing it", proc.pid, self.stop_timeout)
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            await proc.wait()
+        await terminate(proc, self.stop_timeout, "coturn", log)
 
     async def stop(self) -> None:
         self._stop_requested.set()
