@@ -44,3 +44,16 @@ def test_0008_widget_settings_downgrade_and_upgrade_keep_apps(db_url: str) -> No
         assert "widget" in _app_columns(db)
     finally:
         db.dispose()
+
+
+def test_0009_agent_locale_downgrade_and_upgrade(db_url: str) -> None:
+    db = Database(db_url)
+    try:
+        db.migrate()
+        assert "locale" in {c["name"] for c in inspect(db.engine).get_columns("agents")}
+        _alembic(db, "downgrade", "0008")
+        assert "locale" not in {c["name"] for c in inspect(db.engine).get_columns("agents")}
+        _alembic(db, "upgrade", "head")
+        assert "locale" in {c["name"] for c in inspect(db.engine).get_columns("agents")}
+    finally:
+        db.dispose()

@@ -116,6 +116,8 @@ class Agent(Base):
     # Bumped by a password change, disable or reset: signalling tokens carrying an older `ver` are refused.
     token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     disabled: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    # The console's language (a supported locale tag such as "de" or "zh-CN"); None: the browser's.
+    locale: Mapped[str | None] = mapped_column(String(16), default=None)
 
 
 class Customer(Base):
