@@ -13,7 +13,7 @@ import structlog
 from fastapi import FastAPI
 
 from shopcall import __version__
-from shopcall.api import app_settings, apps, console, deps, errors, health, recordings, rooms, sessions, widget
+from shopcall.api import app_settings, apps, console, deps, errors, health, privacy, recordings, rooms, sessions, widget
 from shopcall.api import webhooks as webhooks_api
 from shopcall.api.app_store import AppStore
 from shopcall.api.body_limit import BodyLimit
@@ -138,6 +138,7 @@ def create_app(settings: Settings, *, media: MediaBackend | None = None, storage
     app.include_router(webhooks_api.console_router)
     app.include_router(app_settings.router)
     app.include_router(apps.router)
+    app.include_router(privacy.router)
     app.include_router(endpoint.router_for(hub))
     if demo:
         from shopcall.demo import routes as demo_routes

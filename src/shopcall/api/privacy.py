@@ -1,0 +1,76 @@
+"""Subject access and erasure over REST: the merchant's server (HTTP Basic) and console admins.
+
+`GET …/subjects/{identity}/export` streams a ZIP of every record about one shopper plus the recordings
+they appear in; `DELETE …/subjects/{identity}` erases them and answers with what was removed. The
+shopper is looked up by identity, customer id or email, only inside the caller's app.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from shopcall.api.console import current_admin
+from shopcall.api.deps import AuthedApp, current_app, get_db, get_settings, get_storage
+from shopcall.api.errors import ERROR_RESPONSES, ApiError
+from shopcall.config import Settings
+from shopcall.console.accounts import AgentInfo
+from shopcall.db.engine import Database
+from shopcall.privacy.service import Privacy, SubjectNotFound, iter_file
+from shopcall.recording.storage import RecordingStorage
+
+router = APIRouter(tags=["privacy"], responses=ERROR_RESPONSES)
+_ZIP: dict[int | str, dict[str, Any]] = {200: {"content": {"application/zip": {}},
+                                             "description": "a ZIP: subject.json, tables/*.json, recordings/*.mp4"}}
+
+
+def _privacy(db: Database = Depends(get_db), storage: RecordingStorage = Depends(get_storage),
+             settings: Settings = Depends(get_settings)) -> Privacy:
+    return Privacy(db, storage, settings.data_dir / "recordings-raw")
+
+
+def _export(privacy: Privacy, app_id: str, identity: str, actor: str) -> StreamingResponse:
+    try:
+        subject = privacy.find(app_id, identity)
+    except SubjectNotFound:
+        raise ApiError(404, "subject_not_found", "nothing in this app names that shopper") from None
+    f = privacy.export(subject, actor)
+    return StreamingResponse(iter_file(f), media_type="application/zip", headers={
+        "Content-Disposition": 'attachment; filename="shopcall-subject-export.zip"', "Cache-Control": "no-store"})
+
+
+def _erase(privacy: Privacy, app_id: str, identity: str, actor: str) -> dict[str, Any]:
+    try:
+        subject = privacy.find(app_id, identity)
+    except SubjectNotFound:
+        raise ApiError(404, "subject_not_found", "nothing in this app names that shopper") from None
+    return privacy.erase(subject, actor).as_dict()
+
+
+@router.get("/v1/privacy/subjects/{identity}/export", response_class=StreamingResponse, responses=_ZIP,
+            summary="Everything about one shopper (identity, customer id or email) as a ZIP, with recordings")
+async def export_subject(identity: str, app: AuthedApp = Depends(current_app),
+                         privacy: Privacy = Depends(_privacy)) -> StreamingResponse:
+    return await run_in_threadpool(_export, privacy, app.id, identity, f"app:{app.id}")
+
+
+@router.delete("/v1/privacy/subjects/{identity}", summary="Erase one shopper everywhere; the report of what went")
+async def erase_subject(identity: str, app: AuthedApp = Depends(current_app),
+                        privacy: Privacy = Depends(_privacy)) -> dict[str, Any]:
+    return await run_in_threadpool(_erase, privacy, app.id, identity, f"app:{app.id}")
+
+
+@router.get("/v1/console/privacy/subjects/{identity}/export", response_class=StreamingResponse, responses=_ZIP,
+            summary="Admin: everything about one shopper as a ZIP")
+async def console_export_subject(identity: str, admin: AgentInfo = Depends(current_admin),
+                                 privacy: Privacy = Depends(_privacy)) -> StreamingResponse:
+    return await run_in_threadpool(_export, privacy, admin.app_id, identity, f"agent:{admin.identity}")
+
+
+@router.delete("/v1/console/privacy/subjects/{identity}", summary="Admin: erase one shopper everywhere")
+async def console_erase_subject(identity: str, admin: AgentInfo = Depends(current_admin),
+                                privacy: Privacy = Depends(_privacy)) -> dict[str, Any]:
+    return await run_in_threadpool(_erase, privacy, admin.app_id, identity, f"agent:{admin.identity}")
