@@ -16,6 +16,7 @@ from shopcall.crm.cli import crm_app
 
 if TYPE_CHECKING:
     from shopcall.db.engine import Database
+    from shopcall.privacy.service import Privacy
 
 app = typer.Typer(help="ShopCall: video consultation for online shops.", no_args_is_help=True,
                   pretty_exceptions_show_locals=False)
@@ -24,6 +25,8 @@ agents_cmd = typer.Typer(help="Manage agent accounts (console logins).", no_args
 app.add_typer(apps_cmd, name="apps")
 app.add_typer(agents_cmd, name="agents")
 app.add_typer(crm_app, name="crm")
+privacy_cmd = typer.Typer(help="Subject access and erasure: one shopper's data.", no_args_is_help=True)
+app.add_typer(privacy_cmd, name="privacy")
 console = Console(stderr=True)
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data folder (env SHOPCALL_DATA_DIR)")]
@@ -267,6 +270,57 @@ def apps_delete(
         console.print(f"[red]error:[/red] no app {app_id!r}")
         raise typer.Exit(2)
     print(f"app {app_id} deleted with all of its data")
+
+
+def _privacy(settings: Settings) -> Privacy:
+    from shopcall.app import _storage_settings
+    from shopcall.privacy.service import Privacy
+    from shopcall.recording.storage import storage_from_settings
+
+    return Privacy(_db(settings), storage_from_settings(_storage_settings(settings)),
+                   settings.data_dir / "recordings-raw")
+
+
+Subject = Annotated[str, typer.Argument(help="The shopper's identity, customer id or email")]
+
+
+@privacy_cmd.command("export")
+def privacy_export(app_id: AppOpt, subject: Subject,
+                   out: Annotated[Path, typer.Option("--out", "-o", help="ZIP file to write")],
+                   data_dir: DataDir = None) -> None:
+    """Write everything about one shopper (rows as JSON, their recordings) to a ZIP file."""
+    import shutil
+
+    from shopcall.privacy.service import SubjectNotFound
+
+    privacy = _privacy(_settings(data_dir=data_dir))
+    try:
+        found = privacy.find(app_id, subject)
+    except SubjectNotFound:
+        console.print(f"[red]error:[/red] nothing in app {app_id!r} names that shopper")
+        raise typer.Exit(2) from None
+    with privacy.export(found, "cli") as src, open(out, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    print(f"written {out} ({out.stat().st_size} bytes)")
+
+
+@privacy_cmd.command("erase")
+def privacy_erase(app_id: AppOpt, subject: Subject, data_dir: DataDir = None,
+                  yes: Annotated[bool, typer.Option("--yes", help="Confirm: erase the shopper everywhere")] = False,
+                  ) -> None:
+    """Erase one shopper everywhere (rows, recordings they appear in, queued webhooks); prints the report."""
+    from shopcall.privacy.service import SubjectNotFound
+
+    if not yes:
+        console.print("[red]error:[/red] this erases the shopper and deletes the recordings they appear in; add --yes")
+        raise typer.Exit(2)
+    privacy = _privacy(_settings(data_dir=data_dir))
+    try:
+        found = privacy.find(app_id, subject)
+    except SubjectNotFound:
+        console.print(f"[red]error:[/red] nothing in app {app_id!r} names that shopper")
+        raise typer.Exit(2) from None
+    print(json.dumps(privacy.erase(found, "cli").as_dict(), indent=2))
 
 
 @app.command()

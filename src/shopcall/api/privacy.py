@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from shopcall.api.console import current_admin
 from shopcall.api.deps import AuthedApp, current_app, get_db, get_settings, get_storage
-from shopcall.api.errors import ERROR_RESPONSES, ApiError
+from shopcall.api.errors import ERROR_RESPONSES, ApiError, ErrorOut
 from shopcall.config import Settings
 from shopcall.console.accounts import AgentInfo
 from shopcall.db.engine import Database
@@ -25,6 +25,7 @@ from shopcall.recording.storage import RecordingStorage
 router = APIRouter(tags=["privacy"], responses=ERROR_RESPONSES)
 _ZIP: dict[int | str, dict[str, Any]] = {200: {"content": {"application/zip": {}},
                                              "description": "a ZIP: subject.json, tables/*.json, recordings/*.mp4"}}
+_ADMIN: dict[int | str, dict[str, Any]] = {403: {"model": ErrorOut, "description": "not an admin (`forbidden`)"}}
 
 
 def _privacy(db: Database = Depends(get_db), storage: RecordingStorage = Depends(get_storage),
@@ -63,14 +64,16 @@ async def erase_subject(identity: str, app: AuthedApp = Depends(current_app),
     return await run_in_threadpool(_erase, privacy, app.id, identity, f"app:{app.id}")
 
 
-@router.get("/v1/console/privacy/subjects/{identity}/export", response_class=StreamingResponse, responses=_ZIP,
+@router.get("/v1/console/privacy/subjects/{identity}/export", response_class=StreamingResponse,
+            responses={**_ZIP, **_ADMIN},
             summary="Admin: everything about one shopper as a ZIP")
 async def console_export_subject(identity: str, admin: AgentInfo = Depends(current_admin),
                                  privacy: Privacy = Depends(_privacy)) -> StreamingResponse:
     return await run_in_threadpool(_export, privacy, admin.app_id, identity, f"agent:{admin.identity}")
 
 
-@router.delete("/v1/console/privacy/subjects/{identity}", summary="Admin: erase one shopper everywhere")
+@router.delete("/v1/console/privacy/subjects/{identity}", summary="Admin: erase one shopper everywhere",
+               responses=_ADMIN)
 async def console_erase_subject(identity: str, admin: AgentInfo = Depends(current_admin),
                                 privacy: Privacy = Depends(_privacy)) -> dict[str, Any]:
     return await run_in_threadpool(_erase, privacy, admin.app_id, identity, f"agent:{admin.identity}")
