@@ -3,6 +3,7 @@ import { ShopCallClient, describeError } from "/static/sdk/shopcall.js";
 import "/static/components/shopcall-call.js";
 import { icons, esc, initials } from "/static/components/icons.js";
 import { clock, el, money, showToast } from "/static/pages/ui.js";
+import { mountPrivacy } from "/static/pages/console-privacy.js";
 
 for (const n of document.querySelectorAll("[data-icon]")) {
   const wrapper = n.classList.contains("mark");
@@ -408,6 +409,7 @@ async function loadLists() {
   try {
     const [agents, calls] = await Promise.all([api("/v1/console/admin/agents"), api("/v1/console/admin/calls?limit=15")]);
     el("adminView").hidden = false;
+    mountPrivacy(el("adminPrivacy"));
     el("adminAgents").innerHTML = `<table><tr><th>Agent</th><th>Role</th><th>Skills</th><th>Calls</th><th>Online</th><th></th></tr>${agents.map((a) => `<tr data-testid="admin-agent-row" data-identity="${esc(a.identity)}"><td>${esc(a.name)}${a.disabled ? " (disabled)" : ""}</td><td>${esc(a.role)}</td><td>${esc([...a.languages, ...a.categories].join(", "))}</td><td>${a.calls}</td><td>${a.online ? "yes" : "—"}</td><td>${a.identity === agent.identity ? "" : `<button class="sc-btn sc-btn--sm sc-btn--ghost" type="button" data-act="reset">Reset password</button> <button class="sc-btn sc-btn--sm sc-btn--ghost" type="button" data-act="${a.disabled ? "enable" : "disable"}">${a.disabled ? "Enable" : "Disable"}</button> <button class="sc-btn sc-btn--sm sc-btn--ghost" type="button" data-act="delete">Delete</button>`}</td></tr>`).join("")}</table>`;
     for (const b of el("adminAgents").querySelectorAll("button[data-act]")) b.addEventListener("click", () => manageAgent(b.closest("tr").dataset.identity, b.dataset.act));
     api("/v1/console/webhooks/deliveries?limit=15").then((rows) => {
