@@ -24,6 +24,7 @@ from shopcall.crm.connectors import CrmConnectors
 from shopcall.db.engine import Database
 from shopcall.media.backend import MediaBackend
 from shopcall.outbound import OutboundPolicy
+from shopcall.privacy.retention import run_data_retention
 from shopcall.ratelimit import RateLimiter
 from shopcall.recording.retention import retention_loop
 from shopcall.recording.storage import RecordingStorage, storage_from_settings
@@ -101,7 +102,7 @@ def create_app(settings: Settings, *, media: MediaBackend | None = None, storage
         stop_retention = asyncio.Event()
         retention = asyncio.get_running_loop().create_task(retention_loop(
             db, storage, settings.retention_interval_s, stop_retention,
-            raw_root=settings.data_dir / "recordings-raw"), name="retention")
+            raw_root=settings.data_dir / "recordings-raw", also=[lambda: run_data_retention(db)]), name="retention")
         log.info("shopcall_started", url=settings.base_url, version=__version__)
         if on_ready:
             on_ready()

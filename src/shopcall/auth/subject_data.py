@@ -7,13 +7,14 @@ shopper's identifiers replaced: the log still shows that something happened, not
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 
 from shopcall.db.engine import Database
 from shopcall.db.models import AuditEntry
-from shopcall.db.subject import Subject, mentions, row_dict, scrub
+from shopcall.db.subject import Subject, drop_ips, find_ips, mentions, row_dict, scrub
 
 
 class AuditSubjectData:
@@ -42,3 +43,14 @@ class AuditSubjectData:
             for e in entries:
                 e.actor, e.details = scrub(e.actor, needles)[:200], scrub(e.details, needles)
         return {"audit_log.anonymised": len(entries)} if entries else {}
+
+    retention_kinds: tuple[str, ...] = ("ip_addresses",)
+
+    def retain(self, app_id: str, kind: str, before: datetime) -> dict[str, int]:
+        n = 0
+        with self.db.session() as s:
+            for e in s.scalars(select(AuditEntry).where(AuditEntry.app_id == app_id, AuditEntry.created_at < before)):
+                if find_ips(e.details):
+                    e.details = drop_ips(e.details)
+                    n += 1
+        return {"audit_log.ips_removed": n}

@@ -7,13 +7,14 @@ free text written about or by the shopper, which cannot be anonymised reliably.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 
-from shopcall.db.engine import Database
+from shopcall.db.engine import Database, rowcount
 from shopcall.db.models import CallbackRequest, CallNote
-from shopcall.db.subject import Subject, find_ips, row_dict
+from shopcall.db.subject import Subject, drop_ips, find_ips, row_dict
 
 
 class ConsoleSubjectData:
@@ -63,3 +64,18 @@ class ConsoleSubjectData:
                 s.delete(row)
         return {k: v for k, v in (("call_notes.deleted", len(notes)),
                                   ("callback_requests.deleted", len(callbacks))) if v}
+
+    retention_kinds: tuple[str, ...] = ("callback_requests", "ip_addresses")
+
+    def retain(self, app_id: str, kind: str, before: datetime) -> dict[str, int]:
+        with self.db.session() as s:
+            if kind == "callback_requests":
+                return {"callback_requests.deleted": rowcount(s.execute(delete(CallbackRequest).where(
+                    CallbackRequest.app_id == app_id, CallbackRequest.created_at < before)))}
+            n = 0
+            for r in s.scalars(select(CallbackRequest).where(CallbackRequest.app_id == app_id,
+                                                             CallbackRequest.created_at < before)):
+                if find_ips(r.context):
+                    r.context = drop_ips(r.context)
+                    n += 1
+            return {"callback_requests.ips_removed": n}

@@ -48,6 +48,8 @@ class App(Base):
     recording_policy: Mapped[str] = mapped_column(String(20), default="off")  # off | on_demand | always
     recording_consent: Mapped[bool] = mapped_column(default=True)  # ask shoppers before recording them
     retention_days: Mapped[int | None] = mapped_column(Integer, default=None)  # None = keep
+    # Days to keep each other kind of personal data (privacy.retention.KINDS); a missing kind = keep.
+    retention: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # The shop-page widget's settings (api.app_settings.WidgetIn): allowed origins, later its theme.
     widget: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
@@ -350,3 +352,19 @@ class QualitySample(Base):
     mos: Mapped[float | None] = mapped_column(default=None)
     level: Mapped[int | None] = mapped_column(Integer, default=None)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class AppKey(Base):
+    """One version of an app's key-encryption key, wrapped (AES-256-GCM) by the server's master key.
+
+    Recordings carry the version that wrapped their data key, so rotation (a new version) leaves older
+    recordings readable; `keys.keyring` is the only code that reads or writes this table.
+    """
+
+    __tablename__ = "app_keys"
+    __table_args__ = (UniqueConstraint("app_id", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    wrapped: Mapped[str] = mapped_column(Text)  # base64(nonce + ciphertext + tag)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -144,3 +144,18 @@ def drop_ips(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [drop_ips(v) for v in value]
     return value
+
+
+# Kinds of personal data with their own retention (days per app, `apps.retention`); recordings keep theirs
+# (`apps.retention_days`, recording.retention).
+RETENTION_KINDS = ("chat", "visitor_events", "quality_samples", "callback_requests", "call_metadata", "ip_addresses")
+# Call-context keys that come from the visitor tracking (signalling.features.visitors) or the page.
+VISIT_KEYS = ("page", "cart", "returning", "time_on_site_s", "visit", "referrer", "title", "first_seen")
+
+
+class RetentionSource(Protocol):
+    """A store's share of retention: remove (or anonymise) the rows of one kind made before `before`."""
+
+    retention_kinds: tuple[str, ...]
+
+    def retain(self, app_id: str, kind: str, before: datetime) -> dict[str, int]: ...

@@ -11,7 +11,7 @@ from shopcall.auth.subject_data import AuditSubjectData
 from shopcall.console.subject_data import ConsoleSubjectData
 from shopcall.crm.subject_data import CrmSubjectData
 from shopcall.db.engine import Database
-from shopcall.db.subject import SubjectSource
+from shopcall.db.subject import RetentionSource, SubjectSource
 from shopcall.recording.storage import RecordingStorage
 from shopcall.recording.subject_data import RecordingSubjectData
 from shopcall.rooms.subject_data import RoomsSubjectData
@@ -33,3 +33,8 @@ def sources(db: Database, storage: RecordingStorage, raw_root: Path | None = Non
     the others found, and gets the erasure's own entry afterwards)."""
     return [RecordingSubjectData(db, storage, raw_root), RoomsSubjectData(db), ConsoleSubjectData(db),
             CrmSubjectData(db), WebhookSubjectData(db), AuditSubjectData(db)]
+
+
+def retention_sources(db: Database) -> list[RetentionSource]:
+    """The stores that enforce a per-kind retention (privacy.retention)."""
+    return [RoomsSubjectData(db), ConsoleSubjectData(db), WebhookSubjectData(db), AuditSubjectData(db)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -123,14 +124,23 @@ def run_retention(db: Database, storage: RecordingStorage, *, now: datetime | No
 
 async def retention_loop(db: Database, storage: RecordingStorage, interval_s: float = 3600,
                          stop_event: asyncio.Event | None = None, *, raw_root: Path | None = None,
-                         actor: str = "retention") -> None:
-    """Run retention now and then every `interval_s` until `stop_event` is set; errors are logged, never raised."""
+                         actor: str = "retention", also: Sequence[Callable[[], object]] = ()) -> None:
+    """Run retention now and then every `interval_s` until `stop_event` is set; errors are logged, never raised.
+
+    `also`: further synchronous jobs run in the same thread after the recordings (the other kinds of
+    personal data: privacy.retention.run_data_retention, injected by the app so this layer needs no import).
+    """
     stop = stop_event or asyncio.Event()
     while not stop.is_set():
         try:
             await asyncio.to_thread(run_retention, db, storage, actor=actor, raw_root=raw_root)
         except Exception:  # e.g. the database is briefly down: try again next time
             log.exception("retention_run_failed")
+        for job in also:
+            try:
+                await asyncio.to_thread(job)
+            except Exception:
+                log.exception("retention_job_failed")
         try:
             await asyncio.wait_for(stop.wait(), timeout=interval_s)
         except TimeoutError:

@@ -10,13 +10,14 @@ the same rooms are scrubbed of their identifiers (an agent who typed the shopper
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, or_, select
 
 from shopcall.db.engine import Database, rowcount
 from shopcall.db.models import Call, ChatMessage, Conversion, Participant, QualitySample, Room, RoomEvent
-from shopcall.db.subject import Subject, find_ips, mentions, row_dict, scrub
+from shopcall.db.subject import VISIT_KEYS, Subject, drop_ips, find_ips, mentions, row_dict, scrub
 
 
 class RoomsSubjectData:
@@ -116,3 +117,51 @@ class RoomsSubjectData:
                     e.data = scrub(e.data, needles)
                     out["room_events.anonymised"] += 1
         return {k: v for k, v in out.items() if v}
+
+    # ---- retention ---------------------------------------------------------------------------------
+
+    retention_kinds: tuple[str, ...] = ("chat", "quality_samples", "call_metadata", "visitor_events", "ip_addresses")
+
+    def retain(self, app_id: str, kind: str, before: datetime) -> dict[str, int]:
+        with self.db.session() as s:
+            rooms = select(Room.id).where(Room.app_id == app_id)
+            if kind == "chat":
+                return {"chat_messages.deleted": rowcount(s.execute(delete(ChatMessage).where(
+                    ChatMessage.room_id.in_(rooms), ChatMessage.created_at < before)))}
+            if kind == "quality_samples":
+                return {"quality_samples.deleted": rowcount(s.execute(delete(QualitySample).where(
+                    QualitySample.app_id == app_id, QualitySample.created_at < before)))}
+            old_calls = select(Call).where(Call.app_id == app_id, Call.created_at < before)
+            n = 0
+            if kind == "call_metadata":  # who called, under which name, from where: the call itself stays
+                for c in s.scalars(old_calls.where(Call.shopper_identity.not_like("erased_%"))):
+                    c.shopper_identity, c.shopper_name = "erased_" + secrets.token_hex(6), ""
+                    c.context, c.customer_id = {}, None
+                    for p in s.scalars(select(Participant).where(Participant.room_id == c.room_id,
+                                                                 Participant.role == "shopper")):
+                        p.identity, p.display_name = c.shopper_identity, ""
+                    n += 1
+                return {"calls.anonymised": n}
+            if kind == "visitor_events":
+                for c in s.scalars(old_calls):
+                    if c.context and any(k in c.context for k in VISIT_KEYS):
+                        c.context = {k: v for k, v in c.context.items() if k not in VISIT_KEYS}
+                        n += 1
+                return {"calls.visits_removed": n}
+            if kind == "ip_addresses":
+                out = {"calls.ips_removed": 0, "quality_samples.ips_removed": 0, "room_events.ips_removed": 0}
+                for c in s.scalars(old_calls):
+                    if find_ips(c.context):
+                        c.context = drop_ips(c.context)
+                        out["calls.ips_removed"] += 1
+                for q in s.scalars(select(QualitySample).where(QualitySample.app_id == app_id,
+                                                               QualitySample.created_at < before)):
+                    if find_ips(q.data):
+                        q.data = drop_ips(q.data)
+                        out["quality_samples.ips_removed"] += 1
+                for e in s.scalars(select(RoomEvent).where(RoomEvent.app_id == app_id, RoomEvent.created_at < before)):
+                    if find_ips(e.data):
+                        e.data = drop_ips(e.data)
+                        out["room_events.ips_removed"] += 1
+                return out
+        return {}

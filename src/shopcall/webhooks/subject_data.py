@@ -8,13 +8,14 @@ identifiers replaced.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 
 from shopcall.db.engine import Database
 from shopcall.db.models import WebhookDelivery
-from shopcall.db.subject import Subject, mentions, row_dict, scrub
+from shopcall.db.subject import Subject, drop_ips, find_ips, mentions, row_dict, scrub
 
 
 class WebhookSubjectData:
@@ -50,3 +51,15 @@ class WebhookSubjectData:
                     anonymised += 1
         return {k: v for k, v in (("webhook_deliveries.deleted", deleted),
                                   ("webhook_deliveries.anonymised", anonymised)) if v}
+
+    retention_kinds: tuple[str, ...] = ("ip_addresses",)
+
+    def retain(self, app_id: str, kind: str, before: datetime) -> dict[str, int]:
+        n = 0
+        with self.db.session() as s:
+            for d in s.scalars(select(WebhookDelivery).where(WebhookDelivery.app_id == app_id,
+                                                             WebhookDelivery.created_at < before)):
+                if find_ips(d.payload):
+                    d.payload = drop_ips(d.payload)
+                    n += 1
+        return {"webhook_deliveries.ips_removed": n}
