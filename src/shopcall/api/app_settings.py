@@ -12,7 +12,7 @@ import asyncio
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, ValidationError
 
 from shopcall.api.app_store import AppStore
 from shopcall.api.deps import AuthedApp, current_app, get_crm, get_db, get_live
@@ -44,6 +44,25 @@ class RecordingIn(BaseModel):
     retention_days: int | None = Field(None, ge=1, le=3650, description="delete recordings after; none = keep")
 
 
+Days = Annotated[int, Strict()] | None  # `true` or "30" are mistakes, not days
+
+
+class RetentionIn(BaseModel):
+    """Days to keep each kind of personal data (privacy.retention); a PATCH changes only the kinds it sends,
+    null = keep. Recordings keep theirs in `recording.retention_days`."""
+
+    model_config = ConfigDict(extra="forbid")
+    chat: Days = Field(None, ge=1, le=3650, description="chat messages are deleted after")
+    visitor_events: Days = Field(None, ge=1, le=3650, description="the visit (page, cart, time on site) "
+                                 "is removed from the call's context after")
+    quality_samples: Days = Field(None, ge=1, le=3650, description="quality samples are deleted after")
+    callback_requests: Days = Field(None, ge=1, le=3650, description="callback requests are deleted after")
+    call_metadata: Days = Field(None, ge=1, le=3650, description="calls are anonymised after (shopper "
+                                "identity pseudonymised; name, customer id and context cleared)")
+    ip_addresses: Days = Field(None, ge=1, le=3650, description="IP addresses are removed from everything "
+                               "stored after")
+
+
 def _origin(entry: str) -> str:
     return str(parse_pattern(entry))  # OriginError is a ValueError: a 422 naming the entry and the problem
 
@@ -68,6 +87,7 @@ class SettingsIn(BaseModel):
     routing: RoutingIn | None = None
     recording: RecordingIn | None = None
     widget: WidgetIn | None = None
+    retention: RetentionIn | None = None
 
 
 def _widget_out(stored: dict[str, Any]) -> dict[str, Any]:
@@ -82,7 +102,12 @@ def _out(app: App | None) -> dict[str, Any]:
             "routing": RoutingIn.model_validate(app.routing or {}).model_dump(),
             "recording": {"policy": app.recording_policy, "consent": app.recording_consent,
                           "retention_days": app.retention_days},
-            "widget": _widget_out(app.widget or {})}
+            "widget": _widget_out(app.widget or {}),
+            "retention": RetentionIn.model_validate(_known_kinds(app.retention or {})).model_dump()}
+
+
+def _known_kinds(stored: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in stored.items() if k in RetentionIn.model_fields}
 
 
 @router.get("", summary="The app's settings: hours, CRM connector (secrets masked), routing, recording, widget")
@@ -97,6 +122,7 @@ def _save(db: Database, app_id: str, body: SettingsIn, crm: dict[str, Any] | Non
     return _out(AppStore(db).update_settings(
         app_id, crm_config=crm,
         business_hours=body.business_hours.model_dump(mode="json") if body.business_hours is not None else None,
+        retention=body.retention.model_dump(exclude_unset=True) if body.retention is not None else None,
         routing=body.routing.model_dump() if body.routing is not None else None,
         recording=(rec.policy, rec.consent, rec.retention_days) if rec is not None else None,
         widget=widget.model_dump(exclude_unset=True) if widget is not None else None))

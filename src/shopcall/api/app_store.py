@@ -88,13 +88,15 @@ class AppStore:
     def update_settings(self, app_id: str, *, business_hours: dict[str, Any] | None = None,
                         crm_config: dict[str, Any] | None = None, routing: dict[str, Any] | None = None,
                         recording: tuple[str, bool, int | None] | None = None,
-                        widget: dict[str, Any] | None = None) -> App | None:
+                        widget: dict[str, Any] | None = None,
+                        retention: dict[str, Any] | None = None) -> App | None:
         """Change the given settings (None = leave as is); `recording` is (policy, consent, retention_days);
         `widget` keys replace the stored ones of the same name, others stay.
 
         Audited as `settings.changed` by the app, naming the changed groups (never their values)."""
         changed = [name for name, v in (("business_hours", business_hours), ("crm", crm_config),
-                                        ("routing", routing), ("recording", recording), ("widget", widget))
+                                        ("routing", routing), ("recording", recording), ("widget", widget),
+                                        ("retention", retention))
                    if v is not None]
         with self.db.session() as s:
             app = s.get(App, app_id)
@@ -113,4 +115,6 @@ class AppStore:
                 app.recording_policy, app.recording_consent, app.retention_days = recording
             if widget is not None:
                 app.widget = {**(app.widget or {}), **widget}
+            if retention is not None:  # the kinds sent replace the stored ones; null = keep forever
+                app.retention = {k: v for k, v in {**(app.retention or {}), **retention}.items() if v is not None}
             return app
