@@ -22,10 +22,12 @@ from shopcall.auth.secrets import load_signing_key
 from shopcall.config import Settings
 from shopcall.crm.connectors import CrmConnectors
 from shopcall.db.engine import Database
+from shopcall.keys.keyring import Keyring, load_master_key
 from shopcall.media.backend import MediaBackend
 from shopcall.outbound import OutboundPolicy
 from shopcall.privacy.retention import run_data_retention
 from shopcall.ratelimit import RateLimiter
+from shopcall.recording.encryption import EncryptedStorage
 from shopcall.recording.retention import retention_loop
 from shopcall.recording.storage import RecordingStorage, storage_from_settings
 from shopcall.recording.store import RecordingStore
@@ -57,6 +59,14 @@ def _storage_settings(settings: Settings) -> dict[str, object]:
     return values
 
 
+def build_storage(settings: Settings, db: Database) -> RecordingStorage:
+    """The configured recording storage, encrypting at rest unless `recording_encryption` is off."""
+    storage = storage_from_settings(_storage_settings(settings))
+    if not settings.recording_encryption:
+        return storage
+    return EncryptedStorage(storage, Keyring(db, load_master_key(settings.data_dir)))
+
+
 def create_app(settings: Settings, *, media: MediaBackend | None = None, storage: RecordingStorage | None = None,
                demo: bool = False, on_ready: Callable[[], None] | None = None) -> FastAPI:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -64,7 +74,7 @@ def create_app(settings: Settings, *, media: MediaBackend | None = None, storage
     media = media or default_media(settings)
     key = load_signing_key(settings.data_dir)
     store = RoomStore(db)
-    storage = storage or storage_from_settings(_storage_settings(settings))
+    storage = storage or build_storage(settings, db)
     outbound = OutboundPolicy.parse(settings.outbound_allow)
     dispatcher = WebhookDispatcher(db, key, outbound=outbound)
     worker = RecordingWorker(db, storage, on_event=dispatcher.emit)

@@ -27,6 +27,8 @@ app.add_typer(agents_cmd, name="agents")
 app.add_typer(crm_app, name="crm")
 privacy_cmd = typer.Typer(help="Subject access and erasure: one shopper's data.", no_args_is_help=True)
 app.add_typer(privacy_cmd, name="privacy")
+keys_cmd = typer.Typer(help="Encryption keys at rest (the keyring).", no_args_is_help=True)
+app.add_typer(keys_cmd, name="keys")
 console = Console(stderr=True)
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data folder (env SHOPCALL_DATA_DIR)")]
@@ -257,15 +259,14 @@ def apps_delete(
     import asyncio
 
     from shopcall.api.apps import delete_app_data
-    from shopcall.app import _storage_settings
-    from shopcall.recording.storage import storage_from_settings
+    from shopcall.app import build_storage
 
     if not yes:
         console.print("[red]error:[/red] this deletes every row and recording of the app; add --yes")
         raise typer.Exit(2)
     settings = _settings(data_dir=data_dir)
     db = _db(settings)
-    storage = storage_from_settings(_storage_settings(settings))
+    storage = build_storage(settings, db)
     if not asyncio.run(delete_app_data(db, storage, None, app_id, "cli")):
         console.print(f"[red]error:[/red] no app {app_id!r}")
         raise typer.Exit(2)
@@ -273,12 +274,11 @@ def apps_delete(
 
 
 def _privacy(settings: Settings) -> Privacy:
-    from shopcall.app import _storage_settings
+    from shopcall.app import build_storage
     from shopcall.privacy.service import Privacy
-    from shopcall.recording.storage import storage_from_settings
 
-    return Privacy(_db(settings), storage_from_settings(_storage_settings(settings)),
-                   settings.data_dir / "recordings-raw")
+    db = _db(settings)
+    return Privacy(db, build_storage(settings, db), settings.data_dir / "recordings-raw")
 
 
 Subject = Annotated[str, typer.Argument(help="The shopper's identity, customer id or email")]
@@ -321,6 +321,23 @@ def privacy_erase(app_id: AppOpt, subject: Subject, data_dir: DataDir = None,
         console.print(f"[red]error:[/red] nothing in app {app_id!r} names that shopper")
         raise typer.Exit(2) from None
     print(json.dumps(privacy.erase(found, "cli").as_dict(), indent=2))
+
+
+@keys_cmd.command("rotate")
+def keys_rotate(app_id: AppOpt, data_dir: DataDir = None) -> None:
+    """Give the app a new key version: new recordings use it; older ones stay readable with theirs."""
+    from shopcall.auth import audit
+    from shopcall.keys.keyring import Keyring, load_master_key
+    from shopcall.rooms.apps import app_exists
+
+    settings = _settings(data_dir=data_dir)
+    db = _db(settings)
+    if not app_exists(db, app_id):
+        console.print(f"[red]error:[/red] no app {app_id!r}")
+        raise typer.Exit(2)
+    version, _ = Keyring(db, load_master_key(settings.data_dir)).rotate(app_id)
+    audit.record(db, app_id, "cli", "keys.rotated", version=version)
+    print(f"app {app_id}: key version {version} is now current")
 
 
 @app.command()

@@ -78,6 +78,13 @@ class Settings(BaseSettings):
     s3_access_key: str | None = Field(None, description="S3 access key (default: boto3's credential chain)")
     s3_secret_key: SecretStr | None = Field(None, description="S3 secret key")
     retention_interval_s: int = Field(3600, ge=10, description="How often the retention job runs")
+    recording_encryption: bool = Field(True, description="Encrypt recordings at rest (AES-256-GCM, a data key "
+                                       "per recording wrapped by the app's key; docs/security.md). The master key: "
+                                       "SHOPCALL_MASTER_KEY (base64, 32 bytes) or <data_dir>/master.key")
+    s3_sse: Literal["", "AES256", "aws:kms"] = Field("", description="S3 server-side encryption to ask for on "
+                                                     "upload (in addition to ShopCall's own); '' = none")
+    s3_sse_kms_key_id: str | None = Field(None, description="The KMS key for s3_sse = aws:kms (default: the "
+                                          "bucket's AWS managed key)")
     log_level: str = Field("info", description="debug, info, warning, error")
     signal_queue_messages: int = Field(512, ge=16, description="Messages queued for one signalling client at most; "
                                        "a client that falls further behind is disconnected (close 4429)")

@@ -212,6 +212,8 @@ class S3Storage:
         max_attempts: int = 5,
         multipart_threshold: int = 16 * MiB,
         multipart_chunksize: int = 16 * MiB,
+        sse: str = "",
+        sse_kms_key_id: str | None = None,
     ) -> None:
         import boto3
         from boto3.s3.transfer import TransferConfig
@@ -239,6 +241,10 @@ class S3Storage:
             aws_secret_access_key=secret_key or None,
             config=config,
         )
+        # Server-side encryption asked of the bucket on every upload (on top of ShopCall's own encryption).
+        self.extra: dict[str, str] = {"ServerSideEncryption": sse} if sse else {}
+        if sse == "aws:kms" and sse_kms_key_id:
+            self.extra["SSEKMSKeyId"] = sse_kms_key_id
         self.transfer = TransferConfig(multipart_threshold=multipart_threshold, multipart_chunksize=multipart_chunksize)
 
     def object_key(self, key: str) -> str:
@@ -249,7 +255,7 @@ class S3Storage:
         """Upload, then confirm the stored size matches the file (a truncated object is an error, not a success)."""
         obj = self.object_key(key)
         expected = Path(path).stat().st_size
-        self.client.upload_file(str(path), self.bucket, obj, ExtraArgs={"ContentType": content_type},
+        self.client.upload_file(str(path), self.bucket, obj, ExtraArgs={"ContentType": content_type, **self.extra},
                                 Config=self.transfer)
         stored = self.size(key)
         if stored != expected:
@@ -347,5 +353,7 @@ def storage_from_settings(settings: Any) -> RecordingStorage:
             access_key=_setting(settings, "s3_access_key"),
             secret_key=_setting(settings, "s3_secret_key"),
             prefix=_setting(settings, "s3_prefix", ""),
+            sse=_setting(settings, "s3_sse", ""),
+            sse_kms_key_id=_setting(settings, "s3_sse_kms_key_id"),
         )
     raise ValueError(f"unknown recording_storage {kind!r} (expected 'local' or 's3')")

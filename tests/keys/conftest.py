@@ -1,0 +1,1 @@
+from tests.privacy.conftest import client, other_tenant, tenant  # noqa: F401  (the same app fixtures)
