@@ -31,6 +31,7 @@ from shopcall.console.accounts import (
     open_session,
     session_agent,
     set_disabled,
+    set_locale,
     set_password,
 )
 from shopcall.console.store import ConsoleStore, NotYourCall
@@ -39,6 +40,7 @@ from shopcall.crm.connectors import CrmConnectors, CrmMisconfigured
 from shopcall.crm.model import CrmLookup
 from shopcall.db.engine import Database
 from shopcall.db.models import Call, QualitySample, iso, seconds_between
+from shopcall.i18n import SUPPORTED
 from shopcall.signalling.control import LiveControl
 
 COOKIE = "sc_console"
@@ -202,6 +204,23 @@ def me(agent: AgentInfo = Depends(current_agent), key: bytes = Depends(get_signi
        db: Database = Depends(get_db)) -> dict[str, Any]:
     audit.record(db, agent.app_id, f"agent:{agent.identity}", "token.minted", role=agent.role, rooms=["*"])
     return {"agent": agent.public(), **_token(key, agent)}
+
+
+class ProfileIn(BaseModel):
+    locale: str | None = Field(
+        max_length=16, description=f"the console's language, one of {', '.join(SUPPORTED)}; null: the browser's")
+
+
+@router.patch("/me", summary="Change your own console settings (language)")
+def update_me(body: ProfileIn, agent: AgentInfo = Depends(current_agent),
+              db: Database = Depends(get_db)) -> dict[str, Any]:
+    if body.locale is not None and body.locale not in SUPPORTED:
+        raise ApiError(422, "unsupported_locale", f"locale must be one of {', '.join(SUPPORTED)} or null")
+    try:
+        updated = set_locale(db, agent.app_id, agent.identity, body.locale)
+    except AccountError as e:
+        raise _account_error(e) from None
+    return {"agent": updated.public()}
 
 
 @router.get("/products", summary="The app's catalogue, for product cards")

@@ -73,15 +73,17 @@ class AgentInfo:
     categories: list[str]
     max_concurrent: int
     token_version: int = 0
+    locale: str | None = None  # the console's language; None: the browser's
 
     def public(self) -> dict[str, object]:
         return {"identity": self.identity, "name": self.name, "email": self.email, "role": self.role,
-                "languages": self.languages, "categories": self.categories, "max_concurrent": self.max_concurrent}
+                "languages": self.languages, "categories": self.categories, "max_concurrent": self.max_concurrent,
+                "locale": self.locale}
 
 
 def _info(a: Agent) -> AgentInfo:
     return AgentInfo(a.id, a.app_id, a.identity, a.display_name, a.email, a.role, list(a.languages or []),
-                     list(a.categories or []), a.max_concurrent, a.token_version)
+                     list(a.categories or []), a.max_concurrent, a.token_version, a.locale)
 
 
 def check_password(password: str) -> None:
@@ -185,6 +187,17 @@ def set_disabled(db: Database, app_id: str, identity: str, disabled: bool) -> Ag
         if disabled and not a.disabled:
             _revoke(s, a)
         a.disabled = disabled
+        s.flush()
+        return _info(a)
+
+
+def set_locale(db: Database, app_id: str, identity: str, locale: str | None) -> AgentInfo:
+    """The agent's console language (a supported locale, checked by the caller) or None for the browser's."""
+    with db.session() as s:
+        a = s.scalar(select(Agent).where(Agent.app_id == app_id, Agent.identity == identity))
+        if a is None:
+            raise AccountError("agent_not_found", f"no agent {identity}")
+        a.locale = locale
         s.flush()
         return _info(a)
 

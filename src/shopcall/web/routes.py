@@ -7,14 +7,18 @@ Inline `style` attributes are still used by the pages, hence `style-src 'unsafe-
 
 from __future__ import annotations
 
+import html
 import os
+import re
 from pathlib import Path
 
 import swagger_ui_bundle
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
+
+from shopcall.i18n import Translator, negotiate, translator
 
 WEB = Path(__file__).parent
 PAGES = WEB / "pages"
@@ -50,9 +54,43 @@ def _page(name: str) -> FileResponse:
                         headers={"Cache-Control": "no-cache", **security_headers()})
 
 
+# An element whose whole content is one catalog message: <h1 data-i18n="join.heading">English</h1>.
+_I18N_TEXT = re.compile(r'(<[a-z][a-z0-9]*\b[^<>]*\sdata-i18n="([\w.\-]+)"[^<>]*>)([^<]*)(</)')
+
+
+_I18N_ATTR_TAG = re.compile(r'<[a-z][a-z0-9]*\b[^<>]*\sdata-i18n-attr="([^"]*)"[^<>]*>')
+
+
+def _fill_attrs(tag: re.Match[str], tr: Translator) -> str:
+    """`data-i18n-attr="aria-label:key;placeholder:key2"`: each named attribute set (or added) in that tag."""
+    out = tag.group(0)
+    for pair in tag.group(1).split(";"):
+        attr, _, key = (x.strip() for x in pair.partition(":"))
+        if not re.fullmatch(r"[a-z-]+", attr) or not key:
+            continue
+        value = html.escape(tr.t(key), quote=True)
+        existing = re.search(rf'\s{attr}="[^"]*"', out)
+        if existing:
+            out = f'{out[:existing.start()]} {attr}="{value}"{out[existing.end():]}'
+        else:
+            closing = "/>" if out.endswith("/>") else ">"
+            out = f'{out[:-len(closing)].rstrip()} {attr}="{value}"{closing}'
+    return out
+
+
+def _localized_page(name: str, request: Request) -> HTMLResponse:
+    """A page in the visitor's language (`?lang=`, else Accept-Language): <html lang> and every `data-i18n`
+    element filled on the server, so the first paint is already translated; the page's script takes over."""
+    tr = translator(negotiate(request.headers.get("accept-language"), request.query_params.get("lang")))
+    page = (PAGES / name).read_text(encoding="utf-8").replace('<html lang="en">', f'<html lang="{tr.locale}">', 1)
+    page = _I18N_TEXT.sub(lambda m: f"{m.group(1)}{html.escape(tr.t(m.group(2)), quote=False)}{m.group(4)}", page)
+    page = _I18N_ATTR_TAG.sub(lambda m: _fill_attrs(m, tr), page)
+    return HTMLResponse(page, headers={"Cache-Control": "no-cache", "Vary": "Accept-Language", **security_headers()})
+
+
 @router.get("/")
-def index() -> FileResponse:
-    return _page("index.html")
+def index(request: Request) -> HTMLResponse:
+    return _localized_page("index.html", request)
 
 
 @router.get("/demo/shop")
@@ -61,20 +99,20 @@ def shop() -> FileResponse:
 
 
 @router.get("/console")
-def console() -> FileResponse:
-    return _page("console.html")
+def console(request: Request) -> HTMLResponse:
+    return _localized_page("console.html", request)
 
 
 @router.get("/join/{room_id}")
-def join(room_id: str) -> FileResponse:
+def join(room_id: str, request: Request) -> HTMLResponse:
     """Group-session landing page (the invite code is checked when the guest joins)."""
-    return _page("join.html")
+    return _localized_page("join.html", request)
 
 
 @router.get("/console/recordings/{rec_id}")
-def recording_page(rec_id: str) -> FileResponse:
+def recording_page(rec_id: str, request: Request) -> HTMLResponse:
     """Playback with the chat and drawings on a timeline (data comes from the console API)."""
-    return _page("recording.html")
+    return _localized_page("recording.html", request)
 
 
 @router.get("/docs")

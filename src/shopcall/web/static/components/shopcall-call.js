@@ -11,7 +11,10 @@
  *   view.stop();                                          // detach, stop the camera
  *
  * Attributes: `local-name`, `remote-name`, `hangup-label` (text for the hang-up button's
- * tooltip, e.g. "End call").
+ * tooltip, e.g. "End call"; already translated by the page).
+ *
+ * Strings: property `i18n` (an I18n from /static/i18n/i18n.js, namespaces common, call, chat, errors); until
+ * set, English catalogs loaded by this module. Setting it re-labels the whole view.
  *
  * Events (bubbling, composed): `hangup` {}, `mute-change` {audio, video},
  * `remote-video` {pid} when the first remote video frame arrives, `call-error` {message, code},
@@ -27,24 +30,17 @@
  * @module shopcall/components/shopcall-call
  */
 
+import { englishI18n, translateDom } from "../i18n/i18n.js";
 import { describeError, getLocalMedia } from "../sdk/shopcall.js";
 import { AnnotationLayer } from "./annotation-layer.js";
 import { esc, icons, initials } from "./icons.js";
 import "./shopcall-chat.js";
 import { STALL_POLL_MS, StallWatch } from "./stall-watch.js";
 
-/** This view's words about media health, in one place (for the string catalogs to come). */
-export const MEDIA_TEXT = {
-  reconnecting: "Reconnecting…",
-  selfReconnecting: "Reconnecting your video…",
-  path: {
-    direct: "Direct",
-    "relay-udp": "Relayed · UDP",
-    "relay-tcp": "Relayed · TCP",
-    "relay-tls": "Relayed · TLS",
-  },
-  pathTitle: "Media path",
-};
+/** The namespaces this view (and the chat inside it) takes its strings from. */
+export const CALL_NAMESPACES = ["common", "call", "chat", "errors"];
+/** English until the page sets `i18n` (top-level await: the element is never drawn without strings). */
+const EN = await englishI18n(CALL_NAMESPACES);
 
 /** The element's styles, served as a file and linked into its shadow root. */
 const STYLESHEET = new URL("./shopcall-call.css", import.meta.url).href;
@@ -88,12 +84,48 @@ export class ShopCallCallElement extends HTMLElement {
     this._paths = new Map();
     this._stallTimer = null;
     this._selfHealth = "ok";
+    this._i18n = null;
+    this._connState = "connecting";
+    this._connText = "";
     this._render();
+  }
+
+  /** The I18n the view speaks (English until set). */
+  get i18n() {
+    return this._i18n || EN;
+  }
+  set i18n(v) {
+    this._i18n = v || null;
+    if (this._els.chat) this._els.chat.i18n = v;
+    this.setAttribute("lang", this.i18n.locale); // screen readers pronounce the labels in their language
+    this._retranslate();
+  }
+
+  /** @param {string} key @param {Record<string, any>} [values] */
+  _t(key, values) {
+    return this.i18n.t(key, values);
+  }
+
+  /** @param {any} err */
+  _err(err) {
+    return describeError(err, this.i18n);
+  }
+
+  /** Every string on screen again, in the current locale. */
+  _retranslate() {
+    const root = /** @type {ShadowRoot} */ (this.shadowRoot);
+    translateDom(root, this.i18n);
+    this._syncMuteUi();
+    this._syncRecording();
+    this._syncScreenUi(!!(this.client && this.client.screenPc), false);
+    this._setConnection(this._connState, this._connText, false);
+    for (const [pid, t] of this._tiles) this._labelTile(pid, t);
+    this.attributeChangedCallback();
   }
 
   /** Name under the self view (default "You"). */
   get localName() {
-    return this.getAttribute("local-name") || "You";
+    return this.getAttribute("local-name") || this._t("common.you");
   }
   set localName(v) {
     this.setAttribute("local-name", v || "");
@@ -117,7 +149,7 @@ export class ShopCallCallElement extends HTMLElement {
     this._els.screenBtn.hidden = !this.hasAttribute("can-share-screen");
     this._els.recBtn.hidden = !this.hasAttribute("can-record");
     this._updateNames();
-    const label = this.getAttribute("hangup-label") || "Hang up";
+    const label = this.getAttribute("hangup-label") || this._t("call.hangup");
     this._els.hangup.setAttribute("aria-label", label);
     this._els.hangupTip.textContent = label;
   }
@@ -135,71 +167,63 @@ export class ShopCallCallElement extends HTMLElement {
         <div class="waiting" part="waiting">
           <div>
             <div class="avatar" data-el="waitAvatar">?</div>
-            <p data-el="waitText">Connecting…</p>
+            <p data-el="waitText"></p>
             <small data-el="waitSub"></small>
           </div>
         </div>
         <div class="top">
           <span class="pill" data-testid="connection-state" data-state="connecting" role="status" aria-live="polite">
-            <i class="dot"></i><span data-el="pillText">Connecting…</span>
+            <i class="dot"></i><span data-el="pillText"></span>
           </span>
-          <span class="timer" data-testid="call-timer" data-running="false" aria-label="Call duration">00:00</span>
-          <span class="rec" data-testid="recording-indicator" hidden><i></i>REC</span>
-          <span class="nq" data-testid="network-quality" data-level="" title="Your connection" hidden><i></i><i></i><i></i><i></i><i></i></span>
+          <span class="timer" data-testid="call-timer" data-running="false" data-i18n-attr="aria-label:call.duration">00:00</span>
+          <span class="rec" data-testid="recording-indicator" hidden><i></i><span data-i18n="call.recBadge"></span></span>
+          <span class="nq" data-testid="network-quality" data-level="" data-i18n-attr="title:call.yourConnection" hidden><i></i><i></i><i></i><i></i><i></i></span>
         </div>
         <div class="self video-off" part="self">
           <video data-testid="local-video" autoplay playsinline muted></video>
           <div class="avatar-wrap"><div class="avatar" data-el="selfAvatar">Y</div></div>
-          <span class="label"><span class="mic-off">${icons.micOff}</span><span class="name" data-el="selfName">You</span></span>
-          <span class="self-stall" data-testid="local-reconnecting" hidden>${esc(MEDIA_TEXT.selfReconnecting)}</span>
+          <span class="label"><span class="mic-off">${icons.micOff}</span><span class="name" data-el="selfName" data-i18n="common.you"></span></span>
+          <span class="self-stall" data-testid="local-reconnecting" data-i18n="call.selfReconnecting" hidden></span>
         </div>
         <div class="banner" data-testid="call-error" role="alert" hidden>
           <span data-el="bannerIcon">${icons.alert}</span>
           <span data-el="bannerText"></span>
-          <button type="button" data-el="bannerClose" aria-label="Dismiss">${icons.close}</button>
+          <button type="button" data-el="bannerClose" data-i18n-attr="aria-label:call.dismiss">${icons.close}</button>
         </div>
-        <button type="button" class="sound" data-testid="enable-sound" hidden>${icons.volume}<span>Tap to turn on sound</span></button>
+        <button type="button" class="sound" data-testid="enable-sound" hidden>${icons.volume}<span data-i18n="call.enableSound"></span></button>
         <div class="drawbar" data-testid="drawbar" hidden>
-          <span>Draw on the video</span>
-          <button type="button" class="sw" data-color="#ff3b30" style="background:#ff3b30" aria-label="Red" aria-pressed="true"></button>
-          <button type="button" class="sw" data-color="#ffd60a" style="background:#ffd60a" aria-label="Yellow" aria-pressed="false"></button>
-          <button type="button" class="sw" data-color="#30d158" style="background:#30d158" aria-label="Green" aria-pressed="false"></button>
-          <button type="button" class="sw" data-color="#ffffff" style="background:#ffffff" aria-label="White" aria-pressed="false"></button>
-          <button type="button" class="mini" data-testid="draw-undo" aria-label="Undo my last stroke">${icons.undo}</button>
-          <button type="button" class="mini" data-testid="draw-clear" aria-label="Clear the drawing">${icons.trash}</button>
+          <span data-i18n="call.drawHint"></span>
+          <button type="button" class="sw" data-color="#ff3b30" style="background:#ff3b30" data-i18n-attr="aria-label:call.color.red" aria-pressed="true"></button>
+          <button type="button" class="sw" data-color="#ffd60a" style="background:#ffd60a" data-i18n-attr="aria-label:call.color.yellow" aria-pressed="false"></button>
+          <button type="button" class="sw" data-color="#30d158" style="background:#30d158" data-i18n-attr="aria-label:call.color.green" aria-pressed="false"></button>
+          <button type="button" class="sw" data-color="#ffffff" style="background:#ffffff" data-i18n-attr="aria-label:call.color.white" aria-pressed="false"></button>
+          <button type="button" class="mini" data-testid="draw-undo" data-i18n-attr="aria-label:call.drawUndo">${icons.undo}</button>
+          <button type="button" class="mini" data-testid="draw-clear" data-i18n-attr="aria-label:call.drawClear">${icons.trash}</button>
         </div>
         <div class="consent" data-testid="consent-prompt" hidden>
-          <div class="box" role="dialog" aria-modal="true">
-            <b>This call is being recorded</b>
-            <span data-el="consentText">Your expert would like to record this call for service and quality. May we record you?</span>
+          <div class="box" role="dialog" aria-modal="true" data-i18n-attr="aria-label:call.consent.title">
+            <b data-i18n="call.consent.title"></b>
+            <span data-el="consentText" data-i18n="call.consent.text"></span>
             <div class="row">
-              <button type="button" class="no" data-testid="consent-refuse">Don’t record me</button>
-              <button type="button" class="yes" data-testid="consent-allow">Allow recording</button>
+              <button type="button" class="no" data-testid="consent-refuse" data-i18n="call.consent.refuse"></button>
+              <button type="button" class="yes" data-testid="consent-allow" data-i18n="call.consent.allow"></button>
             </div>
           </div>
         </div>
         <div class="drawer" part="drawer"><shopcall-chat data-testid="chat"></shopcall-chat></div>
         <div class="controls" part="controls">
-          <button type="button" class="btn" data-testid="toggle-mic" aria-pressed="false" aria-label="Mute microphone">
-            ${icons.mic}<span class="tip">Mute microphone</span>
+          <button type="button" class="btn" data-testid="toggle-mic" aria-pressed="false"></button>
+          <button type="button" class="btn" data-testid="toggle-camera" aria-pressed="false"></button>
+          <button type="button" class="btn" data-testid="toggle-record" hidden></button>
+          <button type="button" class="btn" data-testid="toggle-screen" data-on="false" hidden></button>
+          <button type="button" class="btn" data-testid="toggle-draw" data-i18n-attr="aria-label:call.draw" data-on="false">
+            ${icons.pen}<span class="tip" data-i18n="call.draw"></span>
           </button>
-          <button type="button" class="btn" data-testid="toggle-camera" aria-pressed="false" aria-label="Turn camera off">
-            ${icons.camera}<span class="tip">Turn camera off</span>
+          <button type="button" class="btn" data-testid="toggle-chat" data-i18n-attr="aria-label:call.chat" data-on="false" style="position:relative">
+            ${icons.chat}<span class="badge" data-testid="chat-unread" hidden>0</span><span class="tip" data-i18n="call.chat"></span>
           </button>
-          <button type="button" class="btn" data-testid="toggle-record" aria-label="Record the call" hidden>
-            ${icons.record}<span class="tip">Record the call</span>
-          </button>
-          <button type="button" class="btn" data-testid="toggle-screen" aria-label="Share your screen" data-on="false" hidden>
-            ${icons.screen}<span class="tip">Share your screen</span>
-          </button>
-          <button type="button" class="btn" data-testid="toggle-draw" aria-label="Draw on the video" data-on="false">
-            ${icons.pen}<span class="tip">Draw on the video</span>
-          </button>
-          <button type="button" class="btn" data-testid="toggle-chat" aria-label="Chat and products" data-on="false" style="position:relative">
-            ${icons.chat}<span class="badge" data-testid="chat-unread" hidden>0</span><span class="tip">Chat &amp; products</span>
-          </button>
-          <button type="button" class="btn hangup" data-testid="hangup" aria-label="Hang up">
-            ${icons.hangup}<span class="tip" data-el="hangupTip">Hang up</span>
+          <button type="button" class="btn hangup" data-testid="hangup">
+            ${icons.hangup}<span class="tip" data-el="hangupTip"></span>
           </button>
         </div>
       </div>`;
@@ -264,7 +288,7 @@ export class ShopCallCallElement extends HTMLElement {
     });
     el("bannerClose").addEventListener("click", () => this._hideBanner(true));
     this._els.sound.addEventListener("click", () => this._retryPlayback());
-    this._updateNames();
+    this._retranslate();
   }
 
   /**
@@ -304,7 +328,7 @@ export class ShopCallCallElement extends HTMLElement {
     try {
       if (opts.room && client.room !== opts.room) await client.join(opts.room);
     } catch (err) {
-      this.showError(`Could not join the call — ${describeError(err)}`);
+      this.showError(this._t("call.error.join", { reason: this._err(err) }));
       throw err;
     }
     this._onJoined(client.lastJoined || {});
@@ -320,7 +344,7 @@ export class ShopCallCallElement extends HTMLElement {
       try {
         await client.publish(stream);
       } catch (err) {
-        this.showError(`Your video could not be sent — ${describeError(err)}`);
+        this.showError(this._t("call.error.publish", { reason: this._err(err) }));
       }
     }
   }
@@ -407,14 +431,14 @@ export class ShopCallCallElement extends HTMLElement {
     const { mic, cam, self } = this._els;
     mic.setAttribute("aria-pressed", String(micOff));
     mic.dataset.state = micOff ? "off" : "on";
-    const micLabel = !this._micAvailable ? "Microphone unavailable" : micOff ? "Unmute microphone" : "Mute microphone";
+    const micLabel = this._t(!this._micAvailable ? "call.micUnavailable" : micOff ? "call.unmuteMic" : "call.muteMic");
     mic.setAttribute("aria-label", micLabel);
-    mic.innerHTML = `${micOff ? icons.micOff : icons.mic}<span class="tip">${micLabel}</span>`;
+    mic.innerHTML = `${micOff ? icons.micOff : icons.mic}<span class="tip">${esc(micLabel)}</span>`;
     cam.setAttribute("aria-pressed", String(camOff));
     cam.dataset.state = camOff ? "off" : "on";
-    const camLabel = !this._camAvailable ? "Camera unavailable" : camOff ? "Turn camera on" : "Turn camera off";
+    const camLabel = this._t(!this._camAvailable ? "call.camUnavailable" : camOff ? "call.camOn" : "call.camOff");
     cam.setAttribute("aria-label", camLabel);
-    cam.innerHTML = `${camOff ? icons.cameraOff : icons.camera}<span class="tip">${camLabel}</span>`;
+    cam.innerHTML = `${camOff ? icons.cameraOff : icons.camera}<span class="tip">${esc(camLabel)}</span>`;
     self.classList.toggle("video-off", camOff);
     self.classList.toggle("muted-audio", micOff);
   }
@@ -466,11 +490,13 @@ export class ShopCallCallElement extends HTMLElement {
       if (!nq || level == null) return;
       nq.hidden = false;
       nq.dataset.level = String(level);
-      const words = ["Very poor", "Poor", "Fair", "Good", "Very good", "Excellent"][level] || "";
-      nq.title = `Your connection: ${words}${mos ? ` (MOS ${mos.toFixed(1)})` : ""}`;
+      const words = this._t(`call.quality.${Math.max(0, Math.min(5, level))}`);
+      nq.title = mos
+        ? this._t("call.qualityTitleMos", { quality: words, mos: this.i18n.formatNumber(mos, { maximumFractionDigits: 1, minimumFractionDigits: 1 }) })
+        : this._t("call.qualityTitle", { quality: words });
       if (level <= 1 && !this._warnedQuality) {
         this._warnedQuality = true;
-        this.showInfo("Your connection is weak — video quality is lowered to keep the call going", 5000);
+        this.showInfo(this._t("call.weakConnection"), 5000);
       }
     });
     on("participant-quality", ({ pid, level }) => {
@@ -488,29 +514,29 @@ export class ShopCallCallElement extends HTMLElement {
     });
     on("recording-state", ({ active, by }) => {
       this._syncRecording();
-      this.showInfo(active ? `${by || "Your expert"} started recording` : "Recording stopped", 3000);
+      this.showInfo(active ? this._t("call.recordingStarted", { name: by || this._t("call.yourExpert") }) : this._t("call.recordingStopped"), 3000);
     });
     on("recording-consent-request", (req) => {
       this._consentFor = req.recording;
       this._els.consent.hidden = false;
     });
     on("recording-consent", ({ name, granted }) => {
-      this.showInfo(granted ? `${name} agreed to be recorded` : `${name} declined — they are not recorded`, 4000);
+      this.showInfo(this._t(granted ? "call.consentGranted" : "call.consentDeclined", { name }), 4000);
     });
     on("force-muted", ({ by, audio }) => {
       this._syncMuteUi();
-      this.showInfo(`${by || "The host"} muted your ${audio ? "microphone" : "camera"}`, 4000);
+      this.showInfo(this._t("call.forceMuted", { name: by || this._t("call.theHost"), what: audio ? "audio" : "video" }), 4000);
     });
     on("removed", ({ by }) => {
-      this._setConnection("closed", "Removed");
-      this.showError(`${by || "The host"} removed you from this session.`, true);
+      this._setConnection("closed", "call.state.removed");
+      this.showError(this._t("call.removed", { name: by || this._t("call.theHost") }), true);
     });
     on("screen-share", ({ active, stream }) => {
       this._syncScreenUi(active);
       // my own shared screen, shown large so I can point and draw on it
       const pid = `${c.pid}:screen`;
       if (active && stream) {
-        this._ensureTile(pid, { pid, name: "Your screen" });
+        this._ensureTile(pid, { pid, name: this._t("call.yourScreen") });
         this._attachStream(pid, stream);
       } else {
         this._removeTile(pid);
@@ -530,21 +556,21 @@ export class ShopCallCallElement extends HTMLElement {
       const name = (participant && participant.name) || (this._tiles.get(pid) || {}).name || this.remoteName;
       this._removeTile(pid);
       this._layout();
-      if (name) this.showInfo(reason === "disconnected" ? `${name}'s connection dropped` : `${name} left the call`);
+      if (name) this.showInfo(this._t(reason === "disconnected" ? "call.participantDropped" : "call.participantLeft", { name }));
     });
     on("local-muted", () => this._syncMuteUi());
-    on("media-reset", () => this.showInfo("Reconnecting video…", 4000));
+    on("media-reset", () => this.showInfo(this._t("call.mediaReset"), 4000));
     on("error", ({ error, action, fatal }) => {
       if (action === "subscribe" && error.code === "cancelled") return;
       if (action === "mute" || action === "refresh") return;
       if (fatal || action === "reconnect") {
-        this.showError(error.code === "disconnected" ? "Connection lost — please call again." : describeError(error), true);
+        this.showError(error.code === "disconnected" ? this._t("call.error.lost") : this._err(error), true);
       } else if (action === "publish") {
-        this.showError(`Your video could not be sent — ${describeError(error)}`);
+        this.showError(this._t("call.error.publish", { reason: this._err(error) }));
       } else if (action === "subscribe") {
-        this.showError(`Video from the other side is not coming through — ${describeError(error)}`);
+        this.showError(this._t("call.error.subscribe", { reason: this._err(error) }));
       } else if (action === "rejoin") {
-        this.showError(`Could not rejoin the call — ${describeError(error)}`, true);
+        this.showError(this._t("call.error.rejoin", { reason: this._err(error) }), true);
       }
     });
     on("joined", (info) => this._onJoined(info));
@@ -556,31 +582,29 @@ export class ShopCallCallElement extends HTMLElement {
       this.dispatchEvent(new CustomEvent("annotation", { bubbles: true, composed: true, detail: ev }));
     });
     on("room-ended", () => {
-      this._setConnection("closed", "Call ended");
+      this._setConnection("closed", "call.state.ended");
       this._stopTimer();
     });
   }
 
   /**
    * @param {string} state
-   * @param {string} [text]
+   * @param {string} [textKey] catalog key of the pill's text (default `call.state.<state>`)
+   * @param {boolean} [notify] show the reconnect banners (false when only re-labelling)
    */
-  _setConnection(state, text) {
+  _setConnection(state, textKey, notify = true) {
     const pill = this._els.pill;
     pill.dataset.state = state;
-    const words = {
-      idle: "Not connected",
-      connecting: "Connecting…",
-      connected: "Connected",
-      reconnecting: "Reconnecting…",
-      closed: "Disconnected",
-    };
-    this._els.pillText.textContent = text || words[state] || state;
+    this._connState = state;
+    this._connText = textKey || "";
+    const key = textKey || `call.state.${state}`;
+    this._els.pillText.textContent = this.i18n.has(key) ? this._t(key) : state;
+    if (!notify) return;
     if (state === "reconnecting") {
-      this.showError("Connection lost — reconnecting…", true, "warn", icons.wifiOff);
+      this.showError(this._t("call.reconnectingBanner"), true, "warn", icons.wifiOff);
     } else if (state === "connected" && this._persistentBanner === "reconnect") {
       this._hideBanner(true);
-      this.showInfo("Reconnected", 2500);
+      this.showInfo(this._t("call.reconnected"), 2500);
     }
     if (state === "reconnecting") this._persistentBanner = "reconnect";
   }
@@ -593,7 +617,7 @@ export class ShopCallCallElement extends HTMLElement {
     /** @type {HTMLButtonElement} */ (this._els.cam).disabled = !this._camAvailable;
     /** @type {HTMLButtonElement} */ (this._els.mic).disabled = !this._micAvailable;
     this._syncMuteUi();
-    this.showError(describeError(problem), true);
+    this.showError(this._err(problem), true);
   }
 
   // ---------------------------------------------------------------- remote tiles
@@ -604,7 +628,7 @@ export class ShopCallCallElement extends HTMLElement {
    */
   _ensureTile(pid, participant) {
     let t = this._tiles.get(pid);
-    const name = (participant && participant.name) || (t && t.name) || this.remoteName || "Guest";
+    const name = (participant && participant.name) || (t && t.name) || this.remoteName || this._t("call.guest");
     if (!t) {
       const tile = document.createElement("div");
       tile.className = pid.endsWith(":screen") ? "tile screen" : "tile";
@@ -613,12 +637,12 @@ export class ShopCallCallElement extends HTMLElement {
       tile.innerHTML = `
         <div class="avatar-wrap"><div class="avatar">${esc(initials(name))}</div></div>
         <span class="label"><span class="star">${icons.star}</span><span class="mic-off">${icons.micOff}</span><span class="name">${esc(name)}</span></span>
-        <span class="path" data-testid="participant-path" title="${esc(MEDIA_TEXT.pathTitle)}" hidden></span>
-        <div class="stall" data-testid="media-reconnecting" role="status" hidden><i class="spin"></i><span>${esc(MEDIA_TEXT.reconnecting)}</span></div>
+        <span class="path" data-testid="participant-path" hidden></span>
+        <div class="stall" data-testid="media-reconnecting" role="status" hidden><i class="spin"></i><span></span></div>
         ${pid.endsWith(":screen") ? "" : `<span class="mod">
-          <button type="button" data-act="mute_audio" data-testid="mod-mute" aria-label="Mute ${esc(name)}" title="Mute">${icons.micOff}</button>
-          <button type="button" data-act="spotlight" data-testid="mod-spotlight" aria-label="Spotlight ${esc(name)}" title="Spotlight">${icons.star}</button>
-          <button type="button" data-act="remove" data-testid="mod-remove" aria-label="Remove ${esc(name)}" title="Remove">${icons.close}</button></span>`}`;
+          <button type="button" data-act="mute_audio" data-testid="mod-mute">${icons.micOff}</button>
+          <button type="button" data-act="spotlight" data-testid="mod-spotlight">${icons.star}</button>
+          <button type="button" data-act="remove" data-testid="mod-remove">${icons.close}</button></span>`}`;
       tile.querySelector(".mod")?.addEventListener("click", (e) => {
         const b = /** @type {HTMLElement|null} */ (/** @type {HTMLElement} */ (e.target).closest("button"));
         if (b && b.dataset.act) this.moderate(pid, b.dataset.act);
@@ -626,6 +650,7 @@ export class ShopCallCallElement extends HTMLElement {
       this._els.remotes.append(tile);
       t = { tile, video: null, name };
       this._tiles.set(pid, t);
+      this._labelTile(pid, t);
       const layer = new AnnotationLayer(tile, {
         target: pid,
         send: (a) => this._sendAnnotation(a),
@@ -640,9 +665,24 @@ export class ShopCallCallElement extends HTMLElement {
       t.name = name;
       /** @type {HTMLElement} */ (t.tile.querySelector(".label .name")).textContent = name;
       /** @type {HTMLElement} */ (t.tile.querySelector(".avatar")).textContent = initials(name);
+      this._labelTile(pid, t);
     }
     if (participant) this._applyRemoteMute(participant);
     return t;
+  }
+
+  /** A tile's translated labels (stall overlay, path chip, the host's buttons named after the participant). */
+  _labelTile(/** @type {string} */ pid, /** @type {{tile: HTMLElement, name: string}} */ t) {
+    const stall = t.tile.querySelector(".stall span");
+    if (stall) stall.textContent = this._t("call.reconnecting");
+    t.tile.querySelector(".path")?.setAttribute("title", this._t("call.path.title"));
+    for (const [act, key] of [["mute_audio", "call.mod.mute"], ["spotlight", "call.mod.spotlight"], ["remove", "call.mod.remove"]]) {
+      const b = t.tile.querySelector(`[data-act="${act}"]`);
+      if (!b) continue;
+      b.setAttribute("aria-label", this._t(`${key}Named`, { name: t.name }));
+      b.setAttribute("title", this._t(key));
+    }
+    this._showPath(pid);
   }
 
   /** @param {any} p */
@@ -758,18 +798,16 @@ export class ShopCallCallElement extends HTMLElement {
     this._els.waitAvatar.textContent = name ? initials(name) : "…";
     const connected = !this.client || this.client.room;
     this._els.waitText.textContent = name
-      ? connected
-        ? `Waiting for ${name} to join…`
-        : `Connecting to ${name}…`
-      : "Waiting for the other side to join…";
-    this._els.waitSub.textContent = "Video starts as soon as they are here";
+      ? this._t(connected ? "call.waitingFor" : "call.connectingTo", { name })
+      : this._t("call.waiting");
+    this._els.waitSub.textContent = this._t("call.waitingSub");
   }
 
   _updateNames() {
     if (!this._els) return;
     const ln = this.localName;
-    this._els.selfName.textContent = "You";
-    this._els.self.setAttribute("aria-label", ln === "You" ? "Your camera" : `Your camera (${ln})`);
+    this._els.selfName.textContent = this._t("common.you");
+    this._els.self.setAttribute("aria-label", ln === this._t("common.you") ? this._t("call.yourCamera") : this._t("call.yourCameraNamed", { name: ln }));
     this._els.selfAvatar.textContent = initials(ln);
     this._setWaiting();
   }
@@ -816,7 +854,7 @@ export class ShopCallCallElement extends HTMLElement {
     try {
       await this.client.annotate(a);
     } catch (err) {
-      this.showError(`Drawing not shared — ${describeError(err)}`);
+      this.showError(this._t("call.error.draw", { reason: this._err(err) }));
     }
   }
 
@@ -859,7 +897,7 @@ export class ShopCallCallElement extends HTMLElement {
       if (action === "spotlight" && this.client.spotlight === pid) await this.client.moderate(null, "unspotlight");
       else await this.client.moderate(pid, action);
     } catch (err) {
-      this.showError(describeError(err));
+      this.showError(this._err(err));
     }
   }
 
@@ -938,7 +976,7 @@ export class ShopCallCallElement extends HTMLElement {
     const chip = /** @type {HTMLElement|null} */ (t ? t.tile.querySelector(".path") : null);
     if (!chip || !path) return;
     chip.dataset.path = path;
-    chip.textContent = MEDIA_TEXT.path[path] || path;
+    chip.textContent = this.i18n.has(`call.path.${path}`) ? this._t(`call.path.${path}`) : path;
     chip.hidden = false;
   }
 
@@ -992,9 +1030,9 @@ export class ShopCallCallElement extends HTMLElement {
     const b = this._els.recBtn;
     b.classList.toggle("recording", active);
     b.dataset.on = String(active);
-    const label = active ? "Stop recording" : "Record the call";
+    const label = this._t(active ? "call.stopRecording" : "call.record");
     b.setAttribute("aria-label", label);
-    b.innerHTML = `${icons.record}<span class="tip">${label}</span>`;
+    b.innerHTML = `${icons.record}<span class="tip">${esc(label)}</span>`;
     if (!active) this._els.consent.hidden = true;
   }
 
@@ -1005,7 +1043,7 @@ export class ShopCallCallElement extends HTMLElement {
       if (this.client.recording) await this.client.stopRecording();
       else await this.client.startRecording();
     } catch (err) {
-      this.showError(describeError(err));
+      this.showError(this._err(err));
     }
   }
 
@@ -1015,9 +1053,9 @@ export class ShopCallCallElement extends HTMLElement {
     if (!this.client || !this._consentFor) return;
     try {
       await this.client.answerRecordingConsent(this._consentFor, granted);
-      this.showInfo(granted ? "Thanks — this call is recorded" : "You will not be recorded", 3000);
+      this.showInfo(this._t(granted ? "call.consentThanks" : "call.consentNotRecorded"), 3000);
     } catch (err) {
-      this.showError(describeError(err));
+      this.showError(this._err(err));
     }
   }
 
@@ -1028,20 +1066,20 @@ export class ShopCallCallElement extends HTMLElement {
       if (this.client.screenPc) await this.client.stopScreenShare();
       else await this.client.startScreenShare();
     } catch (err) {
-      if (err && err.code !== "screen_blocked") this.showError(`Screen sharing failed — ${describeError(err)}`);
+      if (err && err.code !== "screen_blocked") this.showError(this._t("call.error.screen", { reason: this._err(err) }));
       this._syncScreenUi(!!this.client.screenPc);
     }
   }
 
-  /** @param {boolean} active */
-  _syncScreenUi(active) {
+  /** @param {boolean} active @param {boolean} [notify] */
+  _syncScreenUi(active, notify = true) {
     const b = this._els.screenBtn;
     b.dataset.on = String(active);
     b.classList.toggle("sharing", active);
-    const label = active ? "Stop sharing your screen" : "Share your screen";
+    const label = this._t(active ? "call.stopScreen" : "call.shareScreen");
     b.setAttribute("aria-label", label);
-    b.innerHTML = `${icons.screen}<span class="tip">${label}</span>`;
-    if (active) this.showInfo("You are sharing your screen", 3000);
+    b.innerHTML = `${icons.screen}<span class="tip">${esc(label)}</span>`;
+    if (active && notify) this.showInfo(this._t("call.sharingScreen"), 3000);
   }
 
   /** Switch drawing on the remote video on or off. @param {boolean} on */
@@ -1090,6 +1128,7 @@ export class ShopCallCallElement extends HTMLElement {
       const mm = String(Math.floor((s % 3600) / 60)).padStart(2, "0");
       const ss = String(s % 60).padStart(2, "0");
       this._els.timer.textContent = h ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
+      this._els.timer.setAttribute("aria-label", this._t("call.durationValue", { duration: this.i18n.formatDuration(s) }));
     };
     tick();
     this._timerId = setInterval(tick, 1000);

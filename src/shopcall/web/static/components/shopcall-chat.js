@@ -8,14 +8,17 @@
  *   chat.addEventListener("add-to-cart", (e) => shopCart.add(e.detail.card.sku));
  *
  * Events: `add-to-cart` {card}, `unread` {count}.
+ * Strings and prices: property `i18n` (namespaces common, chat, errors), English until set.
  * @module shopcall/components/shopcall-chat
  */
 
+import { englishI18n, translateDom } from "../i18n/i18n.js";
 import { describeError } from "../sdk/shopcall.js";
 import { esc, icons } from "./icons.js";
 
 /** The element's styles, served as a file and linked into its shadow root. */
 const STYLESHEET = new URL("./shopcall-chat.css", import.meta.url).href;
+const EN = await englishI18n(["common", "chat", "errors"]);
 
 export class ShopCallChatElement extends HTMLElement {
   constructor() {
@@ -29,19 +32,39 @@ export class ShopCallChatElement extends HTMLElement {
     this.visible = false;
     /** @type {Map<string, HTMLElement>} */
     this._cards = new Map();
+    /** @type {WeakMap<HTMLElement, any>} each card element's data, to re-label it */
+    this._cardData = new WeakMap();
+    this._i18n = null;
     this._render();
+  }
+
+  /** The I18n for strings and prices (English until set). */
+  get i18n() {
+    return this._i18n || EN;
+  }
+  set i18n(v) {
+    this._i18n = v || null;
+    translateDom(/** @type {ShadowRoot} */ (this.shadowRoot), this.i18n);
+    this.setAttribute("lang", this.i18n.locale);
+    for (const div of this._cards.values()) this._labelCard(div);
+  }
+
+  /** @param {string} key @param {Record<string, any>} [values] */
+  _t(key, values) {
+    return this.i18n.t(key, values);
   }
 
   _render() {
     const root = /** @type {ShadowRoot} */ (this.shadowRoot);
     root.innerHTML = `<link rel="stylesheet" href="${STYLESHEET}">
-      <header><span>Chat &amp; products</span>
-        <button type="button" data-testid="chat-close" aria-label="Close chat">${icons.close}</button></header>
-      <div class="list" data-testid="chat-list" role="log" aria-live="polite">
-        <div class="empty">Messages and the products your expert shows you appear here.</div></div>
-      <div class="err" hidden></div>
-      <form><input data-testid="chat-input" maxlength="2000" placeholder="Write a message…" aria-label="Message" autocomplete="off">
-        <button type="submit" data-testid="chat-send">Send</button></form>`;
+      <header><span data-i18n="chat.title"></span>
+        <button type="button" data-testid="chat-close" data-i18n-attr="aria-label:chat.close">${icons.close}</button></header>
+      <div class="list" data-testid="chat-list" role="log" aria-live="polite" tabindex="0" data-i18n-attr="aria-label:chat.title">
+        <div class="empty" data-i18n="chat.empty"></div></div>
+      <div class="err" role="alert" hidden></div>
+      <form><input data-testid="chat-input" maxlength="2000" data-i18n-attr="placeholder:chat.placeholder;aria-label:chat.message" autocomplete="off">
+        <button type="submit" data-testid="chat-send" data-i18n="common.send"></button></form>`;
+    translateDom(root, this.i18n);
     this._list = /** @type {HTMLElement} */ (root.querySelector(".list"));
     this._err = /** @type {HTMLElement} */ (root.querySelector(".err"));
     this._input = /** @type {HTMLInputElement} */ (root.querySelector("input"));
@@ -72,7 +95,7 @@ export class ShopCallChatElement extends HTMLElement {
     on("chat", ({ message }) => this._addMessage(message, true));
     on("product-card", ({ card }) => this._addCard(card, true));
     on("card-action", (ev) => {
-      if (ev.action === "add_to_cart") this._addNote(`${ev.name || "The shopper"} added ${this._title(ev.card)} to the cart`);
+      if (ev.action === "add_to_cart") this._addNote(this._t("chat.addedToCartNote", { name: ev.name || this._t("chat.theShopper"), product: this._title(ev.card) }));
     });
   }
 
@@ -99,14 +122,14 @@ export class ShopCallChatElement extends HTMLElement {
   _emptyState() {
     const empty = !this._list.querySelector(".msg, .card, .note");
     if (empty && !this._list.querySelector(".empty")) {
-      this._list.innerHTML = `<div class="empty">Messages and the products your expert shows you appear here.</div>`;
+      this._list.innerHTML = `<div class="empty" data-i18n="chat.empty">${esc(this._t("chat.empty"))}</div>`;
     } else if (!empty) this._list.querySelector(".empty")?.remove();
   }
 
   /** @param {string} id */
   _title(id) {
     const el = this._cards.get(id);
-    return el ? el.dataset.title || "a product" : "a product";
+    return el ? el.dataset.title || this._t("chat.aProduct") : this._t("chat.aProduct");
   }
 
   async _submit() {
@@ -119,7 +142,7 @@ export class ShopCallChatElement extends HTMLElement {
       this._addMessage(m, false, true);
     } catch (err) {
       this._input.value = text;
-      this._err.textContent = `Not sent — ${describeError(err)}`;
+      this._err.textContent = this._t("chat.notSent", { reason: describeError(err, this.i18n) });
       this._err.hidden = false;
     }
   }
@@ -152,31 +175,47 @@ export class ShopCallChatElement extends HTMLElement {
     div.dataset.testid = "product-card";
     div.dataset.sku = c.sku;
     div.dataset.title = c.title;
-    const price = new Intl.NumberFormat(undefined, { style: "currency", currency: c.currency || "EUR" }).format(c.price);
+    div.dataset.shopper = String(shopper);
     div.innerHTML = `
       <img src="${esc(c.image_url || "")}" alt="">
       <div><div class="t">${esc(c.title)}</div>
         ${c.variant ? `<div class="v">${esc(c.variant)}</div>` : ""}
-        <div class="row"><span class="p">${esc(price)}</span>
-          ${shopper ? `<button type="button" data-testid="add-to-cart">${icons.cart}<span>Add to cart</span></button>` : ""}</div></div>
-      <div class="from">${shopper ? `Shown by ${esc((c.from && c.from.name) || "your expert")}` : "Shown to the shopper"}</div>`;
+        <div class="row"><span class="p" data-testid="card-price"></span>
+          ${shopper ? `<button type="button" data-testid="add-to-cart">${icons.cart}<span></span></button>` : ""}</div></div>
+      <div class="from"></div>`;
+    this._cardData.set(div, c);
+    this._labelCard(div);
     const btn = /** @type {HTMLButtonElement|null} */ (div.querySelector("button"));
     if (btn) {
       btn.addEventListener("click", async () => {
         btn.disabled = true;
         try {
           await this.client.cardAction(c.id, "add_to_cart");
-          btn.innerHTML = `${icons.check}<span>Added</span>`;
+          div.dataset.added = "true";
+          btn.innerHTML = `${icons.check}<span>${esc(this._t("chat.added"))}</span>`;
           this.dispatchEvent(new CustomEvent("add-to-cart", { bubbles: true, composed: true, detail: { card: c } }));
         } catch (err) {
           btn.disabled = false;
-          this._err.textContent = `Could not add to cart — ${describeError(err)}`;
+          this._err.textContent = this._t("chat.cartFailed", { reason: describeError(err, this.i18n) });
           this._err.hidden = false;
         }
       });
     }
     this._cards.set(c.id, div);
     this._append(div, live);
+  }
+
+  /** A product card's price (in this locale's format) and words. @param {HTMLElement} div */
+  _labelCard(div) {
+    const c = this._cardData.get(div);
+    if (!c) return;
+    const shopper = div.dataset.shopper === "true";
+    /** @type {HTMLElement} */ (div.querySelector(".p")).textContent = this.i18n.formatPrice(c.price, c.currency || "EUR");
+    const btnText = div.querySelector("button span");
+    if (btnText) btnText.textContent = this._t(div.dataset.added ? "chat.added" : "common.addToCart");
+    /** @type {HTMLElement} */ (div.querySelector(".from")).textContent = shopper
+      ? this._t("chat.shownBy", { name: (c.from && c.from.name) || this._t("chat.yourExpert") })
+      : this._t("chat.shownToShopper");
   }
 
   /** @param {HTMLElement} el @param {boolean} live */

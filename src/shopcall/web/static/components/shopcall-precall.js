@@ -9,14 +9,17 @@
  *
  * Attributes: `recording` ("on"|"on_demand"|"off") shows the recording notice.
  * Events: `devices-change` {camera, microphone} when the shopper picks another device.
+ * Strings: property `i18n` (namespaces common, precall, errors), English until set.
  * @module shopcall/components/shopcall-precall
  */
 
+import { englishI18n, translateDom } from "../i18n/i18n.js";
 import { describeError, getLocalMedia } from "../sdk/shopcall.js";
 import { esc } from "./icons.js";
 
 /** The element's styles, served as a file and linked into its shadow root. */
 const STYLESHEET = new URL("./shopcall-precall.css", import.meta.url).href;
+const EN = await englishI18n(["common", "precall", "errors"]);
 
 export class ShopCallPrecallElement extends HTMLElement {
   static get observedAttributes() {
@@ -33,7 +36,27 @@ export class ShopCallPrecallElement extends HTMLElement {
     this.level = 0;
     this._audioCtx = null;
     this._raf = 0;
+    this._i18n = null;
+    this._devices = [];
     this._render();
+  }
+
+  /** The I18n the check speaks (English until set). */
+  get i18n() {
+    return this._i18n || EN;
+  }
+  set i18n(v) {
+    this._i18n = v || null;
+    translateDom(/** @type {ShadowRoot} */ (this.shadowRoot), this.i18n);
+    this.setAttribute("lang", this.i18n.locale);
+    this._renderNotice();
+    this._showState();
+    this._fillDevices();
+  }
+
+  /** @param {string} key @param {Record<string, any>} [values] */
+  _t(key, values) {
+    return this.i18n.t(key, values);
   }
 
   attributeChangedCallback() {
@@ -43,16 +66,17 @@ export class ShopCallPrecallElement extends HTMLElement {
   _render() {
     const root = /** @type {ShadowRoot} */ (this.shadowRoot);
     root.innerHTML = `<link rel="stylesheet" href="${STYLESHEET}">
-      <div class="preview"><video data-testid="precall-video" autoplay playsinline muted></video>
-        <div class="msg" data-el="msg">Starting your camera…</div></div>
+      <div class="preview"><video data-testid="precall-video" autoplay playsinline muted data-i18n-attr="aria-label:precall.preview"></video>
+        <div class="msg" data-el="msg" data-i18n="precall.starting"></div></div>
       <div class="row">
-        <label>Camera<select data-testid="precall-camera" data-el="camera"></select></label>
-        <label>Microphone<select data-testid="precall-mic" data-el="mic"></select></label>
+        <label><span data-i18n="precall.camera"></span><select data-testid="precall-camera" data-el="camera"></select></label>
+        <label><span data-i18n="precall.microphone"></span><select data-testid="precall-mic" data-el="mic"></select></label>
       </div>
-      <label class="ns"><input type="checkbox" data-testid="precall-noise" data-el="noise" checked> AI noise suppression (removes background noise)</label>
-      <div class="meter-row"><span>Mic level</span><div class="meter" data-testid="precall-meter"><i data-el="bar"></i></div></div>
+      <label class="ns"><input type="checkbox" data-testid="precall-noise" data-el="noise" checked> <span data-i18n="precall.noise"></span></label>
+      <div class="meter-row"><span id="meter-label" data-i18n="precall.micLevel"></span><div class="meter" data-testid="precall-meter" role="meter" aria-labelledby="meter-label" aria-valuemin="0" aria-valuemax="100" aria-valuenow="0"><i data-el="bar"></i></div></div>
       <div data-el="notice"></div>
-      <div class="err" data-el="err" hidden></div>`;
+      <div class="err" data-el="err" role="alert" hidden></div>`;
+    translateDom(root, this.i18n);
     const q = (/** @type {string} */ n) => /** @type {any} */ (root.querySelector(`[data-el="${n}"]`));
     this._els = { video: root.querySelector("video"), msg: q("msg"), camera: q("camera"), mic: q("mic"), bar: q("bar"),
       notice: q("notice"), err: q("err"), noise: q("noise") };
@@ -69,8 +93,7 @@ export class ShopCallPrecallElement extends HTMLElement {
     if (!this._els) return;
     const mode = this.getAttribute("recording") || "off";
     this._els.notice.innerHTML = mode === "off" ? "" : `<div class="rec" data-testid="precall-recording-notice"><b></b>
-      <span>${mode === "on" ? "This call is recorded" : "Your expert may record this call"} for service and quality.
-      You will be asked for your consent first.</span></div>`;
+      <span>${esc(this._t(mode === "on" ? "precall.recordedNotice" : "precall.mayRecordNotice"))}</span></div>`;
   }
 
   /** Ask for camera and microphone and start the preview. */
@@ -100,38 +123,52 @@ export class ShopCallPrecallElement extends HTMLElement {
 
   /** @param {MediaStream|null} stream @param {any[]} problems */
   _use(stream, problems) {
+    this._started = true;
     this.stream = stream;
     this.problems = problems;
-    const { video, msg, err } = this._els;
+    const { video, err } = this._els;
     video.srcObject = stream;
-    const hasVideo = !!(stream && stream.getVideoTracks().length);
-    msg.hidden = hasVideo;
-    msg.textContent = hasVideo ? "" : "Camera off — you can still talk by voice.";
-    if (problems.length) {
-      err.textContent = problems.map((p) => describeError(p)).join(" ");
-      err.hidden = false;
-    }
+    this._showState();
+    err.hidden = !problems.length;
     this._meter(stream);
+  }
+
+  /** The preview's message and the device problems, in the current locale. */
+  _showState() {
+    const { msg, err } = this._els;
+    if (!this._started) return;
+    const hasVideo = !!(this.stream && this.stream.getVideoTracks().length);
+    msg.hidden = hasVideo;
+    msg.textContent = hasVideo ? "" : this._t("precall.cameraOff");
+    err.textContent = this.problems.map((p) => describeError(p, this.i18n)).join(" ");
   }
 
   async _listDevices() {
     if (!navigator.mediaDevices || !navigator.mediaDevices.enumerateDevices) return;
-    const devices = await navigator.mediaDevices.enumerateDevices();
+    this._devices = await navigator.mediaDevices.enumerateDevices();
+    this._fillDevices();
+  }
+
+  /** The device pickers, with numbered names when the browser hides device labels. */
+  _fillDevices() {
+    const devices = this._devices;
     const current = (/** @type {string} */ kind) => {
       const t = this.stream && this.stream.getTracks().find((x) => x.kind === kind);
       return t ? t.getSettings().deviceId || "" : "";
     };
-    const fill = (/** @type {HTMLSelectElement} */ sel, /** @type {string} */ kind, /** @type {string} */ label) => {
+    const fill = (/** @type {HTMLSelectElement} */ sel, /** @type {string} */ kind, /** @type {string} */ what) => {
+      if (!devices.length) return;
       const list = devices.filter((d) => d.kind === kind);
+      const keep = sel.value;
       sel.innerHTML = list.length
-        ? list.map((d, i) => `<option value="${esc(d.deviceId)}">${esc(d.label || `${label} ${i + 1}`)}</option>`).join("")
-        : `<option value="">No ${label.toLowerCase()} found</option>`;
-      const cur = current(kind === "videoinput" ? "video" : "audio");
+        ? list.map((d, i) => `<option value="${esc(d.deviceId)}">${esc(d.label || this._t(`precall.${what}N`, { n: i + 1 }))}</option>`).join("")
+        : `<option value="">${esc(this._t(`precall.no_${what}`))}</option>`;
+      const cur = current(kind === "videoinput" ? "video" : "audio") || keep;
       if (cur) sel.value = cur;
       sel.disabled = list.length < 2;
     };
-    fill(this._els.camera, "videoinput", "Camera");
-    fill(this._els.mic, "audioinput", "Microphone");
+    fill(this._els.camera, "videoinput", "camera");
+    fill(this._els.mic, "audioinput", "microphone");
   }
 
   /** @param {MediaStream|null} stream */
@@ -158,6 +195,7 @@ export class ShopCallPrecallElement extends HTMLElement {
       this.level = Math.max(0, Math.min(1, (db + 60) / 60));
       this._els.bar.style.width = `${Math.round(this.level * 100)}%`;
       this._els.bar.parentElement.dataset.level = this.level.toFixed(2);
+      this._els.bar.parentElement.setAttribute("aria-valuenow", String(Math.round(this.level * 100)));
       this._raf = requestAnimationFrame(tick);
     };
     ctx.resume().catch(() => {});

@@ -1,8 +1,30 @@
 // Script of pages/console.html (loaded as a module, so the page carries no inline script).
-import { ShopCallClient, describeError } from "/static/sdk/shopcall.js";
+import { ShopCallClient, describeError as describeErrorIn } from "/static/sdk/shopcall.js";
 import "/static/components/shopcall-call.js";
 import { icons, esc, initials } from "/static/components/icons.js";
-import { clock, el, money, showToast } from "/static/pages/ui.js";
+import { browserLocales, loadI18n, pickLocale, translateDom } from "/static/i18n/i18n.js";
+import { clock, el, showToast } from "/static/pages/ui.js";
+
+// The console speaks the agent's language: their saved setting once signed in (PATCH /v1/console/me), before
+// that the last one used on this browser, else the browser's.
+const NAMESPACES = ["common", "console", "call", "chat", "errors"];
+const LOCALE_KEY = "shopcall.console.locale";
+let i18n = await loadI18n(NAMESPACES, pickLocale([localStorage.getItem(LOCALE_KEY) || "", ...browserLocales()]));
+const t = (key, values) => i18n.t(key, values);
+const describeError = (err) => describeErrorIn(err, i18n);
+const money = (amount, currency) => i18n.formatPrice(amount, currency || "EUR");
+const shortTime = (iso) => i18n.formatDate(iso, { timeStyle: "short" });
+const longTime = (iso) => i18n.formatDate(iso, { timeStyle: "medium" });
+const day = (iso) => i18n.formatDate(iso, { dateStyle: "medium" });
+/** A shopper's language tag ("de-AT") as its name in the agent's language ("German (Austria)"). */
+function languageName(tag) {
+  try {
+    return new Intl.DisplayNames([i18n.locale], { type: "language" }).of(tag) || tag;
+  } catch {
+    return tag;
+  }
+}
+translateDom(document, i18n);
 import { mountPrivacy } from "/static/pages/console-privacy.js";
 
 for (const n of document.querySelectorAll("[data-icon]")) {
@@ -11,7 +33,7 @@ for (const n of document.querySelectorAll("[data-icon]")) {
   else n.outerHTML = icons[n.dataset.icon] || "";
 }
 
-const BASE_TITLE = "ShopCall Console";
+const baseTitle = () => t("console.pageTitle");
 let agent = null; // {identity, name}
 let client = null;
 let products = new Map();
@@ -24,11 +46,12 @@ const stats = { calls: 0, seconds: 0 };
 
 // ------------------------------------------------------------------ helpers
 async function api(path, body, method = "POST") {
+  const headers = { Accept: "application/json", "Accept-Language": i18n.locale };
   const res = await fetch(path, body === undefined
-    ? { headers: { Accept: "application/json" } }
-    : { method, headers: { "Content-Type": "application/json", Accept: "application/json" }, body: JSON.stringify(body) });
+    ? { headers }
+    : { method, headers: { ...headers, "Content-Type": "application/json" }, body: JSON.stringify(body) });
   if (!res.ok) {
-    let msg = `${path} answered HTTP ${res.status}`;
+    let msg = t("console.httpError", { status: res.status });
     let code = "http_" + res.status;
     try {
       const body = await res.json();
@@ -47,11 +70,44 @@ function note(text, icon = icons.check, ms = 3500) {
 }
 
 
-function setStatus(state, text) {
+let statusShown = ["connecting", "console.status.connecting"];
+function setStatus(state, key) {
+  statusShown = [state, key];
   const chip = document.querySelector('[data-testid="agent-status"]');
   chip.dataset.state = state;
-  el("statusText").textContent = text;
+  el("statusText").textContent = t(key);
 }
+
+// ------------------------------------------------------------------ language
+/** Switch the console to `locale`: static markup, the open call view, and every list on its next render. */
+async function applyLanguage(locale) {
+  i18n = await loadI18n(NAMESPACES, locale);
+  localStorage.setItem(LOCALE_KEY, i18n.locale);
+  translateDom(document, i18n);
+  el("language").value = i18n.locale;
+  setStatus(...statusShown);
+  if (current && current.view) {
+    current.view.i18n = i18n;
+    current.view.setAttribute("hangup-label", t("console.endCall"));
+  }
+  renderQueue();
+  renderTeam();
+  if (current) renderCatalog(current.view);
+  if (agent) loadLists();
+}
+
+el("language").value = i18n.locale;
+el("language").addEventListener("change", async (e) => {
+  const locale = e.target.value;
+  await applyLanguage(locale);
+  if (!agent) return;
+  try {
+    const res = await api("/v1/console/me", { locale }, "PATCH"); // the agent's setting, for every browser
+    agent = { ...agent, ...res.agent };
+  } catch (err) {
+    note(describeError(err), icons.alert, 5000);
+  }
+});
 
 // ------------------------------------------------------------------ login
 async function loadAgents() {
@@ -59,7 +115,7 @@ async function loadAgents() {
   try {
     const agents = await api("/demo/api/agents");
     if (!agents.length) {
-      box.innerHTML = `<p class="sc-muted">No demo agents are configured.</p>`;
+      box.innerHTML = `<p class="sc-muted">${esc(t("console.login.noDemo"))}</p>`;
       return;
     }
     box.innerHTML = agents
@@ -71,7 +127,7 @@ async function loadAgents() {
     demoAccounts = new Map(agents.map((a) => [a.identity, a]));
     for (const b of box.querySelectorAll(".agent-btn")) b.addEventListener("click", () => login(b.dataset.identity, b));
   } catch (err) {
-    box.innerHTML = `<div class="login-error">Could not load the demo agents: ${esc(err.message)}. <button class="sc-btn sc-btn--sm" type="button">Retry</button></div>`;
+    box.innerHTML = `<div class="login-error">${esc(t("console.login.loadFailed", { reason: describeError(err) }))} <button class="sc-btn sc-btn--sm" type="button">${esc(t("common.retry"))}</button></div>`;
     box.querySelector("button").addEventListener("click", loadAgents);
   }
 }
@@ -79,7 +135,7 @@ async function loadAgents() {
 /** Demo account button: sign in with the demo credentials through the real login. */
 async function login(identity, button) {
   const a = demoAccounts.get(identity);
-  if (button) button.querySelector(".go").outerHTML = `<span class="sc-spinner" style="color:var(--sc-muted)"></span>`;
+  if (button) button.querySelector(".go").outerHTML = `<span class="sc-spinner" style="color:var(--sc-muted)" role="status" aria-label="${esc(t("common.loading"))}"></span>`;
   return signIn(() => api("/v1/console/login", { app_id: a.app_id, login: a.identity, password: a.password }));
 }
 
@@ -89,12 +145,14 @@ async function signIn(getSession) {
     const res = await getSession();
     agent = res.agent;
     loggedOut = false;
+    if (agent.locale && agent.locale !== i18n.locale) await applyLanguage(agent.locale);
+    el("language").value = i18n.locale;
     el("loginView").hidden = true;
     el("topbar").hidden = false;
     el("consoleView").hidden = false;
     el("meName").textContent = agent.name;
     el("meAvatar").textContent = initials(agent.name);
-    document.title = `${agent.name} · ${BASE_TITLE}`;
+    document.title = `${agent.name} · ${baseTitle()}`;
     renderQueue();
     api("/v1/console/products").then((list) => {
       products = new Map(list.map((p) => [p.sku, p]));
@@ -106,7 +164,7 @@ async function signIn(getSession) {
     loadAgents();
     const box = el("loginError");
     box.hidden = false;
-    box.textContent = err.code === "login_failed" ? "Wrong login or password." : `Sign-in failed: ${describeError(err)}`;
+    box.textContent = err.code === "login_failed" ? t("errors.login_failed") : t("console.login.failed", { reason: describeError(err) });
     el("loginView").hidden = false;
     el("topbar").hidden = true;
     el("consoleView").hidden = true;
@@ -122,7 +180,7 @@ async function freshToken() {
 // ------------------------------------------------------------------ signalling
 async function goOnline(token) {
   if (loggedOut) return;
-  setStatus("connecting", "Connecting…");
+  setStatus("connecting", "console.status.connecting");
   const c = new ShopCallClient({ tokenProvider: freshToken });
   client = c;
   c.addEventListener("incoming-call", (e) => addCall(e.detail));
@@ -130,31 +188,29 @@ async function goOnline(token) {
     const info = ringing.get(e.detail.call);
     if (!removeCall(e.detail.call) || !info) return;
     const who = info.shopper.name;
-    const text = {
-      timeout: `Missed ${who}’s call — offered to the next agent`,
-      agent_unavailable: `${who}’s call went to another agent`,
-      declined: `Declined ${who}’s call`,
-    }[e.detail.reason] || `${who} hung up before anyone answered`;
-    note(text, icons.phone);
+    const key = { timeout: "console.cancel.timeout", agent_unavailable: "console.cancel.elsewhere",
+                  declined: "console.cancel.declined" }[e.detail.reason] || "console.cancel.hungUp";
+    note(t(key, { name: who }), icons.phone);
   });
-  const joinOffered = (info, verb) => {
+  const joinOffered = (info, how) => {
+    const values = { from: info.from, name: info.shopper.name, how };
     if (current) {
-      note(`${info.from} ${verb} ${info.shopper.name}’s call, but you are in another call`, icons.alert, 5000);
+      note(t("console.offer.busy", values), icons.alert, 5000);
       return;
     }
-    note(`${info.from} ${verb} ${info.shopper.name}’s call`, icons.user);
-    startCallView({ ...info, invited: verb.startsWith("invited") });
+    note(t("console.offer.joined", values), icons.user);
+    startCallView({ ...info, invited: how === "invite" });
   };
-  c.addEventListener("call-transferred", (e) => joinOffered(e.detail, "handed you"));
+  c.addEventListener("call-transferred", (e) => joinOffered(e.detail, "transfer"));
   c.addEventListener("invite-accepted", (e) => {
-    note(`${e.detail.shopper.name} accepted your invitation`, icons.video);
+    note(t("console.invite.accepted", { name: e.detail.shopper.name }), icons.video);
     if (!current) startCallView(e.detail);
   });
-  c.addEventListener("invite-declined", () => note("The visitor declined your invitation", icons.user, 3000));
-  c.addEventListener("call-invitation", (e) => joinOffered(e.detail, "invited you into"));
+  c.addEventListener("invite-declined", () => note(t("console.invite.declined"), icons.user, 3000));
+  c.addEventListener("call-invitation", (e) => joinOffered(e.detail, "invite"));
   c.addEventListener("call-taken", (e) => {
     const info = ringing.get(e.detail.call);
-    if (removeCall(e.detail.call) && info) note(`${info.shopper.name}’s call was answered by another agent`, icons.user);
+    if (removeCall(e.detail.call) && info) note(t("console.call.taken", { name: info.shopper.name }), icons.user);
   });
   c.addEventListener("connection-state", (e) => {
     if (client !== c) return;
@@ -163,12 +219,12 @@ async function goOnline(token) {
       showPresence(presence);
       reconnectDelay = 1000;
     } else if (st === "reconnecting" || st === "connecting") {
-      setStatus("connecting", "Reconnecting…");
+      setStatus("connecting", "console.status.reconnecting");
     } else if (st === "closed") {
       if (loggedOut) return;
       // the server closes our socket when a room ends; come back online with a new one
-      if (current) endLocal("The call ended.");
-      setStatus("connecting", "Reconnecting…");
+      if (current) endLocal(t("console.end.ended"));
+      setStatus("connecting", "console.status.reconnecting");
       clearRinging();
       const delay = reconnectDelay;
       reconnectDelay = Math.min(reconnectDelay * 2, 15000);
@@ -180,16 +236,16 @@ async function goOnline(token) {
   c.addEventListener("error", (e) => {
     if (e.detail.action === "rejoin" && current) {
       endLocal(null);
-      note("Connection dropped — could not get back into the call", icons.wifiOff, 5000);
+      note(t("console.call.rejoinFailed"), icons.wifiOff, 5000);
     }
   });
   c.addEventListener("room-ended", (e) => {
     if (!current) return;
     if (e.detail.reason === "shopper_disconnected") {
-      endLocal(`${current.shopper.name} did not come back — call ended`);
+      endLocal(t("console.end.noReturn", { name: current.shopper.name }));
       return;
     }
-    endLocal(current.quiet ? null : current.endedByMe ? "Call ended" : "The call was ended");
+    endLocal(current.quiet ? null : current.endedByMe ? t("console.end.byMe") : t("console.end.byOther"));
   });
   // a shopper whose connection dropped keeps their place for the server's grace period
   c.addEventListener("participant-reconnecting", (e) => {
@@ -201,12 +257,12 @@ async function goOnline(token) {
     const p = e.detail.participant;
     if (!current || current.group || (p && p.role !== "shopper") || !current.reconnecting) return;
     hideReconnecting();
-    note(`${(p && p.name) || current.shopper.name} is back`, icons.video, 3000);
+    note(t("console.call.back", { name: (p && p.name) || current.shopper.name }), icons.video, 3000);
   });
   const countGuests = () => {
     if (!current || !current.group) return;
     const n = [...c.participants.values()].filter((x) => x.role === "shopper").length;
-    el("sessionCount").textContent = n ? `${n} shopper${n > 1 ? "s" : ""} in the session` : "No one has joined yet.";
+    el("sessionCount").textContent = n ? t("console.session.count", { count: n }) : t("console.session.nobody");
   };
   c.addEventListener("participant-joined", countGuests);
   c.addEventListener("participant-left", (e) => {
@@ -217,10 +273,10 @@ async function goOnline(token) {
     hideReconnecting();
     const who = (p && p.name) || current.shopper.name;
     if (e.detail.reason === "disconnected") {
-      note(`${who}’s connection dropped — waiting for them to come back`, icons.wifiOff, 5000);
+      note(t("console.call.dropped", { name: who }), icons.wifiOff, 5000);
       return;
     }
-    note(`${who} hung up`, icons.phone);
+    note(t("console.call.hungUp", { name: who }), icons.phone);
     endCall(true);
   });
   try {
@@ -234,7 +290,7 @@ async function goOnline(token) {
   } catch (err) {
     if (client !== c || loggedOut) return;
     console.warn("going online failed", err);
-    setStatus("offline", "Offline");
+    setStatus("offline", "console.status.offline");
     if (err && err.code && err.code.startsWith("token_")) {
       freshToken().then(goOnline, () => goOnlineLater(c));
     } else {
@@ -245,7 +301,7 @@ async function goOnline(token) {
 
 function goOnlineLater(c) {
   if (client !== c || loggedOut) return;
-  setStatus("offline", "Offline — retrying…");
+  setStatus("offline", "console.status.retrying");
   const delay = reconnectDelay;
   reconnectDelay = Math.min(reconnectDelay * 2, 15000);
   setTimeout(() => {
@@ -266,12 +322,11 @@ el("presence").addEventListener("change", async (e) => {
     for (const info of r.calls) addCall(info);
   } catch (err) {
     e.target.value = presence;
-    note(`Could not change your status: ${describeError(err)}`, icons.alert, 5000);
+    note(t("console.presence.failed", { reason: describeError(err) }), icons.alert, 5000);
   }
 });
 function showPresence(status) {
-  const words = { online: "Online", busy: "Busy", away: "Away", offline: "Offline" };
-  setStatus(status, words[status] || status);
+  setStatus(status, `console.status.${status}`);
 }
 
 let snapshot = null;
@@ -284,9 +339,12 @@ async function pollQueue() {
   }
   const q = snapshot.queue || [];
   const longest = q.reduce((m, c) => Math.max(m, c.waited_s), 0);
+  const avg = snapshot.averages && snapshot.averages.wait_s;
   el("queueSum").innerHTML = q.length
-    ? `<b>Queue · ${q.length} waiting</b><span>Longest wait ${clock(longest)}${snapshot.averages && snapshot.averages.wait_s != null ? ` · average ${clock(snapshot.averages.wait_s)}` : ""}</span>`
-    : `<b>Queue</b><span>No one waiting.</span>`;
+    ? `<b>${esc(t("console.queue.waiting", { count: q.length }))}</b><span>${esc(avg != null
+      ? t("console.queue.longestAvg", { longest: i18n.formatDuration(longest), average: i18n.formatDuration(avg) })
+      : t("console.queue.longest", { longest: i18n.formatDuration(longest) }))}</span>${queueLanguages(q)}`
+    : `<b>${esc(t("console.queue.title"))}</b><span>${esc(t("console.queue.none"))}</span>`;
   renderTeam();
   try {
     renderVisitors(await api("/v1/console/visitors"));
@@ -294,29 +352,37 @@ async function pollQueue() {
 }
 setInterval(pollQueue, 3000);
 
+/** The waiting shoppers' languages, so the agent sees who needs which language (routing uses the same). */
+function queueLanguages(q) {
+  const langs = [...new Set(q.map((c) => c.language).filter(Boolean))];
+  return langs.length
+    ? `<span data-testid="queue-languages">${esc(t("console.queue.languages", { languages: langs.map(languageName).join(", ") }))}</span>`
+    : "";
+}
+
 function renderVisitors(list) {
   el("visitorCount").textContent = String(list.length);
   const box = el("visitors");
   if (!list.length) {
-    box.innerHTML = `<p class="sc-muted" style="padding:0 4px;font-size:13.5px">No one is browsing the shop right now.</p>`;
+    box.innerHTML = `<p class="sc-muted" style="padding:0 4px;font-size:13.5px">${esc(t("console.visitors.none"))}</p>`;
     return;
   }
   box.innerHTML = list.map((v) => {
     const p = products.get(v.product);
-    const cartText = v.cart && v.cart.items ? ` · cart ${v.cart.items} (${money(v.cart.value, v.cart.currency)})` : "";
+    const cartText = v.cart && v.cart.items ? t("console.visitors.cart", { count: v.cart.items, value: money(v.cart.value, v.cart.currency) }) : "";
     return `<div class="visitor" data-testid="visitor" data-visitor="${esc(v.id)}">
-      <b>${esc(v.customer ? v.name : "Anonymous visitor")}${v.returning ? '<span class="tag">returning</span>' : ""}</b>
+      <b>${esc(v.customer ? v.name : t("console.visitors.anonymous"))}${v.returning ? `<span class="tag">${esc(t("console.visitors.returning"))}</span>` : ""}</b>
       <small>${esc(p ? p.title : v.title || v.page || "—")}</small>
-      <small>${clock(v.time_on_site_s)} on site · ${v.pages_viewed} page${v.pages_viewed === 1 ? "" : "s"}${esc(cartText)}</small>
-      <button type="button" class="sc-btn sc-btn--sm" data-testid="invite-visitor" ${v.invited_by || current ? "disabled" : ""}>${v.invited_by ? "Invited" : "Invite"}</button></div>`;
+      <small>${esc(t("console.visitors.onSite", { time: i18n.formatDuration(v.time_on_site_s), pages: v.pages_viewed }))}${cartText ? ` · ${esc(cartText)}` : ""}</small>
+      <button type="button" class="sc-btn sc-btn--sm" data-testid="invite-visitor" ${v.invited_by || current ? "disabled" : ""}>${esc(t(v.invited_by ? "console.visitors.invited" : "console.visitors.invite"))}</button></div>`;
   }).join("");
   for (const b of box.querySelectorAll("button")) {
     b.addEventListener("click", async () => {
       b.disabled = true;
-      b.textContent = "Invited";
+      b.textContent = t("console.visitors.invited");
       try {
         await client.inviteVisitor(b.closest(".visitor").dataset.visitor);
-        note("Invitation sent — waiting for the shopper", icons.user, 3000);
+        note(t("console.visitors.sent"), icons.user, 3000);
       } catch (err) {
         note(describeError(err), icons.alert, 5000);
       }
@@ -329,15 +395,15 @@ function renderTeam() {
   if (!snapshot || !agent) return;
   const mates = (snapshot.agents || []).filter((a) => a.identity !== agent.identity && a.presence !== "offline");
   if (!mates.length) {
-    box.innerHTML = `<small class="sc-muted">No other agent is online.</small>`;
+    box.innerHTML = `<small class="sc-muted">${esc(t("console.team.none"))}</small>`;
     return;
   }
-  const words = { online: "Available", busy: "In a call", away: "Away" };
+  const word = (st) => (i18n.has(`console.team.${st}`) ? t(`console.team.${st}`) : st);
   box.innerHTML = mates.map((m) => `<div class="mate" data-identity="${esc(m.identity)}">
       <span class="sc-avatar" style="--_size:28px">${esc(initials(m.identity))}</span>
-      <span class="n">${esc(m.identity)}<small>${esc(words[m.status] || m.status)}${m.languages.length ? " · " + esc(m.languages.join(", ")) : ""}</small></span>
-      <button type="button" class="sc-btn sc-btn--sm" data-act="invite" data-testid="invite-agent" ${m.status !== "online" || !current ? "disabled" : ""}>Invite</button>
-      <button type="button" class="sc-btn sc-btn--sm" data-act="transfer" data-testid="transfer-agent" ${m.status !== "online" || !current ? "disabled" : ""}>Transfer</button></div>`).join("");
+      <span class="n">${esc(m.identity)}<small>${esc(word(m.status))}${m.languages.length ? " · " + esc(m.languages.map(languageName).join(", ")) : ""}</small></span>
+      <button type="button" class="sc-btn sc-btn--sm" data-act="invite" data-testid="invite-agent" aria-label="${esc(t("console.team.inviteNamed", { name: m.identity }))}" ${m.status !== "online" || !current ? "disabled" : ""}>${esc(t("console.team.invite"))}</button>
+      <button type="button" class="sc-btn sc-btn--sm" data-act="transfer" data-testid="transfer-agent" aria-label="${esc(t("console.team.transferNamed", { name: m.identity }))}" ${m.status !== "online" || !current ? "disabled" : ""}>${esc(t("console.team.transfer"))}</button></div>`).join("");
   for (const b of box.querySelectorAll("button")) {
     b.addEventListener("click", async () => {
       const to = b.closest(".mate").dataset.identity;
@@ -346,11 +412,11 @@ function renderTeam() {
       try {
         if (b.dataset.act === "invite") {
           await client.inviteAgent(current.call, to);
-          note(`Invited ${to} to the call`, icons.user);
+          note(t("console.team.invitedNote", { name: to }), icons.user);
         } else {
           const c = current;
           await client.transferCall(c.call, to);
-          note(`Call handed over to ${to}`, icons.user);
+          note(t("console.team.transferredNote", { name: to }), icons.user);
           c.transferred = true;
           await client.leave().catch(() => {});
           endLocal(null);
@@ -378,17 +444,18 @@ async function loadRecordings() {
     if (![...agentSel.options].some((o) => o.value === a)) agentSel.add(new Option(a, a));
   }
   const status = (r) => {
-    if (r.status === "ready") return "ready";
-    if (r.status === "failed") return `failed: ${esc(r.error || "")}`;
+    const word = esc(i18n.has(`console.rec.status.${r.status}`) ? t(`console.rec.status.${r.status}`) : r.status);
+    if (r.status === "ready") return word;
+    if (r.status === "failed") return `${word}: ${esc(r.error || "")}`;
     const c = (r.steps || {}).composite;
     const p = c && c.progress != null ? c.progress : r.status === "recording" ? 0 : 0.05;
-    return `${esc(r.status)} <span class="prog"><i style="width:${Math.round(p * 100)}%"></i></span>`;
+    return `${word} <span class="prog" role="progressbar" aria-valuenow="${Math.round(p * 100)}" aria-valuemin="0" aria-valuemax="100" aria-label="${word}"><i style="width:${Math.round(p * 100)}%"></i></span>`;
   };
   el("recList").innerHTML = rows.length
-    ? `<table><tr><th>When</th><th>Shopper</th><th>Agent</th><th>Length</th><th>Outcome</th><th>Status</th></tr>${rows.map((r) => `<tr data-testid="recording-row" data-id="${esc(r.id)}" data-status="${esc(r.status)}">
-        <td><a href="/console/recordings/${encodeURIComponent(r.id)}">${esc(new Date(r.started_at).toLocaleString())}</a></td><td>${esc(r.shopper || "—")}</td>
-        <td>${esc(r.agent || "—")}</td><td>${r.duration_s ? clock(r.duration_s) : "—"}</td><td>${esc(r.outcome || "—")}</td><td>${status(r)}</td></tr>`).join("")}</table>`
-    : `<small class="sc-muted">No recordings${q.toString() ? " match these filters" : " yet"}.</small>`;
+    ? `<table><tr><th>${esc(t("console.col.when"))}</th><th>${esc(t("console.col.shopper"))}</th><th>${esc(t("console.col.agent"))}</th><th>${esc(t("console.col.length"))}</th><th>${esc(t("console.col.outcome"))}</th><th>${esc(t("console.col.status"))}</th></tr>${rows.map((r) => `<tr data-testid="recording-row" data-id="${esc(r.id)}" data-status="${esc(r.status)}">
+        <td><a href="/console/recordings/${encodeURIComponent(r.id)}">${esc(i18n.formatDate(r.started_at))}</a></td><td>${esc(r.shopper || "—")}</td>
+        <td>${esc(r.agent || "—")}</td><td>${r.duration_s ? esc(i18n.formatDuration(r.duration_s)) : "—"}</td><td>${esc(outcomeWord(r.outcome))}</td><td>${status(r)}</td></tr>`).join("")}</table>`
+    : `<small class="sc-muted">${esc(t(q.toString() ? "console.rec.noMatch" : "console.rec.noneYet"))}</small>`;
   if (rows.some((r) => r.status === "processing" || r.status === "recording")) {
     clearTimeout(loadRecordings.timer);
     loadRecordings.timer = setTimeout(loadRecordings, 2000);
@@ -397,28 +464,35 @@ async function loadRecordings() {
 el("recFilters").addEventListener("change", loadRecordings);
 el("recFilters").addEventListener("submit", (e) => { e.preventDefault(); loadRecordings(); });
 
+/** An outcome code in words ("follow_up" → "Follow-up"), a dash for none. */
+function outcomeWord(o) {
+  if (!o) return "—";
+  return i18n.has(`console.outcome.${o}`) ? t(`console.outcome.${o}`) : o;
+}
+
 async function loadLists() {
   loadRecordings();
   try {
     const cbs = await api("/v1/console/callbacks");
     el("callbacks").innerHTML = cbs.length
-      ? `<table><tr><th>When</th><th>Name</th><th>Contact</th><th>Note</th></tr>${cbs.slice(0, 20).map((c) => `<tr data-testid="callback-row"><td>${esc(new Date(c.created_at).toLocaleString())}</td><td>${esc(c.name)}</td><td>${esc(c.contact)}</td><td>${esc(c.note || (c.context && c.context.product) || "")}</td></tr>`).join("")}</table>`
-      : `<small class="sc-muted">None.</small>`;
+      ? `<table><tr><th>${esc(t("console.col.when"))}</th><th>${esc(t("console.col.name"))}</th><th>${esc(t("console.col.contact"))}</th><th>${esc(t("console.col.note"))}</th></tr>${cbs.slice(0, 20).map((c) => `<tr data-testid="callback-row"><td>${esc(i18n.formatDate(c.created_at))}</td><td>${esc(c.name)}</td><td>${esc(c.contact)}</td><td>${esc(c.note || (c.context && c.context.product) || "")}</td></tr>`).join("")}</table>`
+      : `<small class="sc-muted">${esc(t("console.none"))}</small>`;
   } catch {}
   if (!agent || agent.role !== "admin") return;
   try {
     const [agents, calls] = await Promise.all([api("/v1/console/admin/agents"), api("/v1/console/admin/calls?limit=15")]);
     el("adminView").hidden = false;
     mountPrivacy(el("adminPrivacy"));
-    el("adminAgents").innerHTML = `<table><tr><th>Agent</th><th>Role</th><th>Skills</th><th>Calls</th><th>Online</th><th></th></tr>${agents.map((a) => `<tr data-testid="admin-agent-row" data-identity="${esc(a.identity)}"><td>${esc(a.name)}${a.disabled ? " (disabled)" : ""}</td><td>${esc(a.role)}</td><td>${esc([...a.languages, ...a.categories].join(", "))}</td><td>${a.calls}</td><td>${a.online ? "yes" : "—"}</td><td>${a.identity === agent.identity ? "" : `<button class="sc-btn sc-btn--sm sc-btn--ghost" type="button" data-act="reset">Reset password</button> <button class="sc-btn sc-btn--sm sc-btn--ghost" type="button" data-act="${a.disabled ? "enable" : "disable"}">${a.disabled ? "Enable" : "Disable"}</button> <button class="sc-btn sc-btn--sm sc-btn--ghost" type="button" data-act="delete">Delete</button>`}</td></tr>`).join("")}</table>`;
+    const btn = (act, key, who) => `<button class="sc-btn sc-btn--sm sc-btn--ghost" type="button" data-act="${act}" aria-label="${esc(t(`${key}Named`, { name: who }))}">${esc(t(key))}</button>`;
+    el("adminAgents").innerHTML = `<table><tr><th>${esc(t("console.col.agent"))}</th><th>${esc(t("console.col.role"))}</th><th>${esc(t("console.col.skills"))}</th><th>${esc(t("console.col.calls"))}</th><th>${esc(t("console.col.online"))}</th><th><span class="sc-sr-only">${esc(t("console.col.actions"))}</span></th></tr>${agents.map((a) => `<tr data-testid="admin-agent-row" data-identity="${esc(a.identity)}"><td>${esc(a.disabled ? t("console.admin.disabledName", { name: a.name }) : a.name)}</td><td>${esc(i18n.has(`console.role.${a.role}`) ? t(`console.role.${a.role}`) : a.role)}</td><td>${esc([...a.languages.map(languageName), ...a.categories].join(", "))}</td><td>${esc(i18n.formatNumber(a.calls))}</td><td>${a.online ? esc(t("common.yes")) : "—"}</td><td>${a.identity === agent.identity ? "" : `${btn("reset", "console.admin.reset", a.name)} ${btn(a.disabled ? "enable" : "disable", a.disabled ? "console.admin.enable" : "console.admin.disable", a.name)} ${btn("delete", "console.admin.delete", a.name)}`}</td></tr>`).join("")}</table>`;
     for (const b of el("adminAgents").querySelectorAll("button[data-act]")) b.addEventListener("click", () => manageAgent(b.closest("tr").dataset.identity, b.dataset.act));
     api("/v1/console/webhooks/deliveries?limit=15").then((rows) => {
       const list = Array.isArray(rows) ? rows : rows.deliveries || [];
       el("adminHooks").innerHTML = list.length
-        ? `<table><tr><th>When</th><th>Event</th><th>Status</th><th>Attempts</th><th>Last answer</th></tr>${list.map((d) => `<tr data-testid="webhook-row"><td>${esc(new Date(d.created_at).toLocaleTimeString())}</td><td>${esc(d.event_type)}</td><td>${esc(d.status)}</td><td>${d.attempts}</td><td>${esc(d.last_status_code ?? d.last_error ?? "—")}</td></tr>`).join("")}</table>`
-        : `<small class="sc-muted">No webhook endpoints or deliveries yet (register one with POST /v1/webhooks).</small>`;
+        ? `<table><tr><th>${esc(t("console.col.when"))}</th><th>${esc(t("console.col.event"))}</th><th>${esc(t("console.col.status"))}</th><th>${esc(t("console.col.attempts"))}</th><th>${esc(t("console.col.lastAnswer"))}</th></tr>${list.map((d) => `<tr data-testid="webhook-row"><td>${esc(longTime(d.created_at))}</td><td>${esc(d.event_type)}</td><td>${esc(d.status)}</td><td>${d.attempts}</td><td>${esc(d.last_status_code ?? d.last_error ?? "—")}</td></tr>`).join("")}</table>`
+        : `<small class="sc-muted">${esc(t("console.admin.noHooks"))}</small>`;
     }).catch(() => {});
-    el("adminCalls").innerHTML = `<table><tr><th>Started</th><th>Shopper</th><th>Agent</th><th>Status</th><th>Wait</th><th>Duration</th><th>Outcome</th></tr>${calls.map((c) => `<tr data-testid="admin-call-row"><td>${esc(new Date(c.created_at).toLocaleTimeString())}</td><td>${esc(c.shopper.name)}</td><td>${esc(c.agent || "—")}</td><td>${esc(c.status)}</td><td>${c.wait_s != null ? clock(c.wait_s) : "—"}</td><td>${c.duration_s != null ? clock(c.duration_s) : "—"}</td><td>${esc(c.outcome || "—")}</td></tr>`).join("")}</table>`;
+    el("adminCalls").innerHTML = `<table><tr><th>${esc(t("console.col.started"))}</th><th>${esc(t("console.col.shopper"))}</th><th>${esc(t("console.col.agent"))}</th><th>${esc(t("console.col.status"))}</th><th>${esc(t("console.col.wait"))}</th><th>${esc(t("console.col.duration"))}</th><th>${esc(t("console.col.outcome"))}</th></tr>${calls.map((c) => `<tr data-testid="admin-call-row"><td>${esc(longTime(c.created_at))}</td><td>${esc(c.shopper.name)}</td><td>${esc(c.agent || "—")}</td><td>${esc(i18n.has(`console.callStatus.${c.status}`) ? t(`console.callStatus.${c.status}`) : c.status)}</td><td>${c.wait_s != null ? esc(i18n.formatDuration(c.wait_s)) : "—"}</td><td>${c.duration_s != null ? esc(i18n.formatDuration(c.duration_s)) : "—"}</td><td>${esc(outcomeWord(c.outcome))}</td></tr>`).join("")}</table>`;
   } catch {}
 }
 
@@ -427,7 +501,7 @@ async function loadLists() {
 function askPassword(who) {
   const form = el("pwForm");
   form.reset();
-  el("pwTitle").textContent = who ? `New password for ${who}` : "Change your password";
+  el("pwTitle").textContent = who ? t("console.password.titleFor", { name: who }) : t("console.password.title");
   el("pwCurrentField").hidden = Boolean(who);
   form.elements.current.required = !who;
   el("pwError").hidden = true;
@@ -439,7 +513,7 @@ function askPassword(who) {
       if (who) await api(`/v1/console/admin/agents/${encodeURIComponent(who)}/password`, { new_password: f.get("new") });
       else await api("/v1/console/password", { current_password: f.get("current"), new_password: f.get("new") });
       el("pwDialog").close();
-      note(who ? `Password of ${who} reset; their sessions are signed out.` : "Password changed; your other sessions are signed out.");
+      note(who ? t("console.password.resetDone", { name: who }) : t("console.password.changed"));
     } catch (err) {
       el("pwError").textContent = describeError(err);
       el("pwError").hidden = false;
@@ -449,11 +523,11 @@ function askPassword(who) {
 
 async function manageAgent(who, act) {
   if (act === "reset") return askPassword(who);
-  if (act === "delete" && !confirm(`Delete the account ${who}? Their sessions end now.`)) return;
+  if (act === "delete" && !confirm(t("console.admin.confirmDelete", { name: who }))) return;
   try {
     if (act === "delete") await api(`/v1/console/admin/agents/${encodeURIComponent(who)}`, {}, "DELETE");
     else await api(`/v1/console/admin/agents/${encodeURIComponent(who)}`, { disabled: act === "disable" }, "PATCH");
-    note(`${who}: ${act === "delete" ? "deleted" : act === "disable" ? "disabled" : "enabled"}.`);
+    note(t("console.admin.done", { name: who, act }));
   } catch (err) {
     note(describeError(err), icons.alert);
   }
@@ -488,9 +562,9 @@ function renderQueue() {
   const n = ringing.size;
   el("count").textContent = String(n);
   el("count").classList.toggle("hot", n > 0);
-  document.title = n ? `(${n}) Incoming call · ${BASE_TITLE}` : agent ? `${agent.name} · ${BASE_TITLE}` : BASE_TITLE;
+  document.title = n ? t("console.title.ringing", { count: n, base: baseTitle() }) : agent ? `${agent.name} · ${baseTitle()}` : baseTitle();
   if (!n) {
-    box.innerHTML = `<div class="empty-queue"><span class="icon">${icons.clock}</span><p>No one is calling right now.<br>Calls are offered to you here while you are available.</p></div>`;
+    box.innerHTML = `<div class="empty-queue"><span class="icon">${icons.clock}</span><p>${esc(t("console.queue.emptyA"))}<br>${esc(t("console.queue.emptyB"))}</p></div>`;
     return;
   }
   // keep existing cards (animations, focus); add/remove the difference
@@ -514,16 +588,17 @@ function renderQueue() {
     }
     const ctx = info.context || {};
     const p = products.get(ctx.product);
-    const shopper = (info.shopper && info.shopper.name) || "Shopper";
+    const shopper = (info.shopper && info.shopper.name) || t("console.ctx.shopper");
+    const lang = ctx.language ? `<span class="lang" data-testid="incoming-language" lang="${esc(ctx.language)}" title="${esc(t("console.call.languageTitle"))}">${esc(languageName(ctx.language))}</span>` : "";
     card.innerHTML = `
       <div class="row">
         <span class="ring-av sc-rings"><span class="sc-avatar">${esc(initials(shopper))}</span></span>
-        <div class="who"><strong data-testid="incoming-shopper">${esc(shopper)}</strong><small data-wait>Ringing · 0:00</small></div>
+        <div class="who"><strong data-testid="incoming-shopper">${esc(shopper)}</strong><small data-wait>${esc(t("console.call.ringing", { time: clock(0) }))}</small>${lang}</div>
       </div>
-      ${ctx.product ? `<div class="ctx">${p ? `<img src="${esc(p.image_url)}" alt="">` : ""}<div><span>Looking at</span><b data-testid="incoming-product">${esc(p ? p.title : ctx.product)}</b></div></div>` : ""}
+      ${ctx.product ? `<div class="ctx">${p ? `<img src="${esc(p.image_url)}" alt="">` : ""}<div><span>${esc(t("console.ctx.lookingAt"))}</span><b data-testid="incoming-product">${esc(p ? p.title : ctx.product)}</b></div></div>` : ""}
       <div class="actions">
-        <button type="button" class="sc-btn" data-act="decline" data-testid="decline-call">Decline</button>
-        <button type="button" class="sc-btn sc-btn--success" data-act="answer" data-testid="answer-call"${current ? ' disabled title="Finish your current call first"' : ""}>${icons.phone}Answer</button>
+        <button type="button" class="sc-btn" data-act="decline" data-testid="decline-call" aria-label="${esc(t("console.call.declineNamed", { name: shopper }))}">${esc(t("console.call.decline"))}</button>
+        <button type="button" class="sc-btn sc-btn--success" data-act="answer" data-testid="answer-call" aria-label="${esc(t("console.call.answerNamed", { name: shopper }))}"${current ? ` disabled title="${esc(t("console.call.finishFirst"))}"` : ""}>${icons.phone}${esc(t("console.call.answer"))}</button>
       </div>`;
   }
   tickWaits();
@@ -533,7 +608,7 @@ function tickWaits() {
   for (const card of document.querySelectorAll(".call-card")) {
     const info = ringing.get(card.dataset.call);
     const w = card.querySelector("[data-wait]");
-    if (info && w) w.textContent = `Ringing · ${clock((Date.now() - info.receivedAt) / 1000)}`;
+    if (info && w) w.textContent = t("console.call.ringing", { time: clock((Date.now() - info.receivedAt) / 1000) });
   }
 }
 setInterval(tickWaits, 1000);
@@ -542,15 +617,15 @@ async function answer(id, card) {
   const info = ringing.get(id);
   if (!info || current || !client) return;
   for (const b of card.querySelectorAll("button")) b.disabled = true;
-  card.querySelector('[data-act="answer"]').innerHTML = `<span class="sc-spinner"></span>Answering…`;
+  card.querySelector('[data-act="answer"]').innerHTML = `<span class="sc-spinner"></span>${esc(t("console.call.answering"))}`;
   let room;
   try {
     ({ room } = await client.acceptCall(id));
   } catch (err) {
     removeCall(id);
-    if (err.code === "call_taken") note(`${info.shopper.name}’s call was answered by another agent`, icons.user);
-    else if (err.code === "call_not_found") note(`${info.shopper.name}’s call is no longer ringing`, icons.phone);
-    else note(`Could not answer: ${describeError(err)}`, icons.alert, 5000);
+    if (err.code === "call_taken") note(t("console.call.taken", { name: info.shopper.name }), icons.user);
+    else if (err.code === "call_not_found") note(t("console.call.gone", { name: info.shopper.name }), icons.phone);
+    else note(t("console.call.answerFailed", { reason: describeError(err) }), icons.alert, 5000);
     return;
   }
   removeCall(id);
@@ -561,12 +636,12 @@ async function decline(id) {
   const info = ringing.get(id);
   removeCall(id);
   if (client) client.declineCall(id).catch(() => {});
-  if (info) note(`Declined ${info.shopper.name}’s call`, icons.phone, 2500);
+  if (info) note(t("console.cancel.declined", { name: info.shopper.name }), icons.phone, 2500);
 }
 
 // ------------------------------------------------------------------ in call
 function startCallView(info) {
-  const shopper = (info.shopper && info.shopper.name) || "Shopper";
+  const shopper = (info.shopper && info.shopper.name) || t("console.ctx.shopper");
   const ctx = info.context || {};
   const p = products.get(ctx.product);
   current = { ...info, view: null, startedAt: Date.now(), endedByMe: false, done: false };
@@ -577,11 +652,13 @@ function startCallView(info) {
 
   el("ctxName").textContent = shopper;
   el("ctxAvatar").textContent = initials(shopper);
-  el("ctxSince").textContent = `On call since ${new Date(current.startedAt).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}`;
+  el("ctxSince").textContent = t("console.ctx.since", { time: shortTime(current.startedAt) })
+    + (ctx.language ? ` · ${t("console.ctx.speaks", { language: languageName(ctx.language) })}` : "");
+  el("ctxSince").dataset.language = ctx.language || "";
   el("ctxProd").hidden = !ctx.product;
   el("ctxTitle").textContent = p ? p.title : ctx.product || "";
   el("ctxPrice").textContent = p ? money(p.price, p.currency) : "";
-  el("ctxSku").textContent = ctx.product ? `SKU ${ctx.product}` : "";
+  el("ctxSku").textContent = ctx.product ? t("console.ctx.sku", { sku: ctx.product }) : "";
   if (p) el("ctxImg").src = p.image_url;
   el("ctxImg").hidden = !p;
   let pageText = ctx.page || "—";
@@ -599,7 +676,7 @@ function startCallView(info) {
   el("ctxCall").textContent = info.call || "";
   const cartCtx = ctx.cart && typeof ctx.cart === "object" ? ctx.cart : null;
   el("ctxCart").textContent = cartCtx && cartCtx.items
-    ? `${cartCtx.items} item${cartCtx.items > 1 ? "s" : ""} · ${money(cartCtx.value || 0, cartCtx.currency)}` : "Empty";
+    ? t("console.ctx.cartItems", { count: cartCtx.items, value: money(cartCtx.value || 0, cartCtx.currency) }) : t("console.ctx.cartEmpty");
   document.querySelector('[data-testid="call-notes"]').value = "";
   current.outcome = null;
   for (const b of document.querySelectorAll(".outcomes button")) b.setAttribute("aria-pressed", "false");
@@ -607,14 +684,15 @@ function startCallView(info) {
   el("sessionBox").hidden = !info.group;
   if (info.group) {
     el("sessionLink").value = info.link;
-    el("sessionCount").textContent = "No one has joined yet.";
+    el("sessionCount").textContent = t("console.session.nobody");
   } else {
     loadCrm(info.call);
   }
   el("endCall").disabled = false;
 
   const view = document.createElement("shopcall-call");
-  view.setAttribute("hangup-label", "End call");
+  view.i18n = i18n;
+  view.setAttribute("hangup-label", t("console.endCall"));
   view.setAttribute("can-share-screen", "");
   view.setAttribute("can-record", "");
   view.setAttribute("show-path", ""); // each participant's media path: direct, or relayed over UDP/TCP/TLS
@@ -628,11 +706,11 @@ function startCallView(info) {
   renderCatalog(view);
   current.offCard = client.on("card-action", (ev) => {
     if (current && current.view === view && ev.action === "add_to_cart") {
-      note(`${ev.name || shopper} added ${products.get(ev.sku)?.title || ev.sku} to the cart`, icons.cart);
+      note(t("chat.addedToCartNote", { name: ev.name || shopper, product: products.get(ev.sku)?.title || ev.sku }), icons.cart);
     }
   });
   view.start({ client, room: current.room, localName: agent.name, remoteName: shopper }).catch((err) => {
-    note(`Could not join the call: ${describeError(err)}`, icons.alert, 5000);
+    note(t("console.call.joinFailed", { reason: describeError(err) }), icons.alert, 5000);
     endLocal();
   });
 }
@@ -642,16 +720,16 @@ el("hostSession").addEventListener("click", async () => {
   if (current || !client) return;
   el("hostSession").disabled = true;
   try {
-    const s = await api("/v1/console/sessions", { title: `Live with ${agent.name}`, max_shoppers: 16 });
+    const s = await api("/v1/console/sessions", { title: t("console.session.defaultTitle", { name: agent.name }), max_shoppers: 16 });
     startCallView({ call: null, room: s.room, group: true, link: s.join_url, shopper: { name: s.title }, context: {} });
   } catch (err) {
-    note(`Could not start a session: ${describeError(err)}`, icons.alert, 5000);
+    note(t("console.session.failed", { reason: describeError(err) }), icons.alert, 5000);
   } finally {
     el("hostSession").disabled = false;
   }
 });
 el("copyLink").addEventListener("click", () => {
-  navigator.clipboard.writeText(el("sessionLink").value).then(() => note("Link copied", icons.link, 2000), () => {
+  navigator.clipboard.writeText(el("sessionLink").value).then(() => note(t("console.session.copied"), icons.link, 2000), () => {
     el("sessionLink").select();
   });
 });
@@ -659,12 +737,12 @@ el("copyLink").addEventListener("click", () => {
 /** The CRM panel: profile, lifetime value, orders, earlier notes; never holds up the call. */
 async function loadCrm(callId) {
   const box = el("crm");
-  box.innerHTML = `<div class="sc-muted" style="display:flex;gap:8px;align-items:center"><span class="sc-spinner"></span>Loading customer…</div>`;
+  box.innerHTML = `<div class="sc-muted" style="display:flex;gap:8px;align-items:center"><span class="sc-spinner"></span>${esc(t("console.crm.loading"))}</div>`;
   let data;
   try {
     data = await api(`/v1/console/calls/${encodeURIComponent(callId)}/crm`);
   } catch (err) {
-    data = { crm: { status: "unavailable", error: `CRM unavailable: ${describeError(err)}` }, notes: [] };
+    data = { crm: { status: "unavailable", error: t("console.crm.unavailableReason", { reason: describeError(err) }) }, notes: [] };
   }
   if (!current || current.call !== callId) return;
   const { crm, notes } = data;
@@ -672,23 +750,23 @@ async function loadCrm(callId) {
   if (crm.status === "ok") {
     const p = crm.profile;
     const orders = p.orders || [];
-    html += `<div><strong data-testid="crm-name">${esc(p.name)}</strong><br><small class="sc-muted">${esc(p.email || "")}${p.created_at ? ` · customer since ${new Date(p.created_at).toLocaleDateString()}` : ""}</small></div>
-      <div class="ltv"><div><b data-testid="crm-ltv">${esc(money(p.lifetime_value, p.currency))}</b><span>lifetime value</span></div>
-        <div><b data-testid="crm-orders-count">${p.orders_count ?? orders.length}</b><span>orders</span></div>
-        <div><b>${orders.length ? esc(new Date(orders[0].placed_at).toLocaleDateString()) : "—"}</b><span>last order</span></div></div>
+    html += `<div><strong data-testid="crm-name">${esc(p.name)}</strong><br><small class="sc-muted">${esc(p.email || "")}${p.created_at ? ` · ${esc(t("console.crm.since", { date: day(p.created_at) }))}` : ""}</small></div>
+      <div class="ltv"><div><b data-testid="crm-ltv">${esc(money(p.lifetime_value, p.currency))}</b><span>${esc(t("console.crm.ltv"))}</span></div>
+        <div><b data-testid="crm-orders-count">${esc(i18n.formatNumber(p.orders_count ?? orders.length))}</b><span>${esc(t("console.crm.orders"))}</span></div>
+        <div><b>${orders.length ? esc(day(orders[0].placed_at)) : "—"}</b><span>${esc(t("console.crm.lastOrder"))}</span></div></div>
       <div class="orders" data-testid="crm-orders">${orders.slice(0, 8).map((o) => `<div class="order" data-testid="crm-order">
-          <div class="top"><span>${esc(new Date(o.placed_at).toLocaleDateString())}</span><span>${esc(money(o.total, o.currency))}</span></div>
-          <small>${(o.items || []).map((i) => `${i.quantity} × ${esc(i.title || i.sku || "item")}`).join(", ") || "—"}</small></div>`).join("")
-        || `<small class="sc-muted">No orders yet.</small>`}</div>`;
+          <div class="top"><span>${esc(day(o.placed_at))}</span><span>${esc(money(o.total, o.currency))}</span></div>
+          <small>${(o.items || []).map((i) => `${esc(i18n.formatNumber(i.quantity))} × ${esc(i.title || i.sku || t("console.crm.item"))}`).join(", ") || "—"}</small></div>`).join("")
+        || `<small class="sc-muted">${esc(t("console.crm.noOrders"))}</small>`}</div>`;
   } else if (crm.status === "unavailable") {
-    html += `<div class="unavail" data-testid="crm-unavailable">${esc(crm.error || "CRM unavailable")}</div>`;
+    html += `<div class="unavail" data-testid="crm-unavailable">${esc(crm.error || t("console.crm.unavailable"))}</div>`;
   } else {
-    html += `<div class="sc-muted" data-testid="crm-guest">Guest shopper — not signed in to the shop, so no customer record.</div>`;
+    html += `<div class="sc-muted" data-testid="crm-guest">${esc(t("console.crm.guest"))}</div>`;
   }
   const earlier = (notes || []).filter((n) => !n.this_call);
   if (earlier.length) {
-    html += `<div><b>Earlier calls</b></div>` + earlier.slice(0, 5).map((n) => `<div class="note" data-testid="crm-note">${esc(n.text || "(no note)")}
-      <small>${esc(new Date(n.at).toLocaleDateString())} · ${esc(n.agent)}${n.outcome ? ` · ${esc(n.outcome.replace("_", " "))}` : ""}</small></div>`).join("");
+    html += `<div><b>${esc(t("console.crm.earlier"))}</b></div>` + earlier.slice(0, 5).map((n) => `<div class="note" data-testid="crm-note">${esc(n.text || t("console.crm.noNote"))}
+      <small>${esc(day(n.at))} · ${esc(n.agent)}${n.outcome ? ` · ${esc(outcomeWord(n.outcome))}` : ""}</small></div>`).join("");
   }
   box.innerHTML = html;
 }
@@ -706,16 +784,16 @@ async function saveNotes(quiet, call = current) {
   if (!call) return;
   const text = document.querySelector('[data-testid="call-notes"]').value;
   if (!text.trim() && !call.outcome) {
-    if (!quiet) note("Write a note or choose an outcome first", icons.alert);
+    if (!quiet) note(t("console.notes.empty"), icons.alert);
     return;
   }
   try {
     await api(`/v1/console/calls/${encodeURIComponent(call.call)}/notes`, { text, outcome: call.outcome });
     call.savedText = text;
     call.savedOutcome = call.outcome;
-    if (!quiet) note("Notes saved", icons.check, 2500);
+    if (!quiet) note(t("console.notes.saved"), icons.check, 2500);
   } catch (err) {
-    note(`Notes not saved: ${describeError(err)}`, icons.alert, 5000);
+    note(t("console.notes.failed", { reason: describeError(err) }), icons.alert, 5000);
   }
 }
 
@@ -726,8 +804,8 @@ function renderCatalog(view) {
   const list = [...products.values()].sort((a, b) => (b.sku === ctx.product) - (a.sku === ctx.product));
   box.innerHTML = list.map((p) => `<div class="item" data-sku="${esc(p.sku)}">
       <img src="${esc(p.image_url)}" alt=""><div><b>${esc(p.title)}</b><small>${esc(money(p.price, p.currency))}</small></div>
-      <button type="button" class="sc-btn sc-btn--sm" data-testid="show-product" data-sku="${esc(p.sku)}">Show</button></div>`).join("")
-    || `<p class="sc-muted">No products in the catalogue.</p>`;
+      <button type="button" class="sc-btn sc-btn--sm" data-testid="show-product" data-sku="${esc(p.sku)}" aria-label="${esc(t("console.catalog.showNamed", { product: p.title }))}">${esc(t("console.catalog.show"))}</button></div>`).join("")
+    || `<p class="sc-muted">${esc(t("console.catalog.none"))}</p>`;
   for (const b of box.querySelectorAll("button")) {
     b.addEventListener("click", async () => {
       b.disabled = true;
@@ -735,12 +813,12 @@ function renderCatalog(view) {
         const card = await client.pushProductCard(b.dataset.sku);
         view.chat.showSentCard(card);
         b.closest(".item").classList.add("shown");
-        b.textContent = "Shown";
-        note(`Showing ${card.title} to ${(current && current.shopper && current.shopper.name) || "the shopper"}`, icons.cart, 2500);
+        b.textContent = t("console.catalog.shown");
+        note(t("console.catalog.showing", { product: card.title, name: (current && current.shopper && current.shopper.name) || t("console.catalog.theShopper") }), icons.cart, 2500);
       } catch (err) {
-        note(`Could not show the product: ${describeError(err)}`, icons.alert, 5000);
+        note(t("console.catalog.failed", { reason: describeError(err) }), icons.alert, 5000);
       } finally {
-        setTimeout(() => { b.disabled = false; b.textContent = "Show"; }, 1500);
+        setTimeout(() => { b.disabled = false; b.textContent = t("console.catalog.show"); }, 1500);
       }
     });
   }
@@ -752,7 +830,7 @@ async function endCall(shopperLeft) {
   if (current.invited && !shopperLeft) {
     // a colleague invited me: hanging up leaves, the call goes on without me
     await client.leave().catch(() => {});
-    endLocal("You left the call");
+    endLocal(t("console.end.left"));
     return;
   }
   current.endedByMe = true;
@@ -765,7 +843,7 @@ async function endCall(shopperLeft) {
     console.warn("end_room failed", err);
   }
   // the server answers with room_ended and closes the socket; make sure the UI moves on
-  if (current) endLocal(shopperLeft ? null : "Call ended");
+  if (current) endLocal(shopperLeft ? null : t("console.end.byMe"));
   if (c === client && c.state === "connected" && !c.room) {
     /* still online on the same socket: nothing to do */
   }
@@ -785,7 +863,7 @@ function showReconnecting(who, graceS) {
   const until = Date.now() + (graceS || 60) * 1000;
   const render = () => {
     const left = Math.max(0, Math.round((until - Date.now()) / 1000));
-    box.textContent = `${who} is reconnecting… their place is kept for ${left} s`;
+    box.textContent = t("console.call.reconnecting", { name: who, seconds: left });
   };
   render();
   const timer = setInterval(render, 1000);
@@ -823,9 +901,10 @@ function endLocal(message) {
   el("idleView").hidden = false;
   el("statCalls").textContent = String(stats.calls);
   loadLists();
-  el("statTime").textContent = clock(stats.seconds);
-  el("idleTitle").textContent = "Ready for the next call";
-  if (message) note(`${message} · ${clock(secs)}`);
+  el("statTime").textContent = i18n.formatClock(stats.seconds);
+  el("idleTitle").dataset.i18n = "console.idle.ready";
+  el("idleTitle").textContent = t("console.idle.ready");
+  if (message) note(`${message} · ${i18n.formatDuration(secs)}`);
   renderQueue();
 }
 
@@ -844,7 +923,7 @@ el("logout").addEventListener("click", () => {
   el("topbar").hidden = true;
   el("consoleView").hidden = true;
   for (const b of document.querySelectorAll(".login-form button")) b.disabled = false; // disabled by signIn
-  document.title = BASE_TITLE;
+  document.title = baseTitle();
   loadAgents();
 });
 

@@ -2,13 +2,22 @@
 import { ShopCallClient, describeError } from "/static/sdk/shopcall.js";
 import "/static/components/shopcall-call.js";
 import "/static/components/shopcall-precall.js";
+import { browserLocales, loadI18n, pickLocale, translateDom } from "/static/i18n/i18n.js";
 import { el } from "/static/pages/ui.js";
+
+// The guest's language: ?lang= (an invitation can carry it), else the browser's.
+const lang = pickLocale([new URLSearchParams(location.search).get("lang") || "", ...browserLocales()]);
+const i18n = await loadI18n(["common", "join", "call", "chat", "precall", "errors"], lang);
+const t = (key, values) => i18n.t(key, values);
+translateDom(document, i18n);
+document.title = t("join.pageTitle");
 
 const room = location.pathname.split("/").pop();
 const invite = new URLSearchParams(location.search).get("invite") || "";
 const precall = document.querySelector("shopcall-precall");
+precall.i18n = i18n;
 const nameInput = document.querySelector('[data-testid="join-name"]');
-nameInput.value = localStorage.getItem("shopcall.guest.name") || "Guest";
+nameInput.value = localStorage.getItem("shopcall.guest.name") || t("call.guest");
 precall.open();
 el("camera").addEventListener("change", () => {
   for (const t of (precall.stream && precall.stream.getVideoTracks()) || []) t.enabled = el("camera").checked;
@@ -24,17 +33,18 @@ el("form").addEventListener("submit", async (e) => {
   e.preventDefault();
   el("error").hidden = true;
   document.querySelector('[data-testid="join-button"]').disabled = true;
-  const name = nameInput.value.trim() || "Guest";
+  const name = nameInput.value.trim() || t("call.guest");
   localStorage.setItem("shopcall.guest.name", name);
   let grant;
   try {
     const res = await fetch(`/v1/join/${encodeURIComponent(room)}`, {
-      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ invite, name }),
+      method: "POST", headers: { "Content-Type": "application/json", "Accept-Language": i18n.locale },
+      body: JSON.stringify({ invite, name }),
     });
     grant = await res.json();
-    if (!res.ok) return fail(grant.error ? grant.error.message : `HTTP ${res.status}`);
+    if (!res.ok) return fail(grant.error ? grant.error.message : t("join.httpError", { status: res.status }));
   } catch (err) {
-    return fail(`Could not reach the session: ${err.message}`);
+    return fail(t("join.unreachable"));
   }
   // camera optional: without it, only the microphone is sent
   let { stream, problems } = precall.take();
@@ -46,14 +56,15 @@ el("form").addEventListener("submit", async (e) => {
   try {
     await client.connect(grant.token);
   } catch (err) {
-    return fail(describeError(err));
+    return fail(describeError(err, i18n));
   }
   el("lobby").hidden = true;
   el("stage").hidden = false;
-  document.title = `${grant.title} · live`;
+  document.title = t("join.liveTitle", { title: grant.title });
   const view = document.createElement("shopcall-call");
+  view.i18n = i18n;
   view.setAttribute("local-name", name);
-  view.setAttribute("hangup-label", "Leave the session");
+  view.setAttribute("hangup-label", t("join.leave"));
   el("stage").replaceChildren(view);
   window.shopcall.view = view;
   const done = (text) => {
@@ -65,18 +76,18 @@ el("form").addEventListener("submit", async (e) => {
     h.textContent = text; // may carry the host's display name: text, never markup
     const p = document.createElement("p");
     p.className = "sc-muted";
-    p.textContent = "You can close this window.";
+    p.textContent = t("join.closeWindow");
     box.append(h, p);
     el("stage").replaceChildren(box);
     client.close();
   };
   view.addEventListener("hangup", async () => {
     await client.leave().catch(() => {});
-    done("You left the session");
+    done(t("join.youLeft"));
   });
-  client.on("room-ended", () => done("The session has ended"));
-  client.on("removed", ({ by }) => setTimeout(() => done(`${by || "The host"} removed you from the session`), 1500));
+  client.on("room-ended", () => done(t("join.ended")));
+  client.on("removed", ({ by }) => setTimeout(() => done(t("join.removed", { name: by || t("call.theHost") })), 1500));
   view.start({ client, room: grant.room, stream, problems: problems || [], localName: name }).catch((err) => {
-    done(`Could not join: ${describeError(err)}`);
+    done(t("join.couldNotJoin", { reason: describeError(err, i18n) }));
   });
 });

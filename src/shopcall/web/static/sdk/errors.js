@@ -22,7 +22,11 @@ export class ShopCallError extends Error {
   }
 }
 
-/** Human sentences for the error codes a person may see. */
+/**
+ * English sentences for the error codes a person may see: the fallback when no catalog is loaded.
+ * The translated ones are the `errors.<code>` keys of static/i18n/locales/<locale>/errors.json (a test keeps
+ * the English catalog and this table equal).
+ */
 export const ERROR_TEXT = {
   token_invalid: "Your session is not valid — please reload the page.",
   token_expired: "Your session expired — please reload the page.",
@@ -58,15 +62,22 @@ export const ERROR_TEXT = {
   internal: "Something went wrong on our side.",
 };
 
+/** The catalog key of an error code's sentence. @param {string} code */
+export const errorKey = (code) => `errors.${code}`;
+
 /**
- * A sentence for a person, from an error (ShopCallError or anything else).
+ * A sentence for a person, from an error (ShopCallError or anything else), in the locale of `i18n`
+ * (an I18n from static/i18n/i18n.js) when given, else English.
  * @param {any} err
+ * @param {{t: (key: string) => string, has: (key: string) => boolean}} [i18n]
  * @returns {string}
  */
-export function describeError(err) {
+export function describeError(err, i18n) {
   if (!err) return "";
   const code = err.code || "";
+  if (i18n && code && i18n.has(errorKey(code))) return i18n.t(errorKey(code));
   if (ERROR_TEXT[code]) return ERROR_TEXT[code];
+  if (i18n && !err.code && i18n.has("errors.internal")) return i18n.t("errors.internal");
   return err.message || String(err);
 }
 
