@@ -217,7 +217,7 @@ PROBE_JS = """
     t0, log, note, samples: [], max: new Map(), timer: null, busy: false,
     /** Also record the ShopCall SDK's own events of the page's client (the demo pages expose it). */
     hookSdk() {
-      const c = window.shopcall && window.shopcall.client;
+      const sc = window.ShopCall || window.shopcall; const c = sc && sc.client;
       if (!c || c.__rcHooked) return !!c;
       c.__rcHooked = true;
       for (const t of ["ice-restart", "media-health", "connection-state"]) {
@@ -227,7 +227,7 @@ PROBE_JS = """
     },
     /** The SDK's count of ICE restarts it started (null without an SDK client on the page). */
     sdkRestarts() {
-      const c = window.shopcall && window.shopcall.client;
+      const sc = window.ShopCall || window.shopcall; const c = sc && sc.client;
       return c ? (c.iceRestarts || 0) : null;
     },
     /** Decoded video frames so far, summed over every peer connection this page ever had. */

@@ -38,7 +38,8 @@ def _verify(client: TestClient, token: str) -> tokens.ClientClaims:
 
 
 def test_allowed_origins_are_validated_normalised_and_kept_by_other_patches(client, tenant) -> None:
-    assert client.get("/v1/settings", auth=tenant.auth).json()["widget"] == {"allowed_origins": []}
+    assert client.get("/v1/settings", auth=tenant.auth).json()["widget"] == {
+        "allowed_origins": [], "theme": {}, "button_label": {}, "position": "bottom-right"}
     r = client.patch("/v1/settings", auth=tenant.auth, json={"widget": {"allowed_origins": [
         "https://Shop.Example.com:443", "http://localhost:*", "https://*.example.org", "https://shop.example.com",
         "http://[::1]:8080", "https://bücher.example"]}})

@@ -16,13 +16,16 @@ def sign_in_agent(page: Any, base: str, agent: str, timeout_s: float = 10) -> No
 
 
 def start_call(page: Any, base: str, *, name: str | None = None, customer: str | None = None) -> None:
-    """From the demo product page: "Video call an expert", optionally a name and a signed-in demo customer."""
+    """From the demo product page (the widget's inline button): "Video call an expert", optionally a name and
+    a signed-in demo customer (the shop's demo sign-in switch, which hands the widget a customer token)."""
     page.goto(base + "/demo/shop")
+    if customer is not None:
+        page.get_by_test_id("demo-customer").locator(f'option[value="{customer}"]').wait_for(state="attached")
+        page.get_by_test_id("demo-customer").select_option(customer)
+        page.locator(f'[data-testid=demo-customer][data-signed-in="{customer}"]').wait_for(state="attached")
     page.get_by_test_id("call-button").first.click()
     if name is not None:
         page.get_by_test_id("shopper-name").fill(name)
-    if customer is not None:
-        page.get_by_test_id("demo-customer").select_option(customer)
     page.get_by_test_id("start-call").click()
 
 

@@ -108,8 +108,10 @@ def _open_call(server, browser):
     actx, agent = new_page(browser)
     sctx, shopper = new_page(browser)
     sign_in_agent(agent, server.base, "ben")
-    shopper.goto(server.base + "/demo/shop?name=Lea")
+    shopper.goto(server.base + "/demo/shop")
     shopper.get_by_test_id("call-button").first.click()
+    shopper.get_by_test_id("shopper-name").fill("Lea")
+    shopper.get_by_test_id("start-call").click()
     agent.get_by_test_id("answer-call").first.click(timeout=15000)
     return actx, agent, sctx, shopper
 

@@ -21,10 +21,10 @@ def test_precall_queue_position_and_transfer(server, browser, shots) -> None:
         shopper.goto(server.base + "/demo/shop")
         shopper.get_by_test_id("call-button").first.click()
         # pre-call: live preview, device pickers, a moving mic level (Chromium's fake mic beeps)
-        shopper.wait_for_function("""() => {
-            const pre = document.querySelector('shopcall-precall');
+        pre = shopper.get_by_test_id("precall").element_handle()
+        shopper.wait_for_function("""(pre) => {
             const v = pre && pre.shadowRoot.querySelector('video');
-            return v && v.videoWidth > 0 && pre.level > 0.05; }""", timeout=10000)
+            return v && v.videoWidth > 0 && pre.level > 0.05; }""", arg=pre, timeout=10000)
         assert shopper.get_by_test_id("precall-camera").locator("option").count() >= 1
         assert shopper.get_by_test_id("precall-mic").locator("option").count() >= 1
         shopper.screenshot(path=shots / "01_shop_precall.png")
@@ -78,8 +78,7 @@ def test_closed_hours_offer_a_callback_listed_in_the_console(server, browser, sh
     try:
         shopper.goto(server.base + "/demo/shop")
         btn = shopper.get_by_test_id("call-button").first
-        shopper.wait_for_function(
-            "() => document.querySelector('[data-testid=call-button]').dataset.mode === 'callback'", timeout=10000)
+        shopper.locator("[data-testid=call-button][data-mode=callback]").wait_for(timeout=10000)
         assert "callback" in btn.inner_text().lower()
         assert "Closed" in shopper.get_by_test_id("availability").inner_text()
         btn.click()

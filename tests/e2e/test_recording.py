@@ -97,7 +97,7 @@ def test_recorded_call_is_composited_verified_and_played_back(server, browser, s
 def test_a_refusing_shopper_is_not_recorded(server, browser) -> None:
     actx, sctx, agent, shopper = _call(browser, server, "ben")
     try:
-        shopper_pid = shopper.evaluate("window.shopcall.client.pid")
+        shopper_pid = shopper.evaluate("window.ShopCall.client.pid")
         agent_pid = agent.evaluate("window.shopcall.client.pid")
         agent.get_by_test_id("toggle-record").click()
         shopper.get_by_test_id("consent-prompt").wait_for(timeout=10000)

@@ -58,7 +58,7 @@ def test_a_shopper_who_reloads_or_opens_another_page_is_back_in_the_call_within_
         start_call(shopper, server.base, name="Ingrid")
         answer_call(agent, shopper)
         call_id = agent.locator('[data-el="ctxCall"]').inner_text()
-        pid = shopper.evaluate("window.shopcall.client.pid")
+        pid = shopper.evaluate("window.ShopCall.client.pid")
         assert call_id and pid
         agent.evaluate(BANNER_WATCH)
 
@@ -73,7 +73,7 @@ def test_a_shopper_who_reloads_or_opens_another_page_is_back_in_the_call_within_
         print(f"another page of the shop → agent decodes the shopper's video again: {navigate_s * 1000:.0f} ms")
 
         # the same call, the same participant, media both ways, nothing left behind on Janus
-        assert shopper.evaluate("window.shopcall.client.pid") == pid
+        assert shopper.evaluate("window.ShopCall.client.pid") == pid
         assert agent.locator('[data-el="ctxCall"]').inner_text() == call_id
         assert wait_for_media(shopper, since=0)["video"], "the shopper does not see the agent again"
         assert shopper.get_by_test_id("call-widget").get_attribute("data-state") == "live"
@@ -108,14 +108,14 @@ def test_a_queued_shopper_away_for_20_s_keeps_their_place(server, browser, shots
         first.get_by_test_id("queue-position").filter(has_text="next in line").wait_for(timeout=15000)
         start_call(second, server.base, name="Sven")
         second.get_by_test_id("queue-position").filter(has_text="number 2").wait_for(timeout=15000)
-        call_id = first.evaluate("window.shopcall.session.call")
+        call_id = first.evaluate("window.ShopCall.callId")
 
         first.goto("about:blank")  # away from the shop: the socket closes, nothing is cancelled
         time.sleep(20)
         assert server.sql("select status from calls where id = :c", c=call_id)[0][0] == "ringing"
         first.goto(server.base + "/demo/shop")
         first.get_by_test_id("queue-position").filter(has_text="next in line").wait_for(timeout=10000)
-        assert first.evaluate("window.shopcall.session.call") == call_id
+        assert first.evaluate("window.ShopCall.callId") == call_id
         assert "number 2" in second.get_by_test_id("queue-position").inner_text()
         first.screenshot(path=shots / "03_shop_back_in_queue.png")
 

@@ -18,6 +18,7 @@ from shopcall.api.app_store import AppStore
 from shopcall.api.deps import AuthedApp, current_app, get_crm, get_db, get_live
 from shopcall.api.errors import ERROR_RESPONSES, ApiError
 from shopcall.api.origins import MAX_ORIGINS, normalise, parse_pattern
+from shopcall.api.widget_theme import ButtonLabels, Position, ThemeIn, public_widget
 from shopcall.crm._http import describe
 from shopcall.crm.connectors import CrmConnectors
 from shopcall.crm.factory import dump_crm_config, parse_crm_config, target_urls
@@ -71,7 +72,7 @@ AllowedOrigin = Annotated[str, Field(min_length=1, max_length=300), AfterValidat
 
 
 class WidgetIn(BaseModel):
-    """The widget group; a PATCH changes only the keys it sends (later: theme, labels, position)."""
+    """The widget group; a PATCH changes only the keys it sends (`theme` as a whole)."""
 
     model_config = ConfigDict(extra="forbid")
     allowed_origins: list[AllowedOrigin] = Field(
@@ -79,6 +80,11 @@ class WidgetIn(BaseModel):
         description="origins whose pages may use the widget: scheme://host[:port], a port may be * "
                     "(http://localhost:*), the host may start with *. (https://*.example.com: subdomains only); "
                     "no paths. POST /v1/widget/session mints anonymous shopper tokens only for these")
+    theme: ThemeIn = Field(default_factory=ThemeIn, description="colours, corner radius, font, logo")
+    button_label: ButtonLabels = Field(default_factory=dict, description="the launcher's text per locale "
+                                       "(en, zh-CN, de, fr, es, ja); missing ones use the built-in catalog")
+    position: Position = Field("bottom-right", description="the floating launcher's corner, or inline: only "
+                               "the shop's own <shopcall-button> elements")
 
 
 class SettingsIn(BaseModel):
@@ -91,7 +97,8 @@ class SettingsIn(BaseModel):
 
 
 def _widget_out(stored: dict[str, Any]) -> dict[str, Any]:
-    return WidgetIn.model_validate({"allowed_origins": stored.get("allowed_origins", [])}).model_dump()
+    out = WidgetIn.model_validate({"allowed_origins": stored.get("allowed_origins", [])}).model_dump()
+    return {**out, **public_widget(stored)}
 
 
 def _out(app: App | None) -> dict[str, Any]:
@@ -125,7 +132,15 @@ def _save(db: Database, app_id: str, body: SettingsIn, crm: dict[str, Any] | Non
         retention=body.retention.model_dump(exclude_unset=True) if body.retention is not None else None,
         routing=body.routing.model_dump() if body.routing is not None else None,
         recording=(rec.policy, rec.consent, rec.retention_days) if rec is not None else None,
-        widget=widget.model_dump(exclude_unset=True) if widget is not None else None))
+        widget=_widget_changes(widget) if widget is not None else None))
+
+
+def _widget_changes(widget: WidgetIn) -> dict[str, Any]:
+    """The keys the PATCH sent, as stored (the theme without its unset fields)."""
+    changes = widget.model_dump(exclude_unset=True)
+    if "theme" in changes:
+        changes["theme"] = widget.theme.model_dump(exclude_none=True)
+    return changes
 
 
 @router.patch("", summary="Change some settings groups (business hours, CRM, routing, recording, widget)")

@@ -85,6 +85,12 @@ class AppStore:
             found = (app.widget or {}).get("allowed_origins", [])
             return [o for o in found if isinstance(o, str)] if isinstance(found, list) else []
 
+    def widget_settings(self, app_id: str) -> dict[str, Any] | None:
+        """The app's stored widget group (origins, theme, labels, position); None for an unknown app."""
+        with self.db.session() as s:
+            app = s.get(App, app_id)
+            return None if app is None else dict(app.widget or {})
+
     def update_settings(self, app_id: str, *, business_hours: dict[str, Any] | None = None,
                         crm_config: dict[str, Any] | None = None, routing: dict[str, Any] | None = None,
                         recording: tuple[str, bool, int | None] | None = None,

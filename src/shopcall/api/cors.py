@@ -6,6 +6,12 @@ always add it), else the app of its Bearer token. The origin is echoed, never `*
 allowed (the widget sends its token in a header, never a cookie). A preflight from any other origin gets
 a JSON 403 and no CORS headers, so the browser never sends the request. The handlers check the origin
 again (`widget.check_origin`): CORS only decides what a page may read, not what the server does.
+
+The widget's code itself (ES modules, its stylesheet, the string catalogs: `PUBLIC_ASSETS`) is fetched by
+shop pages in CORS mode and answered with `Access-Control-Allow-Origin: *`. These files are the same
+public code for everyone, carry no tenant data and are served without cookies or credentials, so a
+per-app check there would protect nothing; it would only stop a page on a refused origin from loading
+the widget far enough to tell the shopper why it does not work. The tenant boundary stays the widget API.
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ PREFIX = "/v1/widget/"
 ALLOW_METHODS = "GET, POST"
 ALLOW_HEADERS = "Authorization, Content-Type"
 MAX_AGE_S = 600
+# Public code and catalogs the widget imports from shop pages (see the module docstring).
+PUBLIC_ASSETS = ("/widget.js", "/static/widget/", "/static/sdk/", "/static/components/", "/static/i18n/")
 
 
 def own_origins(conn: HTTPConnection, settings: Settings) -> set[Origin]:
@@ -59,6 +67,9 @@ class WidgetCors:
         self.app, self.settings, self.key, self.origins_of = app, settings, key, origins_of
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(PUBLIC_ASSETS):
+            await _public(self.app, scope, receive, send)
+            return
         if scope["type"] != "http" or not scope["path"].startswith(PREFIX):
             await self.app(scope, receive, send)
             return
@@ -109,3 +120,15 @@ class WidgetCors:
                     "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]})
         await send({"type": "http.response.body", "body": body})
 
+
+
+async def _public(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+    """A public asset, readable by pages of any origin (GET/HEAD only; no credentials)."""
+    async def send_with_cors(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = MutableHeaders(scope=message)
+            headers["Access-Control-Allow-Origin"] = "*"
+            headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+        await send(message)
+
+    await app(scope, receive, send_with_cors if scope["method"] in ("GET", "HEAD") else send)

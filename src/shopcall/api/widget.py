@@ -26,6 +26,7 @@ from shopcall.api.deps import get_client_address, get_db, get_live, get_settings
 from shopcall.api.errors import ERROR_RESPONSES, ApiError, ErrorOut
 from shopcall.api.origins import allows, parse_origin
 from shopcall.api.throttle import Throttle, too_many
+from shopcall.api.widget_theme import public_widget
 from shopcall.auth.tokens import ClientClaims, TokenError, mint, verify
 from shopcall.config import Settings
 from shopcall.console.store import ConsoleStore
@@ -97,6 +98,8 @@ class WidgetSessionOut(BaseModel):
     identity: str = Field(description="random and anonymous (anon_...); kept when the token is renewed")
     name: str
     renewed: bool = Field(description="true if the Bearer token's identity was kept")
+    widget: dict[str, Any] = Field(default_factory=dict, description="the app's widget look: theme, button_label "
+                                   "per locale, position (PATCH /v1/settings `widget`)")
 
 
 def _renewable(key: bytes, creds: HTTPAuthorizationCredentials | None, app_id: str) -> ClientClaims | None:
@@ -150,8 +153,9 @@ async def widget_session(request: Request,
     _limit(throttle, [settings.widget_session_app_limit], ("widget-app", app))
     token, exp = mint(key, app_id=app, identity=identity, role="shopper", name=name or "Guest",
                       ttl_s=settings.widget_token_ttl_s)
+    stored = await asyncio.to_thread(AppStore(db).widget_settings, app)
     return WidgetSessionOut(token=token, expires_at=exp, app_id=app, identity=identity, name=name or "Guest",
-                      renewed=previous is not None)
+                            renewed=previous is not None, widget=public_widget(stored or {}))
 
 
 class CallbackIn(BaseModel):

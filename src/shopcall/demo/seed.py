@@ -31,6 +31,8 @@ AGENTS = [("anna", "Anna Lindqvist", "anna@nordlys.example", "admin", ["en", "sv
 DEMO_PASSWORD = "demo"  # shown on the demo console's sign-in page
 # Shop pages on this machine, on any port, may use the demo app's widget (a second local origin in tests).
 DEMO_ORIGINS = ["http://localhost:*", "http://127.0.0.1:*"]
+# The Nordlys brand on the widget (PATCH /v1/settings widget.theme does the same for a real shop).
+DEMO_THEME = {"accent": "#0c7c6f", "accent_text": "#ffffff", "background": "#ffffff", "text": "#17191c", "radius": 16}
 CUSTOMERS = [
     ("cus_1001", "Maja Berg", "maja@example.com", [("NA-E3", 1, 19900, 220), ("NA-H1", 1, 34900, 35)]),
     ("cus_1002", "Tom Fischer", "tom@example.com", [("NA-S2", 1, 79900, 400)]),
@@ -54,7 +56,7 @@ def seed_demo(db: Database) -> str:
         # a short skills wait so a demo call always reaches someone quickly
         demo_app.routing = {"ring_timeout_s": 20, "fallback_after_s": 8, "max_wait_s": 600}
         demo_app.recording_policy, demo_app.recording_consent, demo_app.retention_days = "on_demand", True, 90
-        demo_app.widget = {"allowed_origins": list(DEMO_ORIGINS)}
+        demo_app.widget = {"allowed_origins": list(DEMO_ORIGINS), "theme": dict(DEMO_THEME)}
         for sku, title, price, img, cat, desc in PRODUCTS:
             s.add(Product(app_id=DEMO_APP_ID, sku=sku, title=title, price_cents=price, currency="EUR",
                           image_url=f"/static/demo/img/{img}.svg", description=desc, category=cat))
@@ -87,6 +89,8 @@ def _ensure_origins(db: Database) -> None:
         demo_app = s.get_one(App, DEMO_APP_ID)
         if "allowed_origins" not in (demo_app.widget or {}):
             demo_app.widget = {**(demo_app.widget or {}), "allowed_origins": list(DEMO_ORIGINS)}
+        if "theme" not in (demo_app.widget or {}):
+            demo_app.widget = {**(demo_app.widget or {}), "theme": dict(DEMO_THEME)}
 
 
 def demo_products(db: Database) -> list[Product]:

@@ -115,6 +115,14 @@ def recording_page(rec_id: str, request: Request) -> HTMLResponse:
     return _localized_page("recording.html", request)
 
 
+@router.get("/widget.js")
+def widget_loader() -> FileResponse:
+    """The shop-page widget's loader (a classic script for `<script src=".../widget.js" data-app=...>`);
+    it imports the widget's modules from /static/widget/ (public assets, see api.cors)."""
+    return FileResponse(WEB / "static" / "widget" / "loader.js", media_type="text/javascript",
+                        headers={"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"})
+
+
 @router.get("/docs")
 def docs() -> HTMLResponse:
     """Swagger UI from the locally installed bundle: works with no internet."""
