@@ -28,8 +28,9 @@ from shopcall.outbound import OutboundPolicy
 from shopcall.privacy.retention import run_data_retention
 from shopcall.ratelimit import RateLimiter
 from shopcall.recording.encryption import EncryptedStorage
+from shopcall.recording.regions import regional_storage_from_settings
 from shopcall.recording.retention import retention_loop
-from shopcall.recording.storage import RecordingStorage, storage_from_settings
+from shopcall.recording.storage import RecordingStorage
 from shopcall.recording.store import RecordingStore
 from shopcall.recording.worker import RecordingWorker
 from shopcall.rooms.store import RoomStore
@@ -60,8 +61,8 @@ def _storage_settings(settings: Settings) -> dict[str, object]:
 
 
 def build_storage(settings: Settings, db: Database) -> RecordingStorage:
-    """The configured recording storage, encrypting at rest unless `recording_encryption` is off."""
-    storage = storage_from_settings(_storage_settings(settings))
+    """The configured recording storage (per data region), encrypting at rest unless `recording_encryption` is off."""
+    storage = regional_storage_from_settings(_storage_settings(settings), settings.regions)
     if not settings.recording_encryption:
         return storage
     return EncryptedStorage(storage, Keyring(db, load_master_key(settings.data_dir)))

@@ -27,6 +27,8 @@ app.add_typer(agents_cmd, name="agents")
 app.add_typer(crm_app, name="crm")
 privacy_cmd = typer.Typer(help="Subject access and erasure: one shopper's data.", no_args_is_help=True)
 app.add_typer(privacy_cmd, name="privacy")
+regions_cmd = typer.Typer(help="Data regions (where each app's recordings are stored).", no_args_is_help=True)
+app.add_typer(regions_cmd, name="regions")
 keys_cmd = typer.Typer(help="Encryption keys at rest (the keyring).", no_args_is_help=True)
 app.add_typer(keys_cmd, name="keys")
 console = Console(stderr=True)
@@ -133,7 +135,8 @@ def apps_list(data_dir: DataDir = None,
 
     found = AppStore(_db(_settings(data_dir=data_dir))).all()
     if as_json:
-        print(json.dumps([{"app_id": a.id, "name": a.name, "created_at": a.created_at.isoformat()} for a in found]))
+        print(json.dumps([{"app_id": a.id, "name": a.name, "created_at": a.created_at.isoformat(), "region": a.region}
+                          for a in found]))
         return
     if not found:
         console.print("no apps yet: create one with `shopcall apps create NAME`")
@@ -321,6 +324,39 @@ def privacy_erase(app_id: AppOpt, subject: Subject, data_dir: DataDir = None,
         console.print(f"[red]error:[/red] nothing in app {app_id!r} names that shopper")
         raise typer.Exit(2) from None
     print(json.dumps(privacy.erase(found, "cli").as_dict(), indent=2))
+
+
+@regions_cmd.command("list")
+def regions_list(data_dir: DataDir = None) -> None:
+    """The regions this server stores data in: name, storage, location."""
+    settings = _settings(data_dir=data_dir)
+    print(f"local\t{settings.recording_storage}\t{settings.s3_bucket or settings.data_dir / 'recordings'}")
+    for name, r in sorted(settings.regions.items()):
+        where = f"{r.s3_endpoint_url or 's3'}/{r.s3_bucket}/{r.s3_prefix}" if r.storage == "s3" else \
+            str(r.local_dir or settings.data_dir / "recordings")
+        print(f"{name}\t{r.storage}\t{where}")
+
+
+@apps_cmd.command("set-region")
+def apps_set_region(app_id: str, region: str, data_dir: DataDir = None) -> None:
+    """Move an app to a configured data region (refused while it has recordings stored in its current one)."""
+    from shopcall.api.app_store import AppStore
+    from shopcall.rooms.apps import app_exists
+
+    settings = _settings(data_dir=data_dir)
+    if region != "local" and region not in settings.regions:
+        console.print(f"[red]error:[/red] region {region!r} is not configured (see `shopcall regions list`)")
+        raise typer.Exit(2)
+    db = _db(settings)
+    if not app_exists(db, app_id):
+        console.print(f"[red]error:[/red] no app {app_id!r}")
+        raise typer.Exit(2)
+    blocking = AppStore(db).change_region(app_id, region)
+    if blocking:
+        console.print(f"[red]refused:[/red] {blocking} recording(s) are stored in the app's current region; "
+                      "delete them first")
+        raise typer.Exit(1)
+    print(f"app {app_id}: region {region}")
 
 
 @keys_cmd.command("rotate")

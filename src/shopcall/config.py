@@ -7,12 +7,37 @@ Precedence: explicit arguments > environment > TOML file (`SHOPCALL_CONFIG` or
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
+
+REGION_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
+
+
+class RegionConfig(BaseModel):
+    """Where one data region keeps its recordings (and, later, which media nodes serve it)."""
+
+    model_config = ConfigDict(extra="forbid")
+    storage: Literal["local", "s3"] = Field("local", description="'local' (a folder) or 's3' (a bucket)")
+    local_dir: Path | None = Field(None, description="Folder for storage = local; default <data_dir>/recordings")
+    s3_bucket: str | None = Field(None, description="The region's bucket (storage = s3)")
+    s3_endpoint_url: str | None = Field(None, description="S3-compatible endpoint of the region")
+    s3_region: str | None = Field(None, description="The bucket's S3 region")
+    s3_access_key: str | None = None
+    s3_secret_key: SecretStr | None = None
+    s3_prefix: str = Field("", description="Key prefix inside the bucket")
+    media_nodes: list[str] = Field(default_factory=list, description="Media nodes (Janus) of the region; "
+                                   "informational until several media nodes are placed")
+
+    @model_validator(mode="after")
+    def _bucket(self) -> RegionConfig:
+        if self.storage == "s3" and not self.s3_bucket:
+            raise ValueError("a region with storage 's3' needs s3_bucket")
+        return self
 
 
 class Settings(BaseSettings):
@@ -77,6 +102,10 @@ class Settings(BaseSettings):
     s3_region: str | None = Field(None, description="S3 region")
     s3_access_key: str | None = Field(None, description="S3 access key (default: boto3's credential chain)")
     s3_secret_key: SecretStr | None = Field(None, description="S3 secret key")
+    regions: dict[str, RegionConfig] = Field(
+        default_factory=dict, description="Data regions by name ([shopcall.regions.eu] in the TOML file, or JSON in "
+        "SHOPCALL_REGIONS): an app in a region stores its recordings only there. The region 'local' (every app's "
+        "default) uses recording_storage unless configured here")
     retention_interval_s: int = Field(3600, ge=10, description="How often the retention job runs")
     recording_encryption: bool = Field(True, description="Encrypt recordings at rest (AES-256-GCM, a data key "
                                        "per recording wrapped by the app's key; docs/security.md). The master key: "
@@ -140,6 +169,14 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, _TomlSource(settings_cls))
+
+    @field_validator("regions")
+    @classmethod
+    def _region_names(cls, v: dict[str, RegionConfig]) -> dict[str, RegionConfig]:
+        for name in v:
+            if not REGION_NAME.fullmatch(name):
+                raise ValueError(f"region name {name!r}: use 1-40 lower-case letters, digits and '-'")
+        return v
 
     @field_validator("rtp_port_max")
     @classmethod

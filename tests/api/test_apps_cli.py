@@ -35,4 +35,4 @@ def test_apps_list_prints_ids_and_names_oldest_first(tmp_path: Path) -> None:
     assert "sk_" not in r.stdout  # never a secret
     listed = json.loads(runner.invoke(app, ["apps", "list", "--json", "--data-dir", str(tmp_path)]).stdout)
     assert [(a["app_id"], a["name"]) for a in listed] == [(first, "Corner Shop"), (second, "Café Ünïcode\tTab")]
-    assert all(a["created_at"] for a in listed) and set(listed[0]) == {"app_id", "name", "created_at"}
+    assert all(a["created_at"] for a in listed) and set(listed[0]) == {"app_id", "name", "created_at", "region"}

@@ -16,15 +16,18 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, Valid
 
 from shopcall.api.app_store import AppStore
 from shopcall.api.deps import AuthedApp, current_app, get_crm, get_db, get_live
+from shopcall.api.deps import get_settings as server_settings
 from shopcall.api.errors import ERROR_RESPONSES, ApiError
 from shopcall.api.origins import MAX_ORIGINS, normalise, parse_pattern
 from shopcall.api.widget_theme import ButtonLabels, Position, ThemeIn, public_widget
+from shopcall.config import Settings
 from shopcall.crm._http import describe
 from shopcall.crm.connectors import CrmConnectors
 from shopcall.crm.factory import dump_crm_config, parse_crm_config, target_urls
 from shopcall.db.engine import Database
 from shopcall.db.models import App
 from shopcall.outbound import UrlNotAllowed, check_url
+from shopcall.recording.regions import DEFAULT_REGION
 from shopcall.rooms.business_hours import BusinessHours, parse_hours
 from shopcall.signalling.control import LiveControl
 
@@ -94,6 +97,9 @@ class SettingsIn(BaseModel):
     recording: RecordingIn | None = None
     widget: WidgetIn | None = None
     retention: RetentionIn | None = None
+    region: str | None = Field(None, min_length=1, max_length=40, description="the app's data region: one of the "
+                               "server's configured regions (`local` by default); refused (409) while the app has "
+                               "recordings stored in its current region")
 
 
 def _widget_out(stored: dict[str, Any]) -> dict[str, Any]:
@@ -110,7 +116,8 @@ def _out(app: App | None) -> dict[str, Any]:
             "recording": {"policy": app.recording_policy, "consent": app.recording_consent,
                           "retention_days": app.retention_days},
             "widget": _widget_out(app.widget or {}),
-            "retention": RetentionIn.model_validate(_known_kinds(app.retention or {})).model_dump()}
+            "retention": RetentionIn.model_validate(_known_kinds(app.retention or {})).model_dump(),
+            "region": app.region}
 
 
 def _known_kinds(stored: dict[str, Any]) -> dict[str, Any]:
@@ -124,6 +131,8 @@ def get_settings(tenant: AuthedApp = Depends(current_app), db: Database = Depend
 
 def _save(db: Database, app_id: str, body: SettingsIn, crm: dict[str, Any] | None) -> dict[str, Any]:
     rec, widget = body.recording, body.widget
+    if body.region is not None:
+        _move_region(db, app_id, body.region)
     if widget is not None and "allowed_origins" in widget.model_fields_set:
         widget.allowed_origins = normalise(widget.allowed_origins)  # drops duplicates
     return _out(AppStore(db).update_settings(
@@ -133,6 +142,20 @@ def _save(db: Database, app_id: str, body: SettingsIn, crm: dict[str, Any] | Non
         routing=body.routing.model_dump() if body.routing is not None else None,
         recording=(rec.policy, rec.consent, rec.retention_days) if rec is not None else None,
         widget=_widget_changes(widget) if widget is not None else None))
+
+
+def _check_region(region: str, server: Settings) -> None:
+    known = {DEFAULT_REGION, *server.regions}
+    if region not in known:
+        raise ApiError(422, "unknown_region", f"region {region!r} is not configured on this server; "
+                       f"known: {', '.join(sorted(known))}")
+
+
+def _move_region(db: Database, app_id: str, region: str) -> None:
+    blocking = AppStore(db).change_region(app_id, region)
+    if blocking:
+        raise ApiError(409, "region_change_refused", f"{blocking} recording(s) of this app are stored in its "
+                       "current region and would stay there; delete them (or export first) before changing region")
 
 
 def _widget_changes(widget: WidgetIn) -> dict[str, Any]:
@@ -146,7 +169,10 @@ def _widget_changes(widget: WidgetIn) -> dict[str, Any]:
 @router.patch("", summary="Change some settings groups (business hours, CRM, routing, recording, widget)")
 async def patch_settings(body: SettingsIn, tenant: AuthedApp = Depends(current_app), db: Database = Depends(get_db),
                          live: LiveControl = Depends(get_live),
-                         connectors: CrmConnectors = Depends(get_crm)) -> dict[str, Any]:
+                         connectors: CrmConnectors = Depends(get_crm),
+                         server: Settings = Depends(server_settings)) -> dict[str, Any]:
+    if body.region is not None:
+        _check_region(body.region, server)
     crm = None
     if body.crm is not None:
         try:

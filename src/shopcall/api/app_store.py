@@ -91,6 +91,22 @@ class AppStore:
             app = s.get(App, app_id)
             return None if app is None else dict(app.widget or {})
 
+    def change_region(self, app_id: str, region: str) -> int:
+        """Move the app to `region` unless recordings are stored in its current one: 0 when done (or already
+        there, audited as `settings.changed`), else the number of recordings that refuse the move."""
+        with self.db.session() as s:
+            app = s.get(App, app_id, with_for_update=True)
+            if app is None or app.region == region:
+                return 0
+            blocking = len(list(s.scalars(select(Recording.id).where(Recording.app_id == app_id,
+                                                                      Recording.region != region))))
+            if blocking:
+                return blocking
+            app.region = region
+            s.add(AuditEntry(app_id=app_id, actor=f"app:{app_id}", action="settings.changed",
+                             details={"changed": ["region"]}))
+            return 0
+
     def update_settings(self, app_id: str, *, business_hours: dict[str, Any] | None = None,
                         crm_config: dict[str, Any] | None = None, routing: dict[str, Any] | None = None,
                         recording: tuple[str, bool, int | None] | None = None,

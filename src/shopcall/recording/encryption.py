@@ -100,11 +100,11 @@ def parse_header(data: bytes) -> Header | None:
 
 
 def app_of(key: str) -> str:
-    """The app id in a recording key (`<region>/<app_id>/<recording_id>/<file>`)."""
+    """The app id in a recording key: its second segment (`<region>/<app_id>/<recording_id>/<file>`)."""
     parts = key.split("/")
-    if len(parts) < 4:
+    if len(parts) < 3:
         raise ValueError(f"not a recording key: {key!r}")
-    return parts[-3]
+    return parts[1]
 
 
 class EncryptedStorage:
