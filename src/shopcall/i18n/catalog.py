@@ -12,7 +12,7 @@ from typing import Any
 from babel import Locale
 from babel.dates import format_datetime
 from babel.lists import format_list
-from babel.numbers import UnknownCurrencyError, format_currency, format_decimal
+from babel.numbers import format_currency, format_decimal, list_currencies
 from babel.units import format_unit
 
 from shopcall.i18n.locale import DEFAULT_LOCALE, SUPPORTED, pick_locale
@@ -59,10 +59,9 @@ class Translator:
         return _namespace(self.locale, key.split(".", 1)[0]).get(key)
 
     def price(self, amount: float, currency: str) -> str:
-        try:
-            return str(format_currency(amount, currency, locale=self._babel))
-        except UnknownCurrencyError:
+        if currency not in list_currencies():
             return f"{self.number(amount)} {currency}"
+        return str(format_currency(amount, currency, locale=self._babel))
 
     def number(self, n: float) -> str:
         return str(format_decimal(n, locale=self._babel))
