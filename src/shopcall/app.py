@@ -77,7 +77,8 @@ def create_app(settings: Settings, *, media: MediaBackend | None = None, storage
     store = RoomStore(db)
     storage = storage or build_storage(settings, db)
     outbound = OutboundPolicy.parse(settings.outbound_allow)
-    dispatcher = WebhookDispatcher(db, key, outbound=outbound)
+    master_key = load_master_key(settings.data_dir)
+    dispatcher = WebhookDispatcher(db, key, outbound=outbound, master_key=master_key)
     worker = RecordingWorker(db, storage, on_event=dispatcher.emit)
     limiter = RateLimiter(settings.rate_limit_storage)
     turn = TurnService(settings)
@@ -89,7 +90,7 @@ def create_app(settings: Settings, *, media: MediaBackend | None = None, storage
                              "outbox_bytes": settings.signal_queue_bytes,
                              "send_timeout_s": settings.signal_send_timeout_s},
               limiter=limiter, ice_servers=turn.ice_servers)
-    crm = CrmConnectors(db, key, outbound=outbound)
+    crm = CrmConnectors(db, key, outbound=outbound, master_key=master_key)
     services = deps.Services(settings=settings, db=db, live=hub, media=media, storage=storage,
                              signing_key=key, webhooks=dispatcher, crm=crm, limiter=limiter,
                              started=time.monotonic(), turn=turn)
@@ -97,7 +98,8 @@ def create_app(settings: Settings, *, media: MediaBackend | None = None, storage
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(db.migrate)
-        await asyncio.to_thread(crm.seal_plaintext)  # CRM credentials stored in clear by an older version
+        await asyncio.to_thread(crm.seal_plaintext)  # CRM credentials in clear or under an older key
+        await asyncio.to_thread(dispatcher.reseal_secrets)  # webhook secrets sealed before the keyring
         if demo:
             from shopcall.demo.seed import seed_demo
 

@@ -9,6 +9,7 @@ clear from before is sealed when it is read, and all of them at start-up (`seal_
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from typing import Any
 
@@ -31,9 +32,10 @@ class CrmMisconfigured(ValueError):
 
 
 class CrmConnectors:
-    def __init__(self, db: Database, signing_key: bytes, *, outbound: OutboundPolicy | None = None) -> None:
+    def __init__(self, db: Database, signing_key: bytes, *, outbound: OutboundPolicy | None = None,
+                 master_key: bytes | None = None) -> None:
         self.db = db
-        self.credentials = CrmCredentials(signing_key)
+        self.credentials = CrmCredentials(signing_key, master_key)
         self.outbound = outbound or OutboundPolicy()
         self._by_app: dict[str, tuple[str, CrmConnector]] = {}  # app id -> (settings fingerprint, connector)
 
@@ -41,18 +43,22 @@ class CrmConnectors:
         with self.db.session() as s:
             app = s.get(App, app_id)
             raw = dict(app.crm_config or {}) if app is not None else {}
-            if app is not None and CrmCredentials.has_plaintext(raw):
-                raw = app.crm_config = self.credentials.seal(raw)
+            if app is not None and self.credentials.needs_reseal(raw):
+                with contextlib.suppress(ValueError):  # an unreadable secret fails in _build, with its reason
+                    raw = app.crm_config = self.credentials.reseal(raw)
         return raw or BUILTIN
 
     def seal_plaintext(self) -> int:
-        """Encrypt CRM credentials still stored in clear (rows from before encryption); returns how many apps."""
+        """Encrypt CRM credentials stored in clear or under an older key; returns how many apps."""
         sealed = 0
         with self.db.session() as s:
             for app in s.scalars(select(App)):
                 raw = dict(app.crm_config or {})
-                if CrmCredentials.has_plaintext(raw):
-                    app.crm_config = self.credentials.seal(raw)
+                if self.credentials.needs_reseal(raw):
+                    try:
+                        app.crm_config = self.credentials.reseal(raw)
+                    except ValueError:  # sealed under a key this server does not have: reported when used
+                        continue
                     sealed += 1
         return sealed
 

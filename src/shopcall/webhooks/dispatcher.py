@@ -84,11 +84,11 @@ class WebhookDispatcher:
     def __init__(self, db: Database, signing_key: bytes, *, clock: Callable[[], float] = time.time,
                  http: httpx.AsyncClient | None = None, schedule: Sequence[float] | None = None,
                  jitter: float = 0.1, poll_s: float = 1.0, timeout_s: float = TIMEOUT_S,
-                 outbound: OutboundPolicy | None = None) -> None:
+                 outbound: OutboundPolicy | None = None, master_key: bytes | None = None) -> None:
         self.db = db
         self.outbound = outbound or OutboundPolicy()  # read when the HTTP client is first built
         self.emit_failures = 0  # events that could not be queued after every retry (also logged)
-        self.box = SecretBox(signing_key)
+        self.box = SecretBox(signing_key, master_key=master_key)
         self.clock = clock
         self.schedule = tuple(DEFAULT_SCHEDULE if schedule is None else schedule)
         self.jitter, self.poll_s, self.timeout_s = jitter, poll_s, timeout_s
@@ -198,6 +198,20 @@ class WebhookDispatcher:
             s.add(AuditEntry(app_id=app_id, actor=f"app:{app_id}", action="webhook.secret_rotated",
                              details={"endpoint_id": ep.id}))
         return ep, secret
+
+    def reseal_secrets(self) -> int:
+        """Re-seal signing secrets stored under an older key (the keyring's master key now); returns how many."""
+        done = 0
+        with self.db.session() as s:
+            for ep in s.scalars(select(WebhookEndpoint)):
+                if not self.box.is_current(ep.secret_encrypted):
+                    try:
+                        ep.secret_encrypted = self.box.encrypt(self.box.decrypt(ep.secret_encrypted))
+                    except ValueError:  # sealed under a key this server does not have: left as it is
+                        log.warning("webhook_secret_unreadable", endpoint_id=ep.id, app_id=ep.app_id)
+                        continue
+                    done += 1
+        return done
 
     def delete_endpoint(self, app_id: str, endpoint_id: str) -> bool:
         """Deactivates (the delivery log stays readable) and gives up its pending deliveries."""
