@@ -121,10 +121,13 @@ def test_console_privacy_needs_an_admin(client, tenant) -> None:
     assert client.post("/v1/console/login", json={"app_id": tenant.id, "login": "ben",
                                                   "password": "a-long-password-1"}).status_code == 200
     assert client.delete(f"/v1/console/privacy/subjects/{sara.email}").status_code == 403
+    assert client.get("/v1/console/privacy/summary").status_code == 403
     client.post("/v1/console/logout")
     client.cookies.clear()
     assert client.post("/v1/console/login", json={"app_id": tenant.id, "login": "ada",
                                                   "password": "a-long-password-2"}).status_code == 200
+    summary = client.get("/v1/console/privacy/summary").json()
+    assert summary["region"] == "local" and summary["encryption_at_rest"].startswith("AES-256-GCM")
     r = client.get(f"/v1/console/privacy/subjects/{sara.email}/export")
     assert r.status_code == 200 and zipfile.ZipFile(io.BytesIO(r.content)).read("subject.json")
     r = client.delete(f"/v1/console/privacy/subjects/{sara.email}")

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from shopcall.api.app_store import AppStore
 from shopcall.api.console import current_admin
 from shopcall.api.deps import AuthedApp, current_app, get_db, get_settings, get_storage
 from shopcall.api.errors import ERROR_RESPONSES, ApiError, ErrorOut
@@ -62,6 +63,26 @@ async def export_subject(identity: str, app: AuthedApp = Depends(current_app),
 async def erase_subject(identity: str, app: AuthedApp = Depends(current_app),
                         privacy: Privacy = Depends(_privacy)) -> dict[str, Any]:
     return await run_in_threadpool(_erase, privacy, app.id, identity, f"app:{app.id}")
+
+
+def _summary(db: Database, settings: Settings, app_id: str) -> dict[str, Any]:
+    app = AppStore(db).get(app_id)
+    if app is None:
+        raise ApiError(404, "app_not_found", "this app no longer exists")
+    region = settings.regions.get(app.region)
+    where = (f"s3://{region.s3_bucket}/{region.s3_prefix}" if region.storage == "s3" else "local folder") \
+        if region is not None else (f"s3://{settings.s3_bucket}" if settings.recording_storage == "s3"
+                                    else "local folder")
+    return {"region": app.region, "recordings_stored_in": where,
+            "encryption_at_rest": "AES-256-GCM, a data key per recording" if settings.recording_encryption else "off",
+            "recording_retention_days": app.retention_days, "retention_days": dict(app.retention or {})}
+
+
+@router.get("/v1/console/privacy/summary", responses=_ADMIN,
+            summary="Admin: where the app's data lives, how it is encrypted and how long it is kept")
+def console_privacy_summary(admin: AgentInfo = Depends(current_admin), db: Database = Depends(get_db),
+                            settings: Settings = Depends(get_settings)) -> dict[str, Any]:
+    return _summary(db, settings, admin.app_id)
 
 
 @router.get("/v1/console/privacy/subjects/{identity}/export", response_class=StreamingResponse,
