@@ -51,7 +51,7 @@ class Privacy:
     def find(self, app_id: str, query: str) -> Subject:
         """The subject named by `query` (identity, customer id or email); SubjectNotFound if nothing names it."""
         query = query.strip()
-        if not query or len(query) > 320:
+        if not query or len(query) > 320 or any(ord(c) < 32 for c in query):  # NUL & co. name nobody
             raise SubjectNotFound(query)
         subject = Subject(app_id=app_id, query=query)
         for _ in range(ROUNDS):
