@@ -180,3 +180,68 @@ test("a page frozen longer than the timeout is not taken for a dead server: the 
   assert.equal(client.state, "reconnecting");
   client.close();
 });
+
+test("a probe (a peer connection broke) finds a dead socket within 1 s and reconnects at once", async (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout", "setInterval", "Date"], now: 2_000_000 });
+  const { client, ws } = await connected(FAST);
+  client._probeSocket("publisher disconnected");
+  assert.equal(ws.sent.at(-1).type, "ping", "the probe is a ping");
+  t.mock.timers.tick(900);
+  assert.equal(client.state, "connected", "not before the probe timeout");
+  t.mock.timers.tick(200);
+  assert.equal(client.state, "reconnecting", "declared dead 1 s after an unanswered probe, not after 8 s");
+  client.close();
+});
+
+test("an answered probe keeps the socket", async (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout", "setInterval", "Date"], now: 3_000_000 });
+  const { client, ws } = await connected(FAST);
+  client._probeSocket("network change");
+  t.mock.timers.tick(300);
+  ws.push({ type: "pong" });
+  t.mock.timers.tick(2000);
+  assert.equal(client.state, "connected");
+  assert.equal(FakeWebSocket.opened.at(-1), ws);
+  client.close();
+});
+
+test("a socket that does not open in time is given up and another tried (no kernel SYN back-off)", async (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout", "setInterval", "Date"], now: 4_000_000 });
+  const client = new ShopCallClient({ url: "ws://test/v1/signal", qualityReportMs: 0 });
+  const connecting = client.connect("token-1");
+  const ws = FakeWebSocket.opened.at(-1);
+  t.mock.timers.tick(2600);
+  await assert.rejects(connecting, (err) => err.code === "connect_failed");
+  assert.equal(ws.onopen, null, "the stuck socket is abandoned");
+  client.close();
+});
+
+test("after a reconnect in a call the SDK asks for its kept media and keeps its peer connections", async (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout", "setInterval", "Date"], now: 5_000_000 });
+  const { client, ws } = await connected(FAST);
+  // in a room with one live subscription (no real RTCPeerConnection in node: a stand-in object)
+  client.room = "rm_1";
+  client.pid = "p_me";
+  const closed = [];
+  const pc = { close: () => closed.push("sub"), connectionState: "connected" };
+  client.subscriptions.set("p_agent", { pid: "p_agent", sid: "s1", pc, stream: { getTracks: () => [] }, cancelled: false });
+  client.subscriptions.set("p_gone", { pid: "p_gone", sid: "s2", pc: { close: () => closed.push("gone") }, stream: { getTracks: () => [] }, cancelled: false });
+  ws.serverClose(1006);
+  assert.equal(client.state, "reconnecting");
+  t.mock.timers.tick(700);
+  await new Promise((r) => setImmediate(r));
+  const ws2 = FakeWebSocket.opened.at(-1);
+  assert.notEqual(ws2, ws);
+  ws2.open();
+  ws2.push({ type: "welcome", re: ws2.last("hello").id, ...WELCOME, ...FAST });
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+  const join = ws2.last("join");
+  assert.deepEqual([join.room, join.keep_media], ["rm_1", true]);
+  ws2.push({ type: "joined", re: join.id, room: "rm_1", pid: "p_me", resumed: true, media_kept: true, kind: "call",
+    participants: [{ pid: "p_agent", identity: "anna", publishing: true }] });
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+  assert.equal(client.subscriptions.get("p_agent").pc, pc, "the live subscription is kept");
+  assert.deepEqual(closed, ["gone"], "only the subscription to a feed that stopped is dropped");
+  assert.ok(!ws2.sent.some((m) => m.type === "subscribe" || m.type === "publish"), "nothing renegotiated");
+  client.close();
+});

@@ -34,7 +34,7 @@ class Peer:
         while (left := deadline - time.monotonic()) > 0:
             try:
                 m = self.raw.recv(timeout=left)
-            except TimeoutError:
+            except (TimeoutError, ConnectionError):
                 return None
             self.seen.append(m)
             if m["type"] == "ping":

@@ -93,6 +93,8 @@ class RawClient:
             self.proto.receive_data(data)
         self._pending.extend(self.proto.events_received())
         self._flush()
+        if not data and not self._pending:  # closed: nothing more will come (was a busy loop)
+            raise ConnectionError("the server closed the connection")
 
     def send(self, msg: dict[str, Any]) -> None:
         self.proto.send_text(json.dumps(msg).encode())

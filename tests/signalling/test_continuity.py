@@ -112,22 +112,26 @@ def test_a_dropped_queued_shopper_keeps_their_place_and_the_ringing_agent_keeps_
 
 
 def test_a_dropped_call_participant_is_reconnecting_then_back_in_the_same_place(server: LiveServer) -> None:
+    """A page reload: the new page has no peer connections, so the kept media is released at the resume
+    and the participant publishes afresh."""
     app_id = server.tenant("Shop")
     ann, bob, call, room, pid = in_call(server, app_id)
     assert bob.request({"type": "publish", "sdp": OFFER}, "answer")["type"] == "answer"
+    assert ann.wait_for("track_published") is not None
     token = resume_token_of(bob)
     bob.drop()
     held = ann.wait_for("participant_reconnecting")
     assert held is not None and held["pid"] == pid and held["participant"]["identity"] == "bob"
     assert held["grace_s"] == 60.0
-    assert ann.wait_for("track_unpublished") is not None  # its media is released
     ann.keep_alive(2)
     assert "participant_left" not in ann.types() and "room_ended" not in ann.types()
+    assert "track_unpublished" not in ann.types()  # its media is kept while it may come back
     # back with the resume token: the same pid, the others told, media again
     back = Peer(server, resume=token)
     joined = back.request({"type": "join", "room": room}, "joined")
-    assert (joined["pid"], joined["resumed"]) == (pid, True)
+    assert (joined["pid"], joined["resumed"], joined["media_kept"]) == (pid, True, False)
     assert [p["identity"] for p in joined["participants"]] == ["anna"]
+    assert ann.wait_for("track_unpublished") is not None  # the kept media is released: nobody took it
     again = ann.wait_for("participant_reconnected")
     assert again is not None and again["participant"]["pid"] == pid
     assert back.request({"type": "publish", "sdp": OFFER}, "answer")["type"] == "answer"
@@ -141,6 +145,57 @@ def test_a_dropped_call_participant_is_reconnecting_then_back_in_the_same_place(
     assert call_status(server, call) == "answered"
     for p in (ann2, back):
         p.close_cleanly()
+
+
+def test_a_resume_that_kept_its_peer_connections_takes_back_the_same_media(server: LiveServer) -> None:
+    """A signalling drop (network blip): the client's peer connections live on, so the server keeps the
+    publisher and the subscriptions and hands them to the resumed connection: no re-publish, no
+    re-subscribe for anyone; a broken path needs only an ICE restart on the same handle."""
+    app_id = server.tenant("Shop")
+    ann, bob, call, room, pid = in_call(server, app_id)
+    assert bob.request({"type": "publish", "sdp": OFFER}, "answer")["type"] == "answer"
+    assert ann.wait_for("track_published") is not None
+    sub = ann.request({"type": "subscribe", "pid": pid}, "offer")
+    assert ann.request({"type": "start", "sid": sub["sid"], "sdp": OFFER}, "started")["type"] == "started"
+    assert bob.request({"type": "publish", "sdp": OFFER}, "answer")  # (renegotiation: same handle)
+    token = resume_token_of(bob)
+    before = ann.types().count("track_published"), ann.types().count("track_unpublished")
+    bob.drop()
+    held = ann.wait_for("participant_reconnecting")
+    assert held is not None and held["participant"]["publishing"] is True
+    back = Peer(server, resume=token)
+    joined = back.request({"type": "join", "room": room, "keep_media": True}, "joined")
+    assert (joined["pid"], joined["resumed"], joined["media_kept"]) == (pid, True, True)
+    again = ann.wait_for("participant_reconnected")
+    assert again is not None and again["participant"]["publishing"] is True
+    ann.keep_alive(1)
+    assert (ann.types().count("track_published"), ann.types().count("track_unpublished")) == before
+    # the agent's subscription is the same one, and the shopper's publisher restarts ICE in place
+    assert ann.request({"type": "ice_restart", "target": sub["sid"]}, "ice_restarted")["pid"] == pid
+    restarted = back.request({"type": "ice_restart", "target": "publisher", "sdp": OFFER}, "ice_restarted")
+    assert restarted["type"] == "ice_restarted", restarted
+    assert call_status(server, call) == "answered"
+    # leaving for good now releases it as usual
+    back.close_cleanly(1000)
+    left = ann.wait_for("participant_left")
+    assert left is not None and left["pid"] == pid
+    ann.close_cleanly()
+
+
+def test_kept_media_is_released_when_the_hold_expires(short: LiveServer) -> None:
+    app_id = short.tenant("Shop")
+    ann, bob, call, room, pid = in_call(short, app_id)
+    assert bob.request({"type": "publish", "sdp": OFFER}, "answer")["type"] == "answer"
+    assert ann.wait_for("track_published") is not None
+    bob.drop()
+    assert ann.wait_for("participant_reconnecting") is not None
+    gone = ann.wait_for("track_unpublished", timeout=SHORT_GRACE_S + 5)
+    assert gone is not None and gone["pid"] == pid
+    assert ann.wait_for("participant_left") is not None  # released first, then gone
+    assert ann.wait_for("room_ended") is not None
+    ann.keep_alive(0.5)
+    media = services_of(short.app).media
+    assert media.stats_now()["sessions"] == 0, media.stats_now()  # type: ignore[attr-defined]
 
 
 def test_a_shopper_who_does_not_come_back_ends_the_call_after_the_grace(short: LiveServer) -> None:

@@ -78,6 +78,8 @@ class Connection:
         self.audio_muted = False
         self.video_muted = False
         self.subscriptions: dict[str, str] = {}  # sid -> publisher pid
+        self.media_heir: Connection | None = None  # the resumed connection that took over this one's media
+        self.media_kept = False  # dropped, its media kept in the room for a resume (signalling/hub.py `_hold`)
         self.last_seen = time.monotonic()
         self.expiry_warned = False
         self.left_cleanly = False  # the client closed its socket (1000) rather than dropping or navigating away

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from shopcall.media.backend import MediaBackend
 from shopcall.signalling.connection import Connection
 from shopcall.signalling.registry import Registry
-from shopcall.signalling.room import Feed, LiveRoom
+from shopcall.signalling.room import Feed, Held, LiveRoom
 
 
 class RoomContext(Protocol):
@@ -79,6 +79,12 @@ class Feature:
 
     async def member_leaving(self, room: LiveRoom, conn: Connection, reason: str) -> None:
         """A member is leaving (still listed in `room.members`)."""
+
+    async def member_resumed(self, room: LiveRoom, conn: Connection, held: Held, keep_media: bool) -> None:
+        """A held member is back on `conn` (already a member); `held.conn` is their old connection."""
+
+    async def hold_expired(self, room: LiveRoom, held: Held) -> None:
+        """A held member did not come back within the grace period (no longer listed)."""
 
     async def room_ending(self, room: LiveRoom) -> None:
         """The room is ending (members still listed)."""

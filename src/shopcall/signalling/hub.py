@@ -41,7 +41,7 @@ from shopcall.signalling.features.screens import ScreensFeature
 from shopcall.signalling.features.visitors import VisitorDesk
 from shopcall.signalling.media_ops import media_call, release_media
 from shopcall.signalling.registry import STAFF, Registry
-from shopcall.signalling.room import Feed, Held, LiveRoom
+from shopcall.signalling.room import HELD, Feed, Held, LiveRoom
 from shopcall.webhooks.events import load_event
 
 log = structlog.get_logger("shopcall.signalling")
@@ -72,7 +72,8 @@ class Hub:
                  raw_recordings: Path, wake_recording_worker: Callable[[], None],
                  heartbeat_s: float = HEARTBEAT_S, liveness_timeout_s: float = LIVENESS_TIMEOUT_S,
                  resume_grace_s: float = RESUME_GRACE_S, outbox_limits: dict[str, Any] | None = None,
-                 limiter: RateLimiter | None = None, ice_servers: IceServers | None = None) -> None:
+                 limiter: RateLimiter | None = None, ice_servers: IceServers | None = None,
+                 keep_media_on_hold: bool = True) -> None:
         self.rooms_store = rooms
         self._media = media
         self.key = signing_key
@@ -81,6 +82,7 @@ class Hub:
             raise ValueError(f"the liveness timeout ({liveness_timeout_s} s) must be at least twice the heartbeat "
                              f"({heartbeat_s} s), or one late ping would drop a live client")
         self.heartbeat_s, self.liveness_timeout_s, self.resume_grace_s = heartbeat_s, liveness_timeout_s, resume_grace_s
+        self.keep_media_on_hold = keep_media_on_hold
         self.outbox_limits = outbox_limits or {}
         self.limiter = limiter or RateLimiter()
         self.ice_servers = ice_servers
@@ -436,6 +438,8 @@ class Hub:
         conn.leaving = False
         live.members[pid] = conn
         if held is not None:
+            for feature in self.features:
+                await feature.member_resumed(live, conn, held, msg.keep_media)
             self.broadcast(live, {"type": "participant_reconnected", "participant": conn.public()}, skip=conn)
             log.info("participant_reconnected", room=room.id, pid=pid, identity=conn.claims.identity,
                      away_s=round(self.resume_grace_s - (held.deadline - time.monotonic()), 1))
@@ -471,7 +475,8 @@ class Hub:
         if live is None or pid is None or live.members.get(pid) is not conn or conn.leaving:
             if not conn.leaving:
                 conn.room_id, conn.pid = None, None
-            await release_media(conn)
+            if not conn.media_kept:  # a held connection's media waits for its resume or the hold's expiry
+                await release_media(conn)
             return
         conn.leaving = True
         for feature in self.features:
@@ -500,23 +505,32 @@ class Hub:
         if pid is None or conn.leaving:
             return
         conn.leaving = True
-        participant = {**conn.public(), "publishing": False, "screen": False}
+        # its peer connections may outlive the socket: keep the media for a resume that says so
+        keep = self.keep_media_on_hold and conn.media is not None and not live.ended
+        participant = {**conn.public(), "screen": False}
+        if not keep:
+            participant["publishing"] = False
         # the others hear it first: releasing media may wait on a slow media server
         self.broadcast(live, {"type": "participant_reconnecting", "pid": pid, "participant": participant,
                               "grace_s": self.resume_grace_s}, skip=conn)
         log.info("participant_reconnecting", room=live.room_id, pid=pid, replaced=replaced)
         for feature in self.features:
             try:
-                await feature.member_leaving(live, conn, "reconnecting")
+                await feature.member_leaving(live, conn, HELD if keep else "reconnecting")
             except Exception:
                 log.exception("leave_hook_failed", room=live.room_id, pid=pid)
         if live.members.get(pid) is conn and not live.ended:
             live.members.pop(pid)
-            held = Held(pid, conn.key, conn.claims.role, participant, time.monotonic() + self.resume_grace_s)
+            held = Held(pid, conn.key, conn.claims.role, participant, time.monotonic() + self.resume_grace_s,
+                        conn if keep else None)
             live.reconnecting[pid] = held
             self.spawn(self._expire_hold(live, held), "hold-expiry")
+        else:
+            keep = False  # not held after all (the room ended meanwhile)
         conn.room_id, conn.pid = None, None
-        await release_media(conn)
+        conn.media_kept = keep
+        if not keep:
+            await release_media(conn)
         if replaced:
             conn.close(CLOSE_REPLACED, "replaced by a newer connection")
 
@@ -538,6 +552,11 @@ class Hub:
         if live.ended or live.reconnecting.get(held.pid) is not held:
             return
         del live.reconnecting[held.pid]
+        for feature in self.features:
+            try:
+                await feature.hold_expired(live, held)
+            except Exception:
+                log.exception("hold_expiry_hook_failed", room=live.room_id, pid=held.pid)
         await asyncio.to_thread(self.rooms_store.remove_participant, held.pid, "disconnected")
         self.emit("participant.left", pid=held.pid)
         self.broadcast(live, {"type": "participant_left", "pid": held.pid, "reason": "disconnected"})
@@ -573,8 +592,11 @@ class Hub:
                     log.exception("room_end_hook_failed", room=room_id)
             self.rooms.pop(room_id, None)
             members = list(live.members.values())
+            kept = [h.conn for h in live.reconnecting.values() if h.conn is not None]
             live.members.clear()
             live.reconnecting.clear()
+            for old in kept:
+                await release_media(old)
             for member in members:
                 if member.pid:
                     self.emit("participant.left", pid=member.pid)
@@ -595,7 +617,8 @@ class Hub:
         log.warning("media_reset", reason=reason)
         for feature in self.features:
             feature.media_reset(list(self.rooms.values()))
-        for conn in list(self._connections):
+        held = [h.conn for live in self.rooms.values() for h in live.reconnecting.values() if h.conn is not None]
+        for conn in list(self._connections) + held:
             conn.media, conn.publisher_joined, conn.subscriptions = None, False, {}
             conn.extra_media.clear()
             conn.publishing = False

@@ -22,7 +22,7 @@ async def media_call(op: Awaitable[None]) -> None:
 
 async def drop_subscriptions_to(room: LiveRoom, feed_pid: str) -> None:
     """Free the subscriber handles that pointed at a feed that stopped."""
-    for member in list(room.members.values()):
+    for member in room.media_holders():
         for sid, target in list(member.subscriptions.items()):
             if target == feed_pid:
                 member.subscriptions.pop(sid, None)
@@ -33,6 +33,7 @@ async def drop_subscriptions_to(room: LiveRoom, feed_pid: str) -> None:
 async def release_media(conn: Connection) -> None:
     """Close the connection's camera session (its publisher and subscriptions)."""
     media, conn.media = conn.media, None
+    conn.media_kept = False
     conn.publisher_joined, conn.subscriptions = False, {}
     if media is not None:
         await media_call(media.close())

@@ -91,6 +91,8 @@ class Pong(Msg):
 class Join(Msg):
     type: Literal["join"]
     room: str = Field(min_length=1, max_length=64)
+    # a resumed participant whose peer connections survived the drop: take back the media the server kept
+    keep_media: bool = False
 
 
 class Leave(Msg):

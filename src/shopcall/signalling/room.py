@@ -20,6 +20,9 @@ class Feed:
     source: Literal["camera", "screen"]
 
 
+HELD = "held"  # member_leaving reason: the connection dropped and its media is kept for a resume
+
+
 @dataclass(eq=False)
 class Held:
     """A member whose connection dropped: their place (pid) is kept until `deadline` (monotonic)."""
@@ -29,6 +32,9 @@ class Held:
     role: str
     participant: dict[str, Any]  # what the others last saw of them
     deadline: float
+    # their dropped connection, still holding its media (publisher and subscriptions) for a resume that
+    # keeps its peer connections; None once released (or if there was none)
+    conn: Connection | None = None
 
 
 @dataclass(eq=False)
@@ -64,6 +70,11 @@ class LiveRoom:
             held = self.reconnecting.get(pid)
             return held if held is not None and held.key == key else None
         return min((h for h in self.reconnecting.values() if h.key == key), key=lambda h: h.deadline, default=None)
+
+    def media_holders(self) -> list[Connection]:
+        """Connections whose media sessions belong to this room: the members and the held ones."""
+        held = [h.conn for h in self.reconnecting.values() if h.conn is not None]
+        return list(self.members.values()) + held
 
     def feeds_of(self, conn: Connection) -> list[Feed]:
         return [f for f in self.feeds() if f.owner is conn]

@@ -16,9 +16,9 @@ from shopcall.media.backend import MediaError, MediaEvent, MediaSession
 from shopcall.signalling import protocol as p
 from shopcall.signalling.connection import Connection
 from shopcall.signalling.context import Feature, RoomContext
-from shopcall.signalling.media_ops import drop_subscriptions_to, media_call
+from shopcall.signalling.media_ops import drop_subscriptions_to, media_call, release_media
 from shopcall.signalling.registry import Registry
-from shopcall.signalling.room import Feed, LiveRoom
+from shopcall.signalling.room import HELD, Feed, Held, LiveRoom
 
 ICE_RESTART_RATE = "12/30seconds"  # the SDK restarts at most every few seconds per peer connection
 SCREEN_TARGET = "screen"  # the screen share's session in `conn.extra_media` (features/screens.py)
@@ -41,6 +41,8 @@ class MediaFeature(Feature):
     async def _session(self, conn: Connection) -> MediaSession:
         if conn.media is None:
             async def on_event(ev: MediaEvent, c: Connection = conn) -> None:
+                while c.media_heir is not None:  # taken over by a resumed connection
+                    c = c.media_heir
                 await self._on_media_event(c, ev)
 
             conn.media = await self.ctx.media.open_session(f"{conn.claims.app_id}/{conn.pid}", on_event)
@@ -160,7 +162,46 @@ class MediaFeature(Feature):
             await self._stopped(live, conn)
 
     async def member_leaving(self, room: LiveRoom, conn: Connection, reason: str) -> None:
+        if reason == HELD:
+            return  # the media stays for a resume: others keep their subscriptions to it
         if conn.publishing and conn.pid is not None:
             conn.publishing = False
             await drop_subscriptions_to(room, conn.pid)
             self.ctx.broadcast(room, {"type": "track_unpublished", "pid": conn.pid}, skip=conn)
+
+    async def joined_state(self, room: LiveRoom, conn: Connection) -> dict[str, Any]:
+        # true only for a resume that took its kept media back: the client keeps its peer connections
+        return {"media_kept": conn.media is not None}
+
+    # ---- continuity: media kept through a signalling drop -----------------------------------------
+
+    async def member_resumed(self, room: LiveRoom, conn: Connection, held: Held, keep_media: bool) -> None:
+        """The same participant is back. If their peer connections survived (`keep_media`), the new
+        connection takes over the kept Janus session: same feed, same subscriptions, so media that
+        recovered on its own needs no renegotiation, and a broken path only an ICE restart."""
+        old, held.conn = held.conn, None
+        if old is None:
+            return
+        if not keep_media or old.media is None:
+            await self._release_held(room, held.pid, old)
+            return
+        conn.media, old.media = old.media, None
+        conn.publisher_joined, conn.publishing = old.publisher_joined, old.publishing
+        conn.subscriptions, old.subscriptions = old.subscriptions, {}
+        conn.feed_id = old.feed_id
+        conn.audio_muted, conn.video_muted = old.audio_muted, old.video_muted
+        old.media_heir = conn
+        old.publisher_joined = old.publishing = old.media_kept = False
+
+    async def hold_expired(self, room: LiveRoom, held: Held) -> None:
+        old, held.conn = held.conn, None
+        if old is not None:
+            await self._release_held(room, held.pid, old)
+
+    async def _release_held(self, room: LiveRoom, pid: str, old: Connection) -> None:
+        """A held member's kept media goes: others' subscriptions to it end, then its session."""
+        if old.publishing:
+            old.publishing = False
+            await drop_subscriptions_to(room, pid)
+            self.ctx.broadcast(room, {"type": "track_unpublished", "pid": pid})
+        await release_media(old)

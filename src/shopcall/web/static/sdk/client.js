@@ -240,15 +240,27 @@ export class ShopCallClient extends EventTarget {
     if (!this.room) return;
     const room = this.room;
     const stream = this.localStream;
-    this._dropAllMedia();
+    // live peer connections may outlast the drop (the server keeps our media for the grace period):
+    // ask for it back; what a connection lost on the way, an ICE restart repairs
+    const keepMedia = !!(this.publisherPc || this.subscriptions.size);
+    if (!keepMedia) this._dropAllMedia();
     this.participants.clear();
+    let info;
+    this._rejoining = true;
     try {
-      await this.join(room);
+      info = await this.join(room, { keepMedia });
     } catch (err) {
       // the call is lost for this client: say so clearly
+      this._dropAllMedia();
       this._dropRoom();
       this._emit("error", { error: asShopCallError(err), fatal: true, action: "rejoin", room });
       this._emit("left", { room, reason: "rejoin_failed" });
+      return;
+    } finally {
+      this._rejoining = false;
+    }
+    if (info.mediaKept) {
+      for (const w of [...(this._iceWatches || [])]) w.tick(); // repairs waiting for signalling start now
       return;
     }
     try {

@@ -20,6 +20,7 @@ const REFUSED = ["not_publishing", "no_such_subscription", "no_such_publisher"];
  * @typedef {Object} IceWatch
  * @property {IceRecovery} policy
  * @property {() => void} networkChanged
+ * @property {() => void} tick check the policy now (e.g. signalling just came back)
  * @property {() => void} dispose
  */
 
@@ -101,7 +102,8 @@ export const methods = {
    */
   _watchIce(pc, how) {
     const policy = new IceRecovery();
-    const canSignal = () => this.state === "connected" && !!this.room;
+    // not while a reconnect is taking the room back: a restart then would reach the server before the join
+    const canSignal = () => this.state === "connected" && !!this.room && !this._rejoining;
     let disposed = false;
     /** @type {Promise<void>} */
     let chain = Promise.resolve();
@@ -136,6 +138,8 @@ export const methods = {
     const onState = () => {
       if (disposed) return;
       const state = pc.connectionState === "failed" ? "failed" : pc.iceConnectionState;
+      // the path broke: the socket may have gone with it (an address change, an outage)
+      if (state === "disconnected" || state === "failed") this._probeSocket(`${how.target} ${state}`);
       act(policy.observe(state, canSignal()));
       // connected: also clears what an earlier connection of this target (before a rebuild) reported
       if (state === "connected" || state === "completed") this._setMediaHealth(how.target, how.pid(), "ok");
@@ -148,8 +152,13 @@ export const methods = {
     /** @type {IceWatch} */
     const watch = {
       policy,
+      tick: () => {
+        if (!disposed) act(policy.tick(canSignal()));
+      },
       networkChanged: () => {
-        if (!disposed) act(policy.onNetworkChange(canSignal()));
+        if (disposed) return;
+        this._probeSocket("network change");
+        act(policy.onNetworkChange(canSignal()));
       },
       dispose: () => {
         if (disposed) return;

@@ -17,17 +17,21 @@ export const methods = {
   /**
    * Join a room; subscribes automatically to everyone already publishing.
    * @param {string} room
-   * @returns {Promise<{room: string, pid: string, participants: import("./shopcall.js").Participant[]}>}
+   * @param {{keepMedia?: boolean}} [opts] `keepMedia` (after a reconnect): ask the server to hand back the
+   *   media it kept for us, so the live peer connections go on; `mediaKept` in the result says if it did
+   * @returns {Promise<{room: string, pid: string, participants: import("./shopcall.js").Participant[], mediaKept: boolean}>}
    */
-  async join(room) {
+  async join(room, opts = {}) {
     this.room = room;
     let reply;
     try {
-      reply = await this.request({ type: "join", room });
+      reply = await this.request(opts.keepMedia ? { type: "join", room, keep_media: true } : { type: "join", room });
     } catch (err) {
       if (this.room === room) this.room = null;
       throw err;
     }
+    const mediaKept = !!(opts.keepMedia && reply.media_kept);
+    if (opts.keepMedia && !mediaKept) this._dropAllMedia(false); // the server released it: start afresh
     this.room = reply.room || room;
     this.pid = reply.pid;
     this.participants.clear();
@@ -41,6 +45,7 @@ export const methods = {
       annotations: reply.annotations || {},
       spotlight: reply.spotlight || null,
       kind: reply.kind || "call",
+      mediaKept,
     };
     this._startQualityReports();
     this.lastJoined = info;
@@ -48,6 +53,7 @@ export const methods = {
     this.recording = reply.recording && reply.recording.active ? { id: reply.recording.recording, by: reply.recording.by } : null;
     this.roomKind = reply.kind || "call";
     this._emit("joined", info);
+    if (mediaKept) this._keepMedia();
     if (this.options.autoSubscribe) {
       for (const p of this.participants.values()) {
         if (p.publishing) this._subscribeSafe(p.pid);
@@ -79,6 +85,24 @@ export const methods = {
     } catch (err) {
       if (!GONE.includes(err.code)) throw err;
     }
+  },
+
+  /**
+   * The server handed our kept media back after a reconnect: keep the peer connections whose other
+   * end still exists (ICE repairs their path if the network moved), drop subscriptions to feeds that
+   * stopped meanwhile, and end our screen share (the server stops it when a connection drops).
+   */
+  _keepMedia() {
+    for (const [pid, sub] of [...this.subscriptions]) {
+      const owner = screenOwner(pid);
+      const p = this.participants.get(owner || pid);
+      if (!p || !(owner ? p.screen : p.publishing)) this._dropSubscription(pid, true);
+    }
+    if (this.screenPc) {
+      this._closeScreen(true);
+      this._emit("screen-share", { active: false, stream: null });
+    }
+    this._log("media kept through the reconnect", this.subscriptions.size, "subscriptions");
   },
 
   _dropRoom() {

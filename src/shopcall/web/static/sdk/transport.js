@@ -48,13 +48,28 @@ export function closePolicy(code) {
 }
 
 /**
- * Delay before reconnect attempt `attempt` (0-based): exponential from 0.5 s, capped at 8 s,
- * ±20 % jitter so clients dropped together do not come back together.
- * @param {number} attempt @param {() => number} [random]
+ * Delay before reconnect attempt `attempt` (0-based): exponential from 0.5 s, capped at `capMs`
+ * (8 s; 2 s while in a call, whose media the server keeps only for the grace period and which
+ * should be back within seconds of the network), ±20 % jitter so clients dropped together do not
+ * come back together.
+ * @param {number} attempt @param {() => number} [random] @param {number} [capMs]
  */
-export function reconnectDelay(attempt, random = Math.random) {
-  return Math.min(8000, 500 * 2 ** attempt) * (0.8 + random() * 0.4);
+export function reconnectDelay(attempt, random = Math.random, capMs = 8000) {
+  return Math.min(capMs, 500 * 2 ** attempt) * (0.8 + random() * 0.4);
 }
+
+/** Reconnect delay cap while in a room. */
+export const IN_CALL_RECONNECT_CAP_MS = 2000;
+
+/**
+ * A socket that is not open after this long is given up and a new one tried: a SYN lost while the
+ * network was down is otherwise retried by the kernel with a growing back-off (1, 2, 4 s…), long
+ * after the network is back.
+ */
+export const OPEN_TIMEOUT_MS = 2500;
+
+/** A probe ping (sent when a peer connection breaks or the network changes) unanswered this long means the socket is dead too. */
+export const PROBE_TIMEOUT_MS = 1000;
 
 /** @param {number} ms */
 export function sleep(ms) {
@@ -107,9 +122,23 @@ export const methods = {
       const fail = (/** @type {ShopCallError} */ err) => {
         if (settled) return;
         settled = true;
+        clearTimeout(openTimer);
         reject(err);
       };
+      const openTimer = setTimeout(() => {
+        if (ws.readyState !== WebSocket.CONNECTING) return;
+        this._log("socket open timed out");
+        ws.onopen = ws.onmessage = ws.onclose = null;
+        try {
+          ws.close();
+        } catch (_) {
+          /* ignore */
+        }
+        if (this.ws === ws) this.ws = null;
+        fail(new ShopCallError("connect_failed", ERROR_TEXT.connect_failed));
+      }, OPEN_TIMEOUT_MS);
       ws.onopen = () => {
+        clearTimeout(openTimer);
         this._lastSeen = Date.now();
         /** @type {Record<string, any>} */
         const hello = { type: "hello", heartbeat: true };
@@ -180,7 +209,7 @@ export const methods = {
     // peer connections survive a short signalling outage only if the server kept our media;
     // it releases it once we are gone, so rebuild everything after the new hello.
     while (!this._closing && this._reconnectAttempt < this.options.maxReconnectAttempts) {
-      const delay = reconnectDelay(this._reconnectAttempt);
+      const delay = reconnectDelay(this._reconnectAttempt, Math.random, this.room ? IN_CALL_RECONNECT_CAP_MS : 8000);
       this._reconnectAttempt += 1;
       await sleep(delay);
       if (this._closing) return;
@@ -235,18 +264,7 @@ export const methods = {
     if (!late && now - this._lastSeen > deadAfter) {
       // the server went silent: drop the socket and reconnect
       this._log("heartbeat lost", now - this._lastSeen);
-      const ws = this.ws;
-      try {
-        ws.close(4002, "heartbeat lost");
-      } catch (_) {
-        /* ignore */
-      }
-      // browsers fire close asynchronously; treat it as a network drop now
-      if (this.ws === ws) {
-        ws.onclose = null;
-        ws.onmessage = null;
-        this._onSocketClosed({ code: 1006, reason: "heartbeat lost" }, true);
-      }
+      this._dropDeadSocket("heartbeat lost");
       return;
     }
     if (now - this._lastPingAt >= every) {
@@ -255,7 +273,49 @@ export const methods = {
     }
   },
 
+  /**
+   * Drop a socket found dead (silent, or a probe unanswered) and reconnect now: browsers fire its
+   * close only when TCP gives up, which takes far longer.
+   * @param {string} why
+   */
+  _dropDeadSocket(why) {
+    const ws = this.ws;
+    if (!ws) return;
+    try {
+      ws.close(4002, why);
+    } catch (_) {
+      /* ignore */
+    }
+    if (this.ws === ws) {
+      ws.onclose = null;
+      ws.onmessage = null;
+      this._onSocketClosed({ code: 1006, reason: why }, true);
+    }
+  },
+
+  /**
+   * A peer connection broke or the network changed: the socket may be dead as well, and waiting for
+   * the liveness timeout would delay every repair (an ICE restart needs signalling). Ping now; no
+   * frame within {@link PROBE_TIMEOUT_MS} → drop it and reconnect at once.
+   * @param {string} why
+   */
+  _probeSocket(why) {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN || this.state !== "connected" || this._probe) return;
+    const framesBefore = this._framesIn || 0;
+    this._log("probing the socket", why);
+    this._send({ type: "ping" });
+    this._probe = setTimeout(() => {
+      this._probe = null;
+      if (this.ws !== ws || (this._framesIn || 0) > framesBefore) return; // any frame since: alive
+      this._log("probe unanswered: the socket is dead", why);
+      this._dropDeadSocket(`probe unanswered (${why})`);
+    }, PROBE_TIMEOUT_MS);
+  },
+
   _stopHeartbeat() {
+    if (this._probe) clearTimeout(this._probe);
+    this._probe = null;
     if (this._heartbeatTimer) clearInterval(this._heartbeatTimer);
     this._heartbeatTimer = null;
   },
@@ -355,6 +415,7 @@ export const methods = {
    */
   _onMessage(ev) {
     this._lastSeen = Date.now();
+    this._framesIn = (this._framesIn || 0) + 1;
     let msg;
     try {
       msg = JSON.parse(ev.data);
