@@ -103,3 +103,42 @@ def test_agents_console_language_is_their_setting(server, browser, shots) -> Non
 
 def _ja(ns: str) -> dict[str, str]:
     return json.loads((LOCALES / "ja" / f"{ns}.json").read_text(encoding="utf-8"))
+
+
+# A stand-in for the widget: an anonymous shopper token, then a call that names the shopper's language.
+CALL_IN_FRENCH = """async () => {
+  const { ShopCallClient } = await import('/static/sdk/shopcall.js');
+  const r = await fetch('/v1/widget/session?app=app_demo', {
+    method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify({name: 'Élodie'})});
+  const { token } = await r.json();
+  const client = new ShopCallClient({ tokenProvider: null });
+  window.shopper = client;
+  await client.connect(token);
+  client.startCall({ language: 'fr-FR', page: location.href }).catch(() => {});
+  return true;
+}"""
+
+
+def test_agent_sees_the_shoppers_language_and_routing_uses_it(server, browser) -> None:
+    """Ben speaks French, Anna does not: a French-speaking shopper rings Ben, whose card names the language."""
+    actx, anna = new_page(browser)
+    bctx, ben = new_page(browser)
+    sctx = browser.new_context(bypass_csp=True)
+    try:
+        sign_in_agent(anna, server.base, "anna")
+        sign_in_agent(ben, server.base, "ben")
+        shopper = sctx.new_page()
+        shopper.goto(server.base + "/healthz")
+        assert shopper.evaluate(CALL_IN_FRENCH)
+        badge = ben.get_by_test_id("incoming-language")
+        badge.wait_for(timeout=15000)
+        assert badge.get_attribute("lang") == "fr-FR" and badge.inner_text() == "French (France)"
+        assert anna.get_by_test_id("incoming-call").count() == 0  # routed by language, as before
+        ben.get_by_test_id("answer-call").click()
+        ben.get_by_test_id("call-shopper").filter(has_text="Élodie").wait_for(timeout=15000)
+        assert "speaks French (France)" in ben.get_by_test_id("call-context").inner_text()
+        shopper.evaluate("() => window.shopper.close()")
+    finally:
+        sctx.close()
+        bctx.close()
+        actx.close()
