@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PKGS=(janus janus-tools libjs-janus-gateway chromium ffmpeg nftables iproute2 curl espeak-ng coturn)
+APT_PKGS=(janus janus-tools libjs-janus-gateway chromium ffmpeg nftables iproute2 curl espeak-ng coturn fonts-wqy-microhei)
 command -v npm >/dev/null 2>&1 || APT_PKGS+=(nodejs npm)
 missing=()
 for p in "${APT_PKGS[@]}"; do

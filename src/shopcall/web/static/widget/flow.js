@@ -23,6 +23,7 @@ export class CallFlow {
     Object.assign(this, opts);
     this.session = null;
     this.invite = null;
+    this.product = null; // what the shopper asks about (the button's sku, else the page's context)
     this._wire();
     watchVisibility(() => (this.session && !this.session.ended ? this.session : null),
                     () => [this.view.root, ...(this.session && this.session.view && this.session.view.shadowRoot ? [this.session.view.shadowRoot] : [])]);
@@ -80,7 +81,10 @@ export class CallFlow {
     v.setTitle(this.t("widget.panel.expert"));
     v.setStatus("");
     const ctx = this.context();
-    v.setProduct(opts.product || ctx.product || null);
+    const asked = Object.fromEntries(Object.entries(opts.product || {}).filter(([, x]) => x != null));
+    const same = ctx.product && (!asked.sku || asked.sku === ctx.product.sku);
+    this.product = opts.product ? { ...(same ? ctx.product : {}), ...asked } : ctx.product || null;
+    v.setProduct(this.product);
     let saved = null;
     try { saved = localStorage.getItem(NAME_KEY); } catch {}
     v.els.name.value = ctx.name || saved || "Guest";
@@ -194,6 +198,7 @@ export class CallFlow {
     const v = this.view;
     const e = v.els;
     const ctx = this.context();
+    const product = this.product || ctx.product || null;
     this.presence.stop(); // the call's own socket takes over; experts see a caller, not a browser
     const s = this._newSession({ name });
     v.show("ringing");
@@ -201,7 +206,7 @@ export class CallFlow {
     v.setStatus(this.t("widget.status.connecting"));
     e.ringTitle.textContent = this.t("widget.ring.title");
     e.ringSub.textContent = this.t("widget.ring.sub");
-    v.setProduct(ctx.product || null);
+    v.setProduct(product);
     v.showQueue(0);
     e.previewNote.textContent = this.t("widget.ring.camera_starting");
     e.previewVideo.hidden = true;
@@ -242,7 +247,7 @@ export class CallFlow {
       await client.connect(token);
       if (s.cancelled) return client.close();
       const { call, room, answered, position, estimatedWaitS } = await client.startCall({
-        product: ctx.product ? ctx.product.sku : undefined, page: location.href, language: this.i18n.locale,
+        product: product ? product.sku : undefined, page: location.href, language: this.i18n.locale,
         cart: ctx.cart || undefined });
       v.showQueue(position, estimatedWaitS);
       s.call = call;

@@ -98,22 +98,19 @@ export async function start(boot) {
     consent(c = {}) {
       presence.setConsent(!!c.analytics);
     },
-    get locale() {
-      return i18n.locale;
-    },
-    /** The running call's SDK client (diagnostics), or null. */
-    get client() {
-      return flow.session && !flow.session.ended ? flow.session.client : null;
-    },
-    get state() {
-      return view.state;
-    },
-    /** The current call's id (also in the call-started event), or null. */
-    get callId() {
-      return flow.session && !flow.session.ended ? flow.session.call : null;
-    },
-    ready: true,
   });
+  // getters are defined, not assigned (Object.assign would copy their value once)
+  Object.defineProperties(sc, {
+    /** The widget's language. */
+    locale: { get: () => i18n.locale, configurable: true },
+    /** The running call's SDK client (diagnostics), or null. */
+    client: { get: () => (flow.session && !flow.session.ended ? flow.session.client : null), configurable: true },
+    /** The panel's state: idle, precall, callback, ringing, live, ended, failed, refused. */
+    state: { get: () => view.state, configurable: true },
+    /** The current call's id (also in the call-started event), or null. */
+    callId: { get: () => (flow.session && !flow.session.ended ? flow.session.call : null), configurable: true },
+  });
+  sc.ready = true;
   if (!refusedBy) {
     const resumed = flow.resume().catch(() => false);
     for (const [method, args] of boot.queue.splice(0)) sc[method](...args);

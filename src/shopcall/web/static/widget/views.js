@@ -70,7 +70,7 @@ export class WidgetView {
           <form class="pane precall" data-pane="precall" data-testid="name-dialog" data-el="precallForm" hidden>
             <h2 data-el="precallTitle"></h2>
             <p class="muted" data-el="precallIntro"></p>
-            <div class="about" data-el="precallAbout" hidden><img alt="" data-el="precallAboutImg"><div><span data-el="precallAboutLabel"></span><b data-el="precallAboutTitle"></b></div></div>
+            <div class="about" data-el="precallAbout" hidden><img alt="" data-el="precallAboutImg"><div><span data-el="precallAboutLabel"></span><b data-el="precallAboutTitle"></b></div><span class="price" data-testid="widget-price" data-el="precallAboutPrice"></span></div>
             <shopcall-precall data-testid="precall" data-el="precall"></shopcall-precall>
             <label class="field"><span data-el="nameLabel"></span>
               <input name="name" data-testid="shopper-name" data-el="name" maxlength="40" autocomplete="given-name" required></label>
@@ -101,7 +101,7 @@ export class WidgetView {
               <p class="queue" data-testid="queue-position" data-el="queuePos" hidden></p>
             </div>
             <div class="preview"><span data-el="previewNote"></span><video autoplay playsinline muted data-el="previewVideo" hidden></video><span class="cap" data-el="previewCap"></span></div>
-            <div class="about" data-el="about" hidden><img alt="" data-el="aboutImg"><div><span data-el="aboutLabel"></span><b data-el="aboutTitle"></b></div></div>
+            <div class="about" data-el="about" hidden><img alt="" data-el="aboutImg"><div><span data-el="aboutLabel"></span><b data-el="aboutTitle"></b></div><span class="price" data-el="aboutPrice"></span></div>
             <button class="btn block" type="button" data-testid="cancel-call" data-el="cancel"></button>
           </div>
 
@@ -337,10 +337,13 @@ export class WidgetView {
   /** The product the shopper asks about, on the pre-call and ringing panes. */
   setProduct(product) {
     const e = this.els;
-    for (const [box, img, title] of [["about", "aboutImg", "aboutTitle"], ["precallAbout", "precallAboutImg", "precallAboutTitle"]]) {
+    const price = product && typeof product.price === "number" ? this.opts.i18n.formatPrice(product.price, product.currency || "EUR") : "";
+    for (const [box, img, title, cost] of [["about", "aboutImg", "aboutTitle", "aboutPrice"],
+                                           ["precallAbout", "precallAboutImg", "precallAboutTitle", "precallAboutPrice"]]) {
       e[box].hidden = !(product && product.title);
       if (!product) continue;
       e[title].textContent = product.title || "";
+      e[cost].textContent = price;
       if (product.image_url) e[img].src = product.image_url;
       e[img].hidden = !product.image_url;
     }
