@@ -219,3 +219,20 @@ def test_every_key_the_markup_names_exists() -> None:
 
 def test_static_dir_is_where_the_server_reads() -> None:
     assert (STATIC / "i18n" / "i18n.js").is_file() and Path(LOCALES_DIR, "en", "common.json").is_file()
+
+
+def test_bundled_intl_messageformat_is_what_npm_run_build_i18n_makes(tmp_path: Path) -> None:
+    """static/i18n/vendor/intl-messageformat.js is committed; rebuilt from the pinned npm packages it is the same."""
+    import subprocess
+
+    root = STATIC.parents[3]
+    esbuild = root / "node_modules" / ".bin" / "esbuild"
+    if not esbuild.exists():
+        pytest.skip("node_modules not installed (npm ci)")
+    script = json.loads((root / "package.json").read_text())["scripts"]["build:i18n"]
+    out = tmp_path / "intl-messageformat.js"
+    cmd = script.replace("src/shopcall/web/static/i18n/vendor/intl-messageformat.js", str(out))
+    assert cmd != script
+    subprocess.run(cmd, shell=True, cwd=root, check=True, capture_output=True, timeout=60,
+                   env={"PATH": f"{root / 'node_modules' / '.bin'}:/usr/bin:/bin"})
+    assert out.read_bytes() == (STATIC / "i18n" / "vendor" / "intl-messageformat.js").read_bytes()
