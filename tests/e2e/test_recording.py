@@ -1,4 +1,5 @@
-"""Recording with consent: a real call recorded ~10 s, composite verified with ffprobe, played in the console;
+"""Recording with consent: a real call recorded ~10 s, stored encrypted, composite verified with ffprobe after
+download through the API, played in the console;
 a shopper who refuses is not recorded at all."""
 
 from __future__ import annotations
@@ -62,7 +63,13 @@ def test_recorded_call_is_composited_verified_and_played_back(server, browser, s
         assert duration >= 10 and abs(duration - clicked_s) <= 1.5, (duration, clicked_s)
         feeds = json.loads(steps)["record"]["feeds"]
         assert len(feeds) == 2  # agent and shopper cameras
-        path = server.data_dir / "recordings" / key
+        stored = server.data_dir / "recordings" / key
+        # encrypted at rest (docs/security.md): the stored object is no media; the API serves the MP4
+        assert subprocess.run(["ffprobe", "-v", "error", str(stored)], capture_output=True).returncode != 0
+        played = agent.request.get(f"{server.base}/v1/console/recordings/{rec_id}/media?download=true")
+        assert played.status == 200
+        path = server.data_dir / f"played-{rec_id}.mp4"
+        path.write_bytes(played.body())
         probe = json.loads(subprocess.run(
             ["ffprobe", "-v", "error", "-show_entries", "format=duration:stream=codec_type,width", "-of", "json",
              str(path)], capture_output=True, text=True, check=True).stdout)
