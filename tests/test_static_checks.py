@@ -27,7 +27,8 @@ def test_static_check_passes(cmd: list[str]) -> None:
     assert res.returncode == 0, f"{' '.join(cmd)} exited {res.returncode}:\n{res.stdout}\n{res.stderr}"
 
 
-HANDLERS = ["app_settings", "console", "deps", "health", "recordings", "rooms", "sessions", "webhooks", "widget"]
+HANDLERS = ["app_settings", "console", "deps", "health", "privacy", "recordings", "rooms", "sessions", "webhooks",
+            "widget"]
 
 
 @pytest.mark.parametrize("module", HANDLERS)

@@ -16,7 +16,7 @@ from shopcall.api.deps import services_of
 from shopcall.cli import app as cli
 from shopcall.db.engine import Database
 from shopcall.db.models import Recording, Room
-from shopcall.keys.keyring import Keyring, KeyNotFound, load_master_key
+from shopcall.keys.keyring import KeyNotFound, Keyring, load_master_key
 from shopcall.recording.encryption import CHUNK, MAGIC, EncryptedStorage, parse_header
 from shopcall.recording.storage import LocalStorage, recording_key
 from shopcall.rooms.apps import create_app as create_tenant
