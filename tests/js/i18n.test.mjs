@@ -56,3 +56,14 @@ test("prices, numbers, dates and durations follow the locale", () => {
   assert.equal(en.formatDate("2026-03-04T10:00:00Z", { dateStyle: "long", timeZone: "UTC" }), "March 4, 2026");
   assert.equal(en.formatDate("not a date"), "");
 });
+
+test("including: the same I18n when it has the namespaces, else one in the same locale that adds them", async () => {
+  const i18n = await loadI18n(["common"], "ja", { load });
+  assert.deepEqual(i18n.namespaces, ["common"]);
+  assert.equal(await i18n.including(["common"]), i18n);
+  const more = await i18n.including(["call", "common"]);
+  assert.equal(more.locale, "ja");
+  assert.deepEqual(more.namespaces, ["common", "call"]);
+  assert.equal(more.t("call.hangup"), "通話を終了");
+  assert.equal(more.t("common.close"), "閉じる");
+});

@@ -96,6 +96,12 @@ export class ShopCallCallElement extends HTMLElement {
   }
   set i18n(v) {
     this._i18n = v || null;
+    // an I18n made for another part (the widget's) may lack this element's namespaces: load them, same locale
+    if (v && v.including) {
+      v.including(CALL_NAMESPACES).then((full) => {
+        if (this._i18n === v && full !== v) this.i18n = full;
+      }, () => {});
+    }
     if (this._els.chat) this._els.chat.i18n = v;
     this.setAttribute("lang", this.i18n.locale); // screen readers pronounce the labels in their language
     this._retranslate();
@@ -103,7 +109,8 @@ export class ShopCallCallElement extends HTMLElement {
 
   /** @param {string} key @param {Record<string, any>} [values] */
   _t(key, values) {
-    return this.i18n.t(key, values);
+    const i18n = this._i18n;
+    return i18n && i18n.has(key) ? i18n.t(key, values) : EN.t(key, values);
   }
 
   /** @param {any} err */
@@ -114,7 +121,7 @@ export class ShopCallCallElement extends HTMLElement {
   /** Every string on screen again, in the current locale. */
   _retranslate() {
     const root = /** @type {ShadowRoot} */ (this.shadowRoot);
-    translateDom(root, this.i18n);
+    translateDom(root, { t: (k) => this._t(k) });
     this._syncMuteUi();
     this._syncRecording();
     this._syncScreenUi(!!(this.client && this.client.screenPc), false);
@@ -598,7 +605,7 @@ export class ShopCallCallElement extends HTMLElement {
     this._connState = state;
     this._connText = textKey || "";
     const key = textKey || `call.state.${state}`;
-    this._els.pillText.textContent = this.i18n.has(key) ? this._t(key) : state;
+    this._els.pillText.textContent = this.i18n.has(key) || EN.has(key) ? this._t(key) : state;
     if (!notify) return;
     if (state === "reconnecting") {
       this.showError(this._t("call.reconnectingBanner"), true, "warn", icons.wifiOff);
@@ -976,7 +983,7 @@ export class ShopCallCallElement extends HTMLElement {
     const chip = /** @type {HTMLElement|null} */ (t ? t.tile.querySelector(".path") : null);
     if (!chip || !path) return;
     chip.dataset.path = path;
-    chip.textContent = this.i18n.has(`call.path.${path}`) ? this._t(`call.path.${path}`) : path;
+    chip.textContent = EN.has(`call.path.${path}`) ? this._t(`call.path.${path}`) : path;
     chip.hidden = false;
   }
 

@@ -18,7 +18,8 @@ import { esc, icons } from "./icons.js";
 
 /** The element's styles, served as a file and linked into its shadow root. */
 const STYLESHEET = new URL("./shopcall-chat.css", import.meta.url).href;
-const EN = await englishI18n(["common", "chat", "errors"]);
+const CHAT_NAMESPACES = ["common", "chat", "errors"];
+const EN = await englishI18n(CHAT_NAMESPACES);
 
 export class ShopCallChatElement extends HTMLElement {
   constructor() {
@@ -44,14 +45,21 @@ export class ShopCallChatElement extends HTMLElement {
   }
   set i18n(v) {
     this._i18n = v || null;
-    translateDom(/** @type {ShadowRoot} */ (this.shadowRoot), this.i18n);
+    // an I18n made for another part (the widget's) may lack this element's namespaces: load them, same locale
+    if (v && v.including) {
+      v.including(CHAT_NAMESPACES).then((full) => {
+        if (this._i18n === v && full !== v) this.i18n = full;
+      }, () => {});
+    }
+    translateDom(/** @type {ShadowRoot} */ (this.shadowRoot), { t: (k) => this._t(k) });
     this.setAttribute("lang", this.i18n.locale);
     for (const div of this._cards.values()) this._labelCard(div);
   }
 
   /** @param {string} key @param {Record<string, any>} [values] */
   _t(key, values) {
-    return this.i18n.t(key, values);
+    const i18n = this._i18n;
+    return i18n && i18n.has(key) ? i18n.t(key, values) : EN.t(key, values);
   }
 
   _render() {
@@ -64,7 +72,7 @@ export class ShopCallChatElement extends HTMLElement {
       <div class="err" role="alert" hidden></div>
       <form><input data-testid="chat-input" maxlength="2000" data-i18n-attr="placeholder:chat.placeholder;aria-label:chat.message" autocomplete="off">
         <button type="submit" data-testid="chat-send" data-i18n="common.send"></button></form>`;
-    translateDom(root, this.i18n);
+    translateDom(root, { t: (k) => this._t(k) });
     this._list = /** @type {HTMLElement} */ (root.querySelector(".list"));
     this._err = /** @type {HTMLElement} */ (root.querySelector(".err"));
     this._input = /** @type {HTMLInputElement} */ (root.querySelector("input"));

@@ -19,7 +19,8 @@ import { esc } from "./icons.js";
 
 /** The element's styles, served as a file and linked into its shadow root. */
 const STYLESHEET = new URL("./shopcall-precall.css", import.meta.url).href;
-const EN = await englishI18n(["common", "precall", "errors"]);
+const PRECALL_NAMESPACES = ["common", "precall", "errors"];
+const EN = await englishI18n(PRECALL_NAMESPACES);
 
 export class ShopCallPrecallElement extends HTMLElement {
   static get observedAttributes() {
@@ -47,7 +48,13 @@ export class ShopCallPrecallElement extends HTMLElement {
   }
   set i18n(v) {
     this._i18n = v || null;
-    translateDom(/** @type {ShadowRoot} */ (this.shadowRoot), this.i18n);
+    // an I18n made for another part (the widget's) may lack this element's namespaces: load them, same locale
+    if (v && v.including) {
+      v.including(PRECALL_NAMESPACES).then((full) => {
+        if (this._i18n === v && full !== v) this.i18n = full;
+      }, () => {});
+    }
+    translateDom(/** @type {ShadowRoot} */ (this.shadowRoot), { t: (k) => this._t(k) });
     this.setAttribute("lang", this.i18n.locale);
     this._renderNotice();
     this._showState();
@@ -56,7 +63,8 @@ export class ShopCallPrecallElement extends HTMLElement {
 
   /** @param {string} key @param {Record<string, any>} [values] */
   _t(key, values) {
-    return this.i18n.t(key, values);
+    const i18n = this._i18n;
+    return i18n && i18n.has(key) ? i18n.t(key, values) : EN.t(key, values);
   }
 
   attributeChangedCallback() {
@@ -76,7 +84,7 @@ export class ShopCallPrecallElement extends HTMLElement {
       <div class="meter-row"><span id="meter-label" data-i18n="precall.micLevel"></span><div class="meter" data-testid="precall-meter" role="meter" aria-labelledby="meter-label" aria-valuemin="0" aria-valuemax="100" aria-valuenow="0"><i data-el="bar"></i></div></div>
       <div data-el="notice"></div>
       <div class="err" data-el="err" role="alert" hidden></div>`;
-    translateDom(root, this.i18n);
+    translateDom(root, { t: (k) => this._t(k) });
     const q = (/** @type {string} */ n) => /** @type {any} */ (root.querySelector(`[data-el="${n}"]`));
     this._els = { video: root.querySelector("video"), msg: q("msg"), camera: q("camera"), mic: q("mic"), bar: q("bar"),
       notice: q("notice"), err: q("err"), noise: q("noise") };

@@ -61,7 +61,10 @@ export async function loadI18n(namespaces, locale, { base, load } = {}) {
     Promise.all(urls(DEFAULT_LOCALE).map(get)),
     loc === DEFAULT_LOCALE ? Promise.resolve([]) : Promise.all(urls(loc).map(get)),
   ]);
-  return new I18n(loc, Object.assign({}, ...own), Object.assign({}, ...en));
+  const i18n = new I18n(loc, Object.assign({}, ...own), Object.assign({}, ...en));
+  i18n.namespaces = [...namespaces];
+  i18n._loadOpts = { base, load };
+  return i18n;
 }
 
 const englishCache = new Map();
@@ -79,6 +82,16 @@ export class I18n {
     this._messages = messages;
     this._fallback = fallback;
     this._formats = new Map();
+    /** @type {string[]} the namespaces loaded (set by loadI18n) */
+    this.namespaces = [];
+    this._loadOpts = {};
+  }
+
+  /** This I18n if it has `namespaces`, else one in the same locale that also has them (components call this). */
+  async including(namespaces) {
+    const missing = namespaces.filter((ns) => !this.namespaces.includes(ns));
+    if (!missing.length) return this;
+    return loadI18n([...this.namespaces, ...missing], this.locale, this._loadOpts);
   }
 
   /** Whether `key` exists in this locale or in English. */
