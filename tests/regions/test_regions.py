@@ -134,3 +134,19 @@ def test_region_from_the_cli(tmp_path: Path) -> None:
     assert r.exit_code == 2
     listed = runner.invoke(cli, ["apps", "list", "--json", "--data-dir", str(data)], env=env)
     assert '"region": "eu"' in listed.stdout
+
+
+@pytest.mark.parametrize("sse,kms", [("AES256", None), ("aws:kms", "alias/shopcall-eu")])
+def test_s3_server_side_encryption_is_passed_through(moto: str, tmp_path: Path, sse: str, kms: str | None) -> None:
+    from shopcall.recording.storage import S3Storage
+
+    bucket = _bucket(moto, "rec-sse")
+    st = S3Storage(bucket, endpoint_url=moto, region=S3_REGION, access_key="testing", secret_key="testing",
+                   sse=sse, sse_kms_key_id=kms)
+    src = tmp_path / "f.bin"
+    src.write_bytes(b"x" * 1000)
+    st.put_file("eu/app_1/rec_1/composite.mp4", src)
+    head = _client(moto).head_object(Bucket=bucket, Key="eu/app_1/rec_1/composite.mp4")  # type: ignore[attr-defined]
+    assert head["ServerSideEncryption"] == sse
+    if kms:
+        assert kms in head["SSEKMSKeyId"]
