@@ -64,7 +64,10 @@ LAYOUT = """
       const visible = r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== 'hidden';
       if (visible && (r.right > w + 1 || r.left < -1)) out.push(`${el.tagName}.${el.className} ${r.left}-${r.right}`);
       if (visible && (el.tagName === 'BUTTON' || el.tagName === 'SELECT' || el.tagName === 'INPUT') &&
-          (r.width < 43.5 || r.height < 43.5) && el.type !== 'checkbox') small.push(`${el.tagName} ${el.dataset.testid || el.className || ''} ${Math.round(r.width)}x${Math.round(r.height)}`);
+          (r.width < 43.5 || r.height < 43.5) && el.type !== 'checkbox') {
+        const name = el.dataset.testid || el.className || '';
+        small.push(`${el.tagName} ${name} ${Math.round(r.width)}x${Math.round(r.height)}`);
+      }
       if (el.shadowRoot) walk(el.shadowRoot);
     }
   };
@@ -82,15 +85,19 @@ class _Pages(BaseHTTPRequestHandler):
         q = {k: v[0] for k, v in parse_qs(url.query).items()}
         lang, app = q.get("lang", "en"), q.get("app", "app_demo")
         tag = f'<script src="{self.base}/widget.js" data-app="{app}" async></script>'
+        product = json.dumps({**PRODUCT, "image_url": self.base + "/static/demo/img/headphones.svg"})
         context = "" if q.get("csp") else f"""<script>
           window.__events = [];
           window.addEventListener("load", () => {{
-            ShopCall.setContext({{product: {json.dumps({**PRODUCT, "image_url": self.base + "/static/demo/img/headphones.svg"})}}});
-            for (const n of ["call-started", "call-ended", "add-to-cart"]) ShopCall.on(n, (d) => window.__events.push(n));
+            ShopCall.setContext({{product: {product}}});
+            for (const n of ["call-started", "call-ended", "add-to-cart"]) {{
+              ShopCall.on(n, (d) => window.__events.push(n));
+            }}
           }});</script>"""
         body = (f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'>"
                 "<meta name='viewport' content='width=device-width, initial-scale=1, viewport-fit=cover'>"
-                f"<title>Another shop</title></head><body><h1>Another shop</h1>{FILLER}{tag}{context}</body></html>").encode()
+                "<title>Another shop</title></head><body><h1>Another shop</h1>"
+                f"{FILLER}{tag}{context}</body></html>").encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         if q.get("csp"):
@@ -121,7 +128,8 @@ def shop(server: Server) -> Iterator[str]:
         httpd.server_close()
 
 
-def _page(browser: Any, width: int, height: int, *, init: str = "", locale: str = "en-US") -> tuple[Any, Any, list[str]]:
+def _page(browser: Any, width: int, height: int, *, init: str = "",
+          locale: str = "en-US") -> tuple[Any, Any, list[str]]:
     ctx = browser.new_context(viewport={"width": width, "height": height}, locale=locale,
                               is_mobile=width < 600, has_touch=width < 600)
     ctx.add_init_script(PC_PROBE + init + "window.__csp = []; document.addEventListener('securitypolicyviolation',"
@@ -166,7 +174,8 @@ def _waiting_states(page: Any, shots: Path, prefix: str) -> None:
     _shot(page, shots, f"{prefix}_1_launcher")
     page.get_by_test_id("launcher").click()
     pre = page.get_by_test_id("precall").element_handle()
-    page.wait_for_function("(pre) => { const v = pre.shadowRoot.querySelector('video'); return v && v.videoWidth > 0; }",
+    page.wait_for_function("(pre) => { const v = pre.shadowRoot.querySelector('video'); "
+                           "return v && v.videoWidth > 0; }",
                            arg=pre, timeout=15000)
     _shot(page, shots, f"{prefix}_2_precall")
     page.get_by_test_id("start-call").click()
@@ -179,7 +188,8 @@ def _waiting_states(page: Any, shots: Path, prefix: str) -> None:
 
 
 @pytest.mark.parametrize(("size", "lang"), [((1280, 800), "en"), ((390, 844), "zh-CN"), ((1280, 800), "zh-CN"),
-                                            ((360, 640), "en")], ids=["desktop-en", "phone-zh", "desktop-zh", "small-en"])
+                                            ((360, 640), "en")],
+                         ids=["desktop-en", "phone-zh", "desktop-zh", "small-en"])
 def test_waiting_states_fit_and_speak_the_pages_language(server: Server, browser: Any, shop: str, shots: Path,
                                                          size: tuple[int, int], lang: str) -> None:
     """No expert online: the queue. At phone sizes nothing sticks out and every control is at least 44 px."""
@@ -268,10 +278,11 @@ def test_phone_journey_camera_switch_bubble_and_background(server: Server, brows
         # two cameras: the switch is offered and swaps the track the call sends (no renegotiation)
         flip = page.get_by_test_id("switch-camera")
         flip.wait_for(timeout=10000)
-        before = page.evaluate("window.ShopCall.client.publisherPc.getSenders().find(s => s.track && s.track.kind === 'video').track.id")
+        sent = ("() => window.ShopCall.client.publisherPc.getSenders()"
+                ".find(s => s.track && s.track.kind === 'video').track")
+        before = page.evaluate(f"({sent})().id")
         flip.click()
-        page.wait_for_function("(id) => { const s = window.ShopCall.client.publisherPc.getSenders().find(s => s.track && "
-                               "s.track.kind === 'video'); return s && s.track.id !== id && s.track.readyState === 'live'; }",
+        page.wait_for_function(f"(id) => {{ const t = ({sent})(); return t.id !== id && t.readyState === 'live'; }}",
                                arg=before, timeout=10000)
         assert page.evaluate("window.__cameraRequests").count("fake-rear") == 1
 
@@ -282,7 +293,8 @@ def test_phone_journey_camera_switch_bubble_and_background(server: Server, brows
         page.mouse.wheel(0, 1500)
         page.wait_for_function("() => scrollY > 500")
         page.wait_for_function("() => { const v = document.querySelector('[data-shopcall-widget]').shadowRoot"
-                               ".querySelector('.bubble video'); return v && v.videoWidth > 0 && !v.paused; }", timeout=10000)
+                               ".querySelector('.bubble video'); return v && v.videoWidth > 0 && !v.paused; }",
+                               timeout=10000)
         box = bubble.bounding_box()
         assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390 and box["width"] >= 44
         _shot(page, shots, "phone_zh-CN_5_minimised")
