@@ -79,7 +79,8 @@ def create_app(settings: Settings, *, media: MediaBackend | None = None, storage
     outbound = OutboundPolicy.parse(settings.outbound_allow)
     master_key = load_master_key(settings.data_dir)
     dispatcher = WebhookDispatcher(db, key, outbound=outbound, master_key=master_key)
-    worker = RecordingWorker(db, storage, on_event=dispatcher.emit)
+    worker = RecordingWorker(db, storage, on_event=dispatcher.emit,
+                             raw_keys=Keyring(db, master_key) if settings.recording_encryption else None)
     limiter = RateLimiter(settings.rate_limit_storage)
     turn = TurnService(settings)
     hub = Hub(store, media, key, webhooks=dispatcher, raw_recordings=settings.data_dir / "recordings-raw",

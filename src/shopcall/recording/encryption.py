@@ -193,3 +193,44 @@ def _decrypt(raw: Iterator[bytes], h: Header, dk: bytes, i0: int, i1: int, skip:
         close = getattr(raw, "close", None)
         if close is not None:
             close()
+
+
+# ---- raw per-track files ----------------------------------------------------------------------------
+# Janus writes `.mjr` files in clear while it records (it cannot encrypt). The worker seals them
+# (`<name>.mjr.enc`, same format) before it processes them, processes decrypted copies in a temporary
+# folder, and removes everything once the composite is stored; a failed recording keeps only sealed files.
+
+SEALED = ".enc"
+
+
+def seal_folder(folder: Path, app_id: str, keyring: Keyring) -> int:
+    """Encrypt every clear `.mjr` of a raw recording folder in place; returns how many were sealed."""
+    kv, app_key = keyring.current(app_id)
+    n = 0
+    for f in sorted(folder.glob("*.mjr")):
+        target = f.with_name(f.name + SEALED)
+        tmp = f.with_name(f".{f.name}{SEALED}.part")
+        encrypt_file(f, tmp, app_id, kv, app_key)
+        os.replace(tmp, target)
+        f.unlink()
+        n += 1
+    return n
+
+
+def open_folder(folder: Path, dest: Path, keyring: Keyring) -> int:
+    """Decrypt the sealed `.mjr.enc` files of `folder` into `dest` (for processing); returns how many."""
+    n = 0
+    for f in sorted(folder.glob("*.mjr" + SEALED)):
+        data = f.read_bytes()
+        h = parse_header(data[:HEAD_MAX])
+        if h is None:
+            raise ValueError(f"{f.name} is not sealed")
+        aes = AESGCM(unseal(keyring.get(h.app_id, h.kv), h.dk, h.aad()))
+        with open(dest / f.name.removesuffix(SEALED), "wb") as out:
+            pos = h.offset
+            for i in range(h.chunks):
+                size = min(h.cs, h.size - i * h.cs) + TAG
+                out.write(aes.decrypt(_nonce(h, i), data[pos:pos + size], _chunk_aad(i, h.chunks)))
+                pos += size
+        n += 1
+    return n

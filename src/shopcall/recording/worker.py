@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -19,7 +20,9 @@ from typing import Any
 import structlog
 
 from shopcall.db.engine import Database
+from shopcall.keys.keyring import Keyring
 from shopcall.recording import pipeline
+from shopcall.recording.encryption import open_folder, seal_folder
 from shopcall.recording.storage import RecordingStorage, recording_key
 from shopcall.recording.store import IllegalTransition, Job, RecordingStore, UnknownRecording
 
@@ -29,8 +32,10 @@ EventSink = Callable[[str, str, dict[str, Any]], Awaitable[object]]  # (app_id, 
 
 class RecordingWorker:
     def __init__(self, db: Database, storage: RecordingStorage, *, on_event: EventSink | None = None,
-                 retry_delays: tuple[float, ...] = (5, 30, 120), poll_s: float = 5) -> None:
+                 retry_delays: tuple[float, ...] = (5, 30, 120), poll_s: float = 5,
+                 raw_keys: Keyring | None = None) -> None:
         self.store = RecordingStore(db)
+        self.raw_keys = raw_keys  # set: raw files are sealed at rest and processed from decrypted copies
         self.storage = storage
         self.on_event = on_event
         self.retry_delays = retry_delays
@@ -90,7 +95,20 @@ class RecordingWorker:
             return None
 
     def _attempt(self, job: Job) -> tuple[str, str, dict[str, Any]] | None:
-        rec_id, folder = job.id, Path(job.folder)
+        if self.raw_keys is None or not job.folder or not Path(job.folder).is_dir():
+            return self._steps(job, Path(job.folder), Path(job.folder))
+        raw = Path(job.folder)
+        seal_folder(raw, job.app_id, self.raw_keys)  # at rest only sealed from here on
+        work = Path(tempfile.mkdtemp(dir=raw.parent, prefix=f".work-{job.id}-"))
+        try:
+            open_folder(raw, work, self.raw_keys)
+            return self._steps(job, work, raw)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    def _steps(self, job: Job, folder: Path, raw: Path) -> tuple[str, str, dict[str, Any]] | None:
+        """Process the tracks in `folder` (the raw folder, or decrypted copies of it); `raw` goes when stored."""
+        rec_id = job.id
         step = "scan"
         try:
             self.store.progress(rec_id, "scan", {"status": "running"})
@@ -123,7 +141,7 @@ class RecordingWorker:
             key = recording_key(job.app_id, job.region, rec_id, "composite.mp4")
             size = self.storage.put_file(key, out, "video/mp4")
             self.store.mark_ready(rec_id, storage_key=key, size_bytes=size, backend=self.storage.name)
-            shutil.rmtree(folder, ignore_errors=True)  # originals go only after a verified, stored composite
+            shutil.rmtree(raw, ignore_errors=True)  # originals go only after a verified, stored composite
             self._retry_at.pop(rec_id, None)
             log.info("recording_ready", recording=rec_id, bytes=size, seconds=job.duration_s)
             return job.app_id, "recording.ready", self.store.event_payload(rec_id)
