@@ -338,9 +338,15 @@ def regions_list(data_dir: DataDir = None) -> None:
 
 
 @apps_cmd.command("set-region")
-def apps_set_region(app_id: str, region: str, data_dir: DataDir = None) -> None:
-    """Move an app to a configured data region (refused while it has recordings stored in its current one)."""
+def apps_set_region(
+    app_id: str, region: str, data_dir: DataDir = None,
+    migrate: Annotated[bool, typer.Option("--migrate", help="Copy the app's recordings into the new region first "
+                                          "(then delete the originals); prints a report")] = False,
+) -> None:
+    """Move an app to a configured data region; refused while it has recordings elsewhere, unless --migrate."""
     from shopcall.api.app_store import AppStore
+    from shopcall.app import build_storage
+    from shopcall.recording.regions import MigrationRefused, migrate_recordings
     from shopcall.rooms.apps import app_exists
 
     settings = _settings(data_dir=data_dir)
@@ -351,10 +357,17 @@ def apps_set_region(app_id: str, region: str, data_dir: DataDir = None) -> None:
     if not app_exists(db, app_id):
         console.print(f"[red]error:[/red] no app {app_id!r}")
         raise typer.Exit(2)
+    if migrate:
+        try:
+            report = migrate_recordings(db, build_storage(settings, db), app_id, region)
+        except MigrationRefused as e:
+            console.print(f"[red]refused:[/red] {e}")
+            raise typer.Exit(1) from None
+        print(json.dumps(report, indent=2))
     blocking = AppStore(db).change_region(app_id, region)
     if blocking:
         console.print(f"[red]refused:[/red] {blocking} recording(s) are stored in the app's current region; "
-                      "delete them first")
+                      "delete them first or add --migrate")
         raise typer.Exit(1)
     print(f"app {app_id}: region {region}")
 

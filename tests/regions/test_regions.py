@@ -150,3 +150,46 @@ def test_s3_server_side_encryption_is_passed_through(moto: str, tmp_path: Path, 
     assert head["ServerSideEncryption"] == sse
     if kms:
         assert kms in head["SSEKMSKeyId"]
+
+
+def test_cli_migrates_an_apps_recordings_to_its_new_region_with_a_report(moto: str, tmp_path: Path) -> None:
+    """`apps set-region --migrate`: the EU bucket's recording is copied to the US bucket, re-encrypted, still
+    plays, and the original is gone; without --migrate the move is refused."""
+    import json
+
+    from shopcall.db.engine import Database
+
+    eu, us = _bucket(moto, "mig-eu"), _bucket(moto, "mig-us")
+    data = tmp_path / "data"
+    regions = {"eu": _region(moto, eu), "us": _region(moto, us)}
+    settings = Settings(data_dir=data, media_backend="none", regions=regions)
+    with TestClient(create_app(settings)) as client:
+        app, secret = create_tenant(services_of(client.app).db, "Shop")
+        auth = httpx.BasicAuth(app.id, secret)
+        assert client.patch("/v1/settings", json={"region": "eu"}, auth=auth).status_code == 200
+        src = tmp_path / "clip.mp4"
+        plain = secrets.token_bytes(200_000)
+        src.write_bytes(plain)
+        _record(client, app.id, "rec_m", src)
+    env = {"SHOPCALL_REGIONS": json.dumps({k: {**v.model_dump(mode="json"), "s3_secret_key": "testing"}
+                                           for k, v in regions.items()})}
+    runner = CliRunner()
+    refused = runner.invoke(cli, ["apps", "set-region", app.id, "us", "--data-dir", str(data)], env=env)
+    assert refused.exit_code == 1 and "--migrate" in refused.output
+    r = runner.invoke(cli, ["apps", "set-region", app.id, "us", "--migrate", "--data-dir", str(data)], env=env)
+    assert r.exit_code == 0, r.output
+    report = json.loads(r.stdout[:r.stdout.rindex("}") + 1])
+    assert report["moved"] == ["rec_m"] and report["bytes"] == len(plain) and report["failed"] == {}
+    assert _keys(moto, eu) == [] and _keys(moto, us) == [f"shopcall/us/{app.id}/rec_m/composite.mp4"]
+    with TestClient(create_app(settings)) as client:
+        r = client.get("/v1/recordings/rec_m/media", auth=auth, headers={"Range": "bytes=10-99"})
+        assert r.status_code == 206 and r.content == plain[10:100]
+        assert client.get("/v1/settings", auth=auth).json()["region"] == "us"
+    db = Database(settings.db_url)
+    try:
+        with db.session() as s:
+            from shopcall.db.models import AuditEntry
+
+            assert s.query(AuditEntry).filter(AuditEntry.action == "recording.relocated").count() == 1
+    finally:
+        db.dispose()

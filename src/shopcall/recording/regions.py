@@ -5,11 +5,21 @@ outside its region. A key naming a region the operator did not configure is refu
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from shopcall.recording.storage import LocalStorage, RecordingStorage, S3Storage, check_key, storage_from_settings
+from shopcall.db.engine import Database
+from shopcall.recording.storage import (
+    LocalStorage,
+    RecordingStorage,
+    S3Storage,
+    check_key,
+    recording_key,
+    storage_from_settings,
+)
+from shopcall.recording.store import BUSY, RecordingStore
 
 DEFAULT_REGION = "local"
 
@@ -74,3 +84,45 @@ def regional_storage_from_settings(settings: Mapping[str, Any], regions: Mapping
     for name, cfg in regions.items():
         by_region[name] = region_storage(cfg, data_dir, settings)
     return RegionalStorage(by_region)
+
+
+class MigrationRefused(RuntimeError):
+    """A recording of the app is still being made or processed: migrate when it is done."""
+
+
+def migrate_recordings(db: Database, storage: RecordingStorage, app_id: str, region: str,
+                       actor: str = "cli") -> dict[str, Any]:
+    """Copy every recording of the app stored outside `region` into it (re-encrypted with the app's current
+    key), check the copy's size, point the row at it, then delete the original. Returns the report.
+
+    Refuses (MigrationRefused) while a recording is busy. Each recording is moved on its own: an error
+    leaves that one where it was (its original is deleted only after the row points to the copy)."""
+    store = RecordingStore(db)
+    found = store.stored_elsewhere(app_id, region)
+    busy = [rec_id for rec_id, status, _ in found if status in BUSY]
+    if busy:
+        raise MigrationRefused(f"{len(busy)} recording(s) are still being made or processed: {', '.join(busy)}")
+    report: dict[str, Any] = {"region": region, "moved": [], "bytes": 0, "failed": {}}
+    for rec_id, _status, key in found:
+        try:
+            if key is None:  # nothing stored (a failed recording): only the row moves
+                store.relocate(rec_id, region=region, storage_key=None, actor=actor)
+                report["moved"].append(rec_id)
+                continue
+            new_key = recording_key(app_id, region, rec_id, key.rsplit("/", 1)[-1])
+            with tempfile.TemporaryDirectory(prefix="shopcall-move-") as tmp:
+                local = Path(tmp) / "object"
+                chunks, total = storage.open_range(key)
+                with open(local, "wb") as f:
+                    for chunk in chunks:
+                        f.write(chunk)
+                stored = storage.put_file(new_key, local, "video/mp4")
+            if stored != total or storage.size(new_key) != total:
+                raise OSError(f"the copy has {stored} bytes, the original {total}")
+            store.relocate(rec_id, region=region, storage_key=new_key, actor=actor)
+            storage.delete(key)
+            report["moved"].append(rec_id)
+            report["bytes"] += total
+        except Exception as e:  # reported; the recording stays where it was
+            report["failed"][rec_id] = f"{type(e).__name__}: {e}"
+    return report

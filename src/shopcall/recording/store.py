@@ -278,6 +278,23 @@ class RecordingStore:
             s.add(AuditEntry(app_id=row.app_id, actor=actor, action="recording.deleted", details=details))
             return True
 
+    # ---- regions ------------------------------------------------------------------------------
+
+    def stored_elsewhere(self, app_id: str, region: str) -> list[tuple[str, str, str | None]]:
+        """(id, status, storage key) of the app's recordings whose region is not `region`."""
+        with self.db.session() as s:
+            return [(r.id, r.status, r.storage_key) for r in s.scalars(select(Recording).where(
+                Recording.app_id == app_id, Recording.region != region).order_by(Recording.started_at))]
+
+    def relocate(self, rec_id: str, *, region: str, storage_key: str | None, actor: str) -> None:
+        """The recording now lives in `region` under `storage_key` (after its object was copied there)."""
+        with self.db.session() as s:
+            row = self._row(s, rec_id)
+            old = row.region
+            row.region, row.storage_key = region, storage_key
+            s.add(AuditEntry(app_id=row.app_id, actor=actor, action="recording.relocated",
+                             details={"recording": rec_id, "from": old, "to": region}))
+
     def audit_delete_failed(self, app_id: str, *, actor: str, details: dict[str, Any]) -> None:
         with self.db.session() as s:
             s.add(AuditEntry(app_id=app_id, actor=actor, action="recording.delete_failed", details=details))
