@@ -17,7 +17,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, Valid
 from shopcall.api.app_store import AppStore
 from shopcall.api.deps import AuthedApp, current_app, get_crm, get_db, get_live
 from shopcall.api.deps import get_settings as server_settings
-from shopcall.api.errors import ERROR_RESPONSES, ApiError
+from shopcall.api.errors import ERROR_RESPONSES, ApiError, ErrorOut
 from shopcall.api.origins import MAX_ORIGINS, normalise, parse_pattern
 from shopcall.api.widget_theme import ButtonLabels, Position, ThemeIn, public_widget
 from shopcall.config import Settings
@@ -166,7 +166,10 @@ def _widget_changes(widget: WidgetIn) -> dict[str, Any]:
     return changes
 
 
-@router.patch("", summary="Change some settings groups (business hours, CRM, routing, recording, widget)")
+@router.patch("", summary="Change some settings groups (business hours, CRM, routing, recording, widget, "
+                          "retention, region)",
+              responses={409: {"model": ErrorOut, "description": "the region cannot change while recordings "
+                               "are stored in the current one (`region_change_refused`)"}})
 async def patch_settings(body: SettingsIn, tenant: AuthedApp = Depends(current_app), db: Database = Depends(get_db),
                          live: LiveControl = Depends(get_live),
                          connectors: CrmConnectors = Depends(get_crm),
