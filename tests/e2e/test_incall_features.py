@@ -13,10 +13,23 @@ from tests.e2e.polling import wait_until
 
 pytestmark = pytest.mark.e2e
 
+# The page's <shopcall-call>: in the console's document, or in the shop widget's shadow root.
+CALL_VIEW = """
+window.__callView = () => (function find(root) {
+  const found = root.querySelector('shopcall-call');
+  if (found) return found;
+  for (const el of root.querySelectorAll('*')) {
+    const inner = el.shadowRoot && find(el.shadowRoot);
+    if (inner) return inner;
+  }
+  return null;
+})(document);
+"""
+
 # Records when each annotate frame leaves (agent) / each annotation event arrives (shopper).
 SEND_PROBE = """
 () => {
-  const view = (document.querySelector('shopcall-call') || document.querySelector('[data-shopcall-widget]').shadowRoot.querySelector('shopcall-call'));
+  const view = __callView();
   const c = view.client;
   window.__annSent = [];
   const send = c._send.bind(c);
@@ -30,7 +43,7 @@ SEND_PROBE = """
 """
 RECV_PROBE = """
 () => {
-  const view = (document.querySelector('shopcall-call') || document.querySelector('[data-shopcall-widget]').shadowRoot.querySelector('shopcall-call'));
+  const view = __callView();
   window.__annRecv = [];
   view.client.on('annotation', (ev) => {
     if (ev.op === 'stroke') window.__annRecv.push([ev.stroke.id, ev.stroke.points.length, Date.now()]);
@@ -39,7 +52,7 @@ RECV_PROBE = """
 """
 SELF_CANVAS_INK = """
 () => {
-  const view = (document.querySelector('shopcall-call') || document.querySelector('[data-shopcall-widget]').shadowRoot.querySelector('shopcall-call'));
+  const view = __callView();
   const c = view.shadowRoot.querySelector('.self canvas');
   const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
   let ink = 0;
@@ -51,7 +64,9 @@ SELF_CANVAS_INK = """
 
 def test_product_card_chat_and_annotation_in_a_live_call(server, browser, shots) -> None:
     actx, agent = new_page(browser, 1366, 860)
+    agent.add_init_script(CALL_VIEW)
     sctx, shopper = new_page(browser, 1024, 768)
+    shopper.add_init_script(CALL_VIEW)
     try:
         sign_in_agent(agent, server.base, "ben")
         start_call(shopper, server.base, name="Lena", customer="cus_1001")  # signed in as Maja Berg
@@ -109,13 +124,13 @@ def test_product_card_chat_and_annotation_in_a_live_call(server, browser, shots)
             time.sleep(0.02)
         agent.mouse.up()
         wait_until(lambda: shopper.evaluate("""() => {
-            const v = (document.querySelector('shopcall-call') || document.querySelector('[data-shopcall-widget]').shadowRoot.querySelector('shopcall-call'));
+            const v = __callView();
             return v.annotationState()[v.client.pid] || null; }"""), what="stroke on the shopper side")
         wait_until(lambda: shopper.evaluate("""() => {
-            const v = (document.querySelector('shopcall-call') || document.querySelector('[data-shopcall-widget]').shadowRoot.querySelector('shopcall-call'));
+            const v = __callView();
             const s = v.annotationState()[v.client.pid]; return s && s.length === 1 && s[0].points.length >= 20; }"""),
               what="finished stroke")
-        state = shopper.evaluate("() => { const v = (document.querySelector('shopcall-call') || document.querySelector('[data-shopcall-widget]').shadowRoot.querySelector('shopcall-call')); "
+        state = shopper.evaluate("() => { const v = __callView(); "
                                  "return v.annotationState()[v.client.pid]; }")
         assert len(state) == 1 and state[0]["color"] == "#ff3b30"
         assert all(0 <= x <= 1 and 0 <= y <= 1 for x, y in state[0]["points"])
@@ -137,12 +152,12 @@ def test_product_card_chat_and_annotation_in_a_live_call(server, browser, shots)
 
         # undo removes it on both sides
         agent.get_by_test_id("draw-undo").click()
-        wait_until(lambda: shopper.evaluate("() => { const v = (document.querySelector('shopcall-call') || document.querySelector('[data-shopcall-widget]').shadowRoot.querySelector('shopcall-call')); "
+        wait_until(lambda: shopper.evaluate("() => { const v = __callView(); "
                                        "return (v.annotationState()[v.client.pid] || []).length === 0; }"),
               what="undo on the shopper side")
         # ---- quality telemetry: both sides report every 5 s; the indicator shows a good loopback link
         for p in (agent, shopper):
-            p.wait_for_function("() => { const q = (document.querySelector('shopcall-call') || document.querySelector('[data-shopcall-widget]').shadowRoot.querySelector('shopcall-call')).shadowRoot"
+            p.wait_for_function("() => { const q = __callView().shadowRoot"
                                 ".querySelector('[data-testid=network-quality]'); return q && !q.hidden"
                                 " && Number(q.dataset.level) >= 3; }", timeout=15000)
         call_id = agent.evaluate("window.shopcall.currentCall.call")
@@ -166,7 +181,9 @@ def test_product_card_chat_and_annotation_in_a_live_call(server, browser, shots)
 
 def test_agent_screen_share_reaches_the_shopper_as_a_second_video(server, browser, shots) -> None:
     actx, agent = new_page(browser, 1366, 860)
+    agent.add_init_script(CALL_VIEW)
     sctx, shopper = new_page(browser, 1280, 800)
+    shopper.add_init_script(CALL_VIEW)
     try:
         sign_in_agent(agent, server.base, "anna")
         start_call(shopper, server.base)
@@ -199,7 +216,7 @@ def test_agent_screen_share_reaches_the_shopper_as_a_second_video(server, browse
         assert all(e.get("priority") == "high" for e in prio["screen"]), prio
         assert prio["camera"] and all(e.get("maxBitrate", 0) <= 400_000 for e in prio["camera"]), prio
         assert any(v["width"] >= 1000 for v in videos), videos  # the 1280x720 screen, next to the camera
-        assert shopper.evaluate("() => (document.querySelector('shopcall-call') || document.querySelector('[data-shopcall-widget]').shadowRoot.querySelector('shopcall-call')).shadowRoot"
+        assert shopper.evaluate("() => __callView().shadowRoot"
                                 ".querySelector('.remotes').dataset.layout") == "screen"
         box = screen_video.bounding_box()
         assert box and box["width"] > 600  # shown large
@@ -211,7 +228,7 @@ def test_agent_screen_share_reaches_the_shopper_as_a_second_video(server, browse
         agent.mouse.down()
         agent.mouse.move(cb["x"] + cb["width"] * 0.6, cb["y"] + cb["height"] * 0.5, steps=12)
         agent.mouse.up()
-        wait_until(lambda: agent.evaluate("() => { const v = (document.querySelector('shopcall-call') || document.querySelector('[data-shopcall-widget]').shadowRoot.querySelector('shopcall-call')); "
+        wait_until(lambda: agent.evaluate("() => { const v = __callView(); "
                                      "return Object.keys(v.annotationState()).some(k => k.endsWith(':screen') "
                                      "&& v.annotationState()[k].length === 1); }"), what="stroke on the agent's screen")
         time.sleep(1)
