@@ -214,12 +214,17 @@ PROBE_JS = """
   Object.setPrototypeOf(window.WebSocket, WS);
 
   window.__rc = {
-    t0, log, note, samples: [], max: new Map(), timer: null, busy: false,
+    t0, log, note, samples: [], max: new Map(), rtp: new Map(), timer: null, busy: false,
     /** Also record the ShopCall SDK's own events of the page's client (the demo pages expose it). */
     hookSdk() {
       const sc = window.ShopCall || window.shopcall; const c = sc && sc.client;
       if (!c || c.__rcHooked) return !!c;
       c.__rcHooked = true;
+      const log = c._log.bind(c);  // the SDK's own reasoning (probes, drops, restarts) in the timeline
+      c._log = (...a) => {
+        note("log", -1, a.map((x) => (x && x.code) || String(x)).join(" ").slice(0, 100));
+        log(...a);
+      };
       for (const t of ["ice-restart", "media-health", "connection-state"]) {
         c.addEventListener(t, (e) => note("sdk", -1, t + " " + JSON.stringify(e.detail)));
       }
@@ -235,8 +240,21 @@ PROBE_JS = """
       for (const pc of window.__pcs) {
         if (pc.connectionState === "closed") continue;
         let n = 0;
+        const i = window.__pcs.indexOf(pc);
         (await pc.getStats()).forEach((s) => {
-          if (s.type === "inbound-rtp" && s.kind === "video") n += s.framesDecoded || 0;
+          if (s.type !== "inbound-rtp" || s.kind !== "video") return;
+          n += s.framesDecoded || 0;
+          // what the receiver did about a gap: packets stalled and resumed, key frames asked for and got
+          const prev = this.rtp.get(s.id) || {};
+          const cur = { p: s.packetsReceived || 0, pli: s.pliCount || 0, kf: s.keyFramesDecoded || 0, nack: s.nackCount || 0 };
+          if (prev.p !== undefined) {
+            if (cur.p === prev.p && !prev.stalled) { cur.stalled = true; note("rtp", i, "packets stalled"); }
+            else if (cur.p === prev.p) cur.stalled = true;
+            else if (prev.stalled) note("rtp", i, "packets resume");
+            if (cur.pli !== prev.pli) note("rtp", i, "pli sent #" + cur.pli);
+            if (cur.kf !== prev.kf && (prev.stalled || cur.pli !== prev.pli || this.gap)) note("rtp", i, "key frame decoded");
+          }
+          this.rtp.set(s.id, cur);
         });
         this.max.set(pc, Math.max(n, this.max.get(pc) || 0));
       }

@@ -143,3 +143,24 @@ def test_quality_controllers_keep_their_state_through_a_restart(env) -> None:
         assert ask(bob, lossy)["type"] == "quality_ack"
         assert _session(media, bob_pid).substreams[sid]["substream"] == 0
         assert list(layers.history) == history  # no second decision: the hysteresis carried on
+
+
+def test_a_subscriber_may_ask_for_a_key_frame_of_a_feed_it_receives_only(env) -> None:
+    """After a path moved, packets arrive but nothing decodes until a key frame: the subscriber asks, the
+    server makes that publisher send one; nobody can make an encoder they do not receive from spend them."""
+    client, media, app_id = env
+    with client.websocket_connect("/v1/signal") as anna, client.websocket_connect("/v1/signal") as bob:
+        anna_pid, bob_pid, sid = _call(client, app_id, anna, bob)
+        anna_media = _session(media, anna_pid)
+        assert ask(bob, {"type": "keyframe", "pid": anna_pid}) == {"type": "keyframe_requested", "pid": anna_pid,
+                                                                   "re": "ask"}
+        assert anna_media.keyframes == 1
+        # a publisher may refresh its own subscribers (its path moved); Bob publishes nothing to ask of
+        assert ask(anna, {"type": "keyframe", "pid": anna_pid})["type"] == "keyframe_requested"
+        assert anna_media.keyframes == 2
+        refused = ask(anna, {"type": "keyframe", "pid": bob_pid})
+        assert (refused["type"], refused["code"]) == ("error", "no_such_subscription")
+        assert ask(bob, {"type": "unsubscribe", "sid": sid})["type"] == "unsubscribed"
+        refused = ask(bob, {"type": "keyframe", "pid": anna_pid})
+        assert (refused["type"], refused["code"]) == ("error", "no_such_subscription")
+        assert anna_media.keyframes == 2

@@ -64,6 +64,10 @@ class MediaSession(Protocol):
 
     async def unpublish(self) -> None: ...
 
+    async def request_keyframe(self) -> None:
+        """Ask this publisher for a key frame now: a subscriber whose path just moved gets packets again
+        but cannot decode until one comes, and its own request may have been lost on the old path."""
+
     async def subscribe(self, room: RoomSpec, feed_id: int) -> tuple[str, str]:
         """Create a subscription to a publisher; return (subscription id, SDP offer)."""
 

@@ -72,6 +72,7 @@ class FakeMediaSession:
         self.substreams: dict[str, dict[str, int | None]] = {}
         self.recording: str | None = None
         self.restarts: list[str] = []  # ICE restarts in order: "publisher" or a sid
+        self.keyframes = 0  # key frame requests sent to this publisher
         self.closed = False
 
     def __repr__(self) -> str:
@@ -118,6 +119,12 @@ class FakeMediaSession:
             raise MediaError("invalid SDP offer")
         self.restarts.append("publisher")
         return fake_sdp("answer", label=self.label)
+
+    async def request_keyframe(self) -> None:
+        self._check("request_keyframe")
+        if not self.published:
+            raise MediaError("nothing is being published", code="not_publishing")
+        self.keyframes += 1
 
     async def set_recording(self, filename: str | None) -> None:
         self._check("set_recording", filename)

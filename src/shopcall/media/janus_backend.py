@@ -491,6 +491,13 @@ class JanusMediaSession:
             self._set_red(red)
             return answer
 
+    async def request_keyframe(self) -> None:
+        """VideoRoom publisher `configure` with `keyframe: true`: Janus sends the publisher a PLI."""
+        async with self._lock:
+            if self._publisher is None or not self._published or self._is_stale():
+                raise MediaError("nothing is being published", code="not_publishing")
+            await self._publisher.message({"request": "configure", "keyframe": True})
+
     def _set_red(self, red: RedAudio | None) -> None:
         """Remember (backend-wide, for subscribers of this feed) whether this publisher sends RED."""
         self._red = red

@@ -137,6 +137,13 @@ class IceRestart(Msg):
                             description="the new offer (publisher, screen); none for a subscription")
 
 
+class Keyframe(Msg):
+    """A subscriber gets packets again but cannot decode: ask the publisher of `pid` for a key frame."""
+
+    type: Literal["keyframe"]
+    pid: str = Field(min_length=1, max_length=80, description="the feed subscribed to (`<pid>` or `<pid>:screen`)")
+
+
 class Trickle(Msg):
     type: Literal["trickle"]
     target: str = Field(min_length=1, max_length=64)

@@ -21,6 +21,7 @@ from shopcall.signalling.registry import Registry
 from shopcall.signalling.room import HELD, Feed, Held, LiveRoom
 
 ICE_RESTART_RATE = "12/30seconds"  # the SDK restarts at most every few seconds per peer connection
+KEYFRAME_RATE = "20/10seconds"  # the SDK asks at most every 2 s per stalled subscription
 SCREEN_TARGET = "screen"  # the screen share's session in `conn.extra_media` (features/screens.py)
 
 
@@ -37,6 +38,7 @@ class MediaFeature(Feature):
         registry.add(p.Trickle, self.on_trickle)
         registry.add(p.IceRestart, self.on_ice_restart, rate=ICE_RESTART_RATE)
         registry.add(p.Mute, self.on_mute)
+        registry.add(p.Keyframe, self.on_keyframe, rate=KEYFRAME_RATE)
 
     async def _session(self, conn: Connection) -> MediaSession:
         if conn.media is None:
@@ -137,6 +139,21 @@ class MediaFeature(Feature):
             raise p.ProtocolError("no_such_subscription", f"no subscription {msg.target}", msg.id)
         offer = await conn.media.restart_subscription(msg.target)
         return {"type": "ice_restarted", "target": msg.target, "pid": pid, "sdp": offer}
+
+    async def on_keyframe(self, conn: Connection, msg: p.Keyframe) -> dict[str, Any]:
+        """Only for a feed this connection subscribes to, or its own (a publisher whose path just moved
+        refreshes its subscribers' pictures): nobody makes others' encoders spend key frames."""
+        live = self.ctx.live(conn, msg.id)
+        feed = live.feed(msg.pid)
+        if feed is None or feed.media is None or (msg.pid not in conn.subscriptions.values() and feed.owner is not conn):
+            raise p.ProtocolError("no_such_subscription", f"not subscribed to {msg.pid}", msg.id)
+        try:
+            await feed.media.request_keyframe()
+        except MediaError as e:
+            if e.code == "not_publishing":
+                raise p.ProtocolError("no_such_publisher", f"{msg.pid} is not publishing", msg.id) from None
+            raise
+        return {"type": "keyframe_requested", "pid": msg.pid}
 
     async def on_mute(self, conn: Connection, msg: p.Mute) -> dict[str, Any]:
         live = self.ctx.live(conn, msg.id)

@@ -260,7 +260,9 @@ export class ShopCallClient extends EventTarget {
       this._rejoining = false;
     }
     if (info.mediaKept) {
-      for (const w of [...(this._iceWatches || [])]) w.tick(); // repairs waiting for signalling start now
+      // the socket broke with the network: every path may have too (a receive-only one is reported
+      // late), so restart ICE on all of them now; one that still worked switches without a gap
+      for (const w of [...(this._iceWatches || [])]) w.networkChanged();
       return;
     }
     try {

@@ -11,6 +11,17 @@ import { IceRecovery } from "./ice-recovery.js";
 /** How often a watched connection's deadlines are checked. */
 export const ICE_TICK_MS = 500;
 
+/**
+ * How often a subscription's received packets are counted, and after how many counts without a new
+ * packet it is stalled. Browsers report a receive-only connection `disconnected` late (seen 4-5 s
+ * after the network came back from an outage): a feed that should be sending but brings nothing is
+ * the earlier sign that the path, and maybe the socket, broke.
+ */
+export const STALL_CHECK_MS = 750;
+export const STALL_CHECKS = 2;
+/** Least time between two key frame requests of one subscription. */
+export const KEYFRAME_GAP_MS = 2000;
+
 /** Errors of a restart request that mean "the socket went away", not "the restart failed". */
 const TRANSIENT = ["disconnected", "timeout", "not_in_room", "rate_limited"];
 /** Errors that mean the server has nothing to restart: rebuild at once. */
@@ -96,8 +107,11 @@ export const methods = {
    * Emits `media-health` {target, pid, state: "ok"|"reconnecting"} on changes and `ice-restart`
    * {target, pid, reason, attempt} when a restart starts. Restarts wait for the signalling socket.
    * @param {RTCPeerConnection} pc
-   * @param {{target: string, pid: () => string|null, restart: () => Promise<void>, rebuild: (reason: string) => void}} how
-   *   `target`: "publisher", "screen" or "subscription"; `restart` negotiates the ICE restart
+   * @param {{target: string, pid: () => string|null, restart: () => Promise<void>, rebuild: (reason: string) => void,
+   *   expectsMedia?: () => boolean, expectsVideo?: () => boolean, requestKeyframe?: () => void}} how
+   *   `target`: "publisher", "screen" or "subscription"; `restart` negotiates the ICE restart; with
+   *   `expectsMedia`, received packets are counted and a stall (none while media is expected) probes the
+   *   socket: a dead socket means our own network broke, and the reconnect then restarts ICE
    * @returns {IceWatch}
    */
   _watchIce(pc, how) {
@@ -135,11 +149,20 @@ export const methods = {
         act(policy.restartFailed(REFUSED.includes(code) ? "refused" : TRANSIENT.includes(code) ? "transient" : "failed", canSignal()));
       });
     };
+    let askedAt = 0;
+    const askKeyframe = (/** @type {string} */ why) => {
+      if (!how.requestKeyframe || Date.now() - askedAt < KEYFRAME_GAP_MS || this.state !== "connected") return;
+      askedAt = Date.now();
+      this._log("asking for a key frame", how.target, how.pid(), why);
+      how.requestKeyframe();
+    };
     const onState = () => {
       if (disposed) return;
       const state = pc.connectionState === "failed" ? "failed" : pc.iceConnectionState;
       // the path broke: the socket may have gone with it (an address change, an outage)
       if (state === "disconnected" || state === "failed") this._probeSocket(`${how.target} ${state}`);
+      // back on a (new) path: the picture needs a key frame; the browser's own request may be lost
+      if ((state === "connected" || state === "completed") && policy.health === "reconnecting") askKeyframe("path back");
       act(policy.observe(state, canSignal()));
       // connected: also clears what an earlier connection of this target (before a rebuild) reported
       if (state === "connected" || state === "completed") this._setMediaHealth(how.target, how.pid(), "ok");
@@ -149,6 +172,40 @@ export const methods = {
     const timer = setInterval(() => {
       if (!disposed) act(policy.tick(canSignal()));
     }, ICE_TICK_MS);
+    let packets = -1;
+    let frames = -1;
+    let still = 0;
+    let counting = false;
+    const stallTimer = how.expectsMedia
+      ? setInterval(async () => {
+          if (disposed || counting || pc.connectionState === "closed" || !policy.everConnected) return;
+          counting = true;
+          try {
+            let n = 0;
+            let decoded = 0;
+            (await pc.getStats()).forEach((s) => {
+              if (s.type !== "inbound-rtp") return;
+              n += s.packetsReceived || 0;
+              if (s.kind === "video") decoded += s.framesDecoded || 0;
+            });
+            still = n === packets && how.expectsMedia && how.expectsMedia() ? still + 1 : 0;
+            // packets flow again but no picture: the key frame the decoder waits for (its own request may
+            // have gone out on the old path) — ask the publisher through the server, at most every 2 s
+            const blind = n > packets && packets >= 0 && decoded === frames && how.expectsVideo && how.expectsVideo();
+            packets = n;
+            frames = decoded;
+            if (blind) askKeyframe("packets but no frames");
+            if (still === STALL_CHECKS) {
+              this._log("receiving nothing", how.target, how.pid());
+              this._probeSocket(`${how.target} receives nothing`);
+            }
+          } catch (_) {
+            /* closed meanwhile */
+          } finally {
+            counting = false;
+          }
+        }, STALL_CHECK_MS)
+      : null;
     /** @type {IceWatch} */
     const watch = {
       policy,
@@ -164,6 +221,7 @@ export const methods = {
         if (disposed) return;
         disposed = true;
         clearInterval(timer);
+        if (stallTimer) clearInterval(stallTimer);
         pc.removeEventListener("iceconnectionstatechange", onState);
         pc.removeEventListener("connectionstatechange", onState);
         this._iceWatches.delete(watch);

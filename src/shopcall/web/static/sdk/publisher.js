@@ -86,6 +86,10 @@ export const methods = {
       pid: () => this.pid,
       restart: () => this._restartPublisherIce(pc),
       rebuild: () => this._onPublisherFailed(gen),
+      // our path moved: subscribers get our packets again but need a key frame to show them
+      requestKeyframe: () => {
+        if (this.pid) this.request({ type: "keyframe", pid: this.pid }).catch((err) => this._log("key frame request failed", err));
+      },
     });
     this.simulcast = simulcast;
     this._emit("published", { stream, simulcast });

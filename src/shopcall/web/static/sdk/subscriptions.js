@@ -111,6 +111,19 @@ export const methods = {
         pid: () => sub.pid,
         restart: () => this._restartSubscriptionIce(sub),
         rebuild: () => this._onSubscriptionFailed(sub),
+        expectsMedia: () => {
+          // a camera feed sends audio and video packets all the time unless both are muted (a still
+          // screen share may send nothing for a while)
+          const p = this.participants.get(sub.pid);
+          return !!p && !screenOwner(sub.pid) && !!p.publishing && !p.reconnecting && !(p.audio_muted && p.video_muted);
+        },
+        expectsVideo: () => {
+          const p = this.participants.get(sub.pid);
+          return !!p && !screenOwner(sub.pid) && !!p.publishing && !p.video_muted;
+        },
+        requestKeyframe: () => {
+          this.request({ type: "keyframe", pid: sub.pid }).catch((err) => this._log("key frame request failed", err));
+        },
       });
     }
   },

@@ -209,7 +209,9 @@ export const methods = {
     // peer connections survive a short signalling outage only if the server kept our media;
     // it releases it once we are gone, so rebuild everything after the new hello.
     while (!this._closing && this._reconnectAttempt < this.options.maxReconnectAttempts) {
-      const delay = reconnectDelay(this._reconnectAttempt, Math.random, this.room ? IN_CALL_RECONNECT_CAP_MS : 8000);
+      const quick = this._quickReconnect && this._reconnectAttempt === 0;
+      this._quickReconnect = false;
+      const delay = quick ? 50 : reconnectDelay(this._reconnectAttempt, Math.random, this.room ? IN_CALL_RECONNECT_CAP_MS : 8000);
       this._reconnectAttempt += 1;
       await sleep(delay);
       if (this._closing) return;
@@ -289,6 +291,7 @@ export const methods = {
     if (this.ws === ws) {
       ws.onclose = null;
       ws.onmessage = null;
+      this._quickReconnect = true; // our network broke, not the server: no herd to spread out
       this._onSocketClosed({ code: 1006, reason: why }, true);
     }
   },
