@@ -667,6 +667,7 @@ class ShopCallCall(Call):
         if self.agent is not None:
             end = self.agent.page.get_by_test_id("end-call")
             clicked = ""
+            click_ms = now_ms()
             try:
                 end.click(timeout=5000)
             except Exception as e:  # noqa: BLE001 - on a loaded machine the click can outlast its timeout
@@ -684,6 +685,17 @@ class ShopCallCall(Call):
                         shot = self.rig.tmp / f"end-call-{int(time.time())}.png"
                         self.agent.page.screenshot(path=str(shot))
                         self.close_error += f" (agent's console: {shot})"
+            # the call must have ended on the server too, or the next call finds Anna busy with it
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and self.calls() and self.calls()[-1][2] == "answered":
+                time.sleep(0.3)
+            if self.calls() and self.calls()[-1][2] == "answered":
+                with contextlib.suppress(Exception):
+                    rows = [f"{t - click_ms:+.0f} {who} {what} {detail}" for who, side in (("agent", self.agent),
+                            ("shopper", self.shopper)) if side is not None
+                            for t, _pc, what, detail in side.timeline(click_ms - 3000)]
+                    self.close_error = (self.close_error or "") + " the call is still answered on the server after " \
+                        "End call: " + " | ".join(rows)[-1500:]
         super().close()
 
 

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { RESUME_KEY, loadResume } from "../../src/shopcall/web/static/sdk/continuity.js";
-import { livenessTimeoutMs } from "../../src/shopcall/web/static/sdk/transport.js";
+import { inCallReconnectDelay, livenessTimeoutMs, openTimeoutMs } from "../../src/shopcall/web/static/sdk/transport.js";
 import { ShopCallClient } from "../../src/shopcall/web/static/sdk/shopcall.js";
 import { FakeWebSocket, WELCOME, connectedClient, details } from "./fake-server.mjs";
 
@@ -210,7 +210,7 @@ test("a socket that does not open in time is given up and another tried (no kern
   const client = new ShopCallClient({ url: "ws://test/v1/signal", qualityReportMs: 0 });
   const connecting = client.connect("token-1");
   const ws = FakeWebSocket.opened.at(-1);
-  t.mock.timers.tick(2600);
+  t.mock.timers.tick(10100);
   await assert.rejects(connecting, (err) => err.code === "connect_failed");
   assert.equal(ws.onopen, null, "the stuck socket is abandoned");
   client.close();
@@ -244,4 +244,12 @@ test("after a reconnect in a call the SDK asks for its kept media and keeps its 
   assert.deepEqual(closed, ["gone"], "only the subscription to a feed that stopped is dropped");
   assert.ok(!ws2.sent.some((m) => m.type === "subscribe" || m.type === "publish"), "nothing renegotiated");
   client.close();
+});
+
+test("in a call, reconnect attempts come quickly at first, and each attempt's open timeout doubles", () => {
+  for (let a = 0; a < 4; a++) {
+    assert.ok(inCallReconnectDelay(a, () => 0) >= 200 && inCallReconnectDelay(a, () => 1) <= 400);
+  }
+  assert.ok(inCallReconnectDelay(20, () => 1) <= 2401, "then capped at 2 s (+20 % jitter)");
+  assert.deepEqual([0, 1, 2, 3, 9].map(openTimeoutMs), [1500, 3000, 6000, 12000, 12000]);
 });

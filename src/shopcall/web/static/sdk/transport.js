@@ -62,11 +62,31 @@ export function reconnectDelay(attempt, random = Math.random, capMs = 8000) {
 export const IN_CALL_RECONNECT_CAP_MS = 2000;
 
 /**
+ * Delay before reconnect attempt `attempt` of a client in a call: the first few come quickly
+ * (0.2-0.4 s; the kept media waits, and the open timeout already spaces them), then as
+ * {@link reconnectDelay} capped at 2 s.
+ * @param {number} attempt @param {() => number} [random]
+ */
+export function inCallReconnectDelay(attempt, random = Math.random) {
+  if (attempt < 4) return 200 + random() * 200;
+  return reconnectDelay(attempt - 4, random, IN_CALL_RECONNECT_CAP_MS);
+}
+
+/**
  * A socket that is not open after this long is given up and a new one tried: a SYN lost while the
  * network was down is otherwise retried by the kernel with a growing back-off (1, 2, 4 s…), long
  * after the network is back.
  */
-export const OPEN_TIMEOUT_MS = 2500;
+export const OPEN_TIMEOUT_MS = 1500;
+
+/** A first connect gets longer: a slow network's TLS handshake, with no reconnect loop behind it. */
+export const FIRST_OPEN_TIMEOUT_MS = 10000;
+
+/** The open timeout of reconnect attempt `attempt`: doubling from {@link OPEN_TIMEOUT_MS} (a slow but
+ * reachable server still gets in), at most 12 s. @param {number} attempt */
+export function openTimeoutMs(attempt) {
+  return Math.min(12000, OPEN_TIMEOUT_MS * 2 ** Math.max(0, attempt));
+}
 
 /** A probe ping (sent when a peer connection breaks or the network changes) unanswered this long means the socket is dead too. */
 export const PROBE_TIMEOUT_MS = 1000;
@@ -136,7 +156,7 @@ export const methods = {
         }
         if (this.ws === ws) this.ws = null;
         fail(new ShopCallError("connect_failed", ERROR_TEXT.connect_failed));
-      }, OPEN_TIMEOUT_MS);
+      }, this.state === "connecting" ? FIRST_OPEN_TIMEOUT_MS : openTimeoutMs((this._reconnectAttempt || 1) - 1));
       ws.onopen = () => {
         clearTimeout(openTimer);
         this._lastSeen = Date.now();
@@ -211,7 +231,7 @@ export const methods = {
     while (!this._closing && this._reconnectAttempt < this.options.maxReconnectAttempts) {
       const quick = this._quickReconnect && this._reconnectAttempt === 0;
       this._quickReconnect = false;
-      const delay = quick ? 50 : reconnectDelay(this._reconnectAttempt, Math.random, this.room ? IN_CALL_RECONNECT_CAP_MS : 8000);
+      const delay = quick ? 50 : this.room ? inCallReconnectDelay(this._reconnectAttempt) : reconnectDelay(this._reconnectAttempt);
       this._reconnectAttempt += 1;
       await sleep(delay);
       if (this._closing) return;
