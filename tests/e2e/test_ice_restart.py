@@ -20,7 +20,7 @@ pytestmark = pytest.mark.e2e
 
 # What each page's SDK client says about its peer connections (the SDK's own objects, not the probe's).
 CLIENT_STATE = """() => {
-  const c = window.ShopCall.client;
+  const c = (window.ShopCall || window.shopcall).client;
   const ufrag = (pc) => {
     const m = pc && pc.localDescription && /a=ice-ufrag:(\\S+)/.exec(pc.localDescription.sdp);
     return m ? m[1] : null;
@@ -34,7 +34,7 @@ CLIENT_STATE = """() => {
 # Records the SDK's ice-restart / media-health events and the call view's media-stall events, with times.
 RECORDER = """() => {
   window.__ev = [];
-  const c = window.ShopCall.client;
+  const c = (window.ShopCall || window.shopcall).client;
   const log = (t) => (e) => window.__ev.push({t, d: e.detail, at: Date.now()});
   for (const t of ["ice-restart", "media-health"]) c.addEventListener(t, log(t));
   document.addEventListener("media-stall", log("media-stall"));
