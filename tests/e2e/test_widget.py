@@ -383,3 +383,34 @@ def test_an_origin_the_app_does_not_allow_gets_a_clear_refusal(server: Server, b
                 ctx.close()
     finally:
         merchant.close()
+
+
+def test_visitor_reporting_waits_for_consent_then_an_invitation_arrives(server: Server, browser: Any, shop: str,
+                                                                        shots: Path) -> None:
+    """No consent, no presence: the console lists nobody. After `ShopCall.consent({analytics: true})` the
+    visitor shows up with the product, and the expert's invitation appears in the widget."""
+    actx, agent, _ = _page(browser, 1366, 860)
+    try:
+        sign_in_agent(agent, server.base, "anna")
+        for (w, h), lang in (((1280, 800), "en"), ((390, 844), "zh-CN")):
+            ctx, page, errors = _page(browser, w, h)
+            try:
+                page.goto(f"{shop}/product?lang={lang}")
+                _ready(page)
+                time.sleep(3)
+                assert agent.get_by_test_id("visitor").count() == 0  # nothing reported before consent
+                page.evaluate("ShopCall.consent({analytics: true})")
+                card = agent.get_by_test_id("visitor").filter(has_text="Aurora H1")
+                card.first.wait_for(timeout=20000)
+                card.first.get_by_test_id("invite-visitor").click()
+                prompt = page.get_by_test_id("invite-prompt")
+                prompt.wait_for(timeout=15000)
+                assert "Anna" in prompt.inner_text()
+                _shot(page, shots, f"{'phone' if w < 600 else 'desktop'}_{lang}_9_invitation")
+                page.get_by_test_id("invite-decline").click()
+                assert not errors, errors
+            finally:
+                ctx.close()
+            agent.get_by_test_id("visitor").first.wait_for(state="detached", timeout=30000)
+    finally:
+        actx.close()
