@@ -246,13 +246,13 @@ PROBE_JS = """
           n += s.framesDecoded || 0;
           // what the receiver did about a gap: packets stalled and resumed, key frames asked for and got
           const prev = this.rtp.get(s.id) || {};
-          const cur = { p: s.packetsReceived || 0, pli: s.pliCount || 0, kf: s.keyFramesDecoded || 0, nack: s.nackCount || 0 };
+          const cur = { p: s.packetsReceived || 0, pli: s.pliCount || 0, kf: s.keyFramesDecoded || 0 };
           if (prev.p !== undefined) {
             if (cur.p === prev.p && !prev.stalled) { cur.stalled = true; note("rtp", i, "packets stalled"); }
             else if (cur.p === prev.p) cur.stalled = true;
             else if (prev.stalled) note("rtp", i, "packets resume");
             if (cur.pli !== prev.pli) note("rtp", i, "pli sent #" + cur.pli);
-            if (cur.kf !== prev.kf && (prev.stalled || cur.pli !== prev.pli || this.gap)) note("rtp", i, "key frame decoded");
+            if (cur.kf !== prev.kf && (prev.stalled || cur.pli !== prev.pli)) note("rtp", i, "key frame decoded");
           }
           this.rtp.set(s.id, cur);
         });

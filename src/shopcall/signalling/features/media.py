@@ -145,7 +145,8 @@ class MediaFeature(Feature):
         refreshes its subscribers' pictures): nobody makes others' encoders spend key frames."""
         live = self.ctx.live(conn, msg.id)
         feed = live.feed(msg.pid)
-        if feed is None or feed.media is None or (msg.pid not in conn.subscriptions.values() and feed.owner is not conn):
+        mine = feed is not None and (msg.pid in conn.subscriptions.values() or feed.owner is conn)
+        if feed is None or feed.media is None or not mine:
             raise p.ProtocolError("no_such_subscription", f"not subscribed to {msg.pid}", msg.id)
         try:
             await feed.media.request_keyframe()
