@@ -605,7 +605,10 @@ class Hub:
                 await release_media(member)
                 member.close(p.CLOSE_ROOM_ENDED, "room ended")
         for feature in self.features:
-            await feature.room_ended(room_id)
+            try:  # one feature failing must not leave the others (the desk frees the agent) undone
+                await feature.room_ended(room_id)
+            except Exception:
+                log.exception("room_ended_hook_failed", room=room_id, feature=type(feature).__name__)
         await media_call(self._media.destroy_room(room_id))
         if ended:
             log.info("room_ended", room=room_id, reason=reason)
