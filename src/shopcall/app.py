@@ -18,6 +18,7 @@ from shopcall.api import webhooks as webhooks_api
 from shopcall.api.app_store import AppStore
 from shopcall.api.body_limit import BodyLimit
 from shopcall.api.cors import WidgetCors
+from shopcall.api.hsts import Hsts
 from shopcall.auth.secrets import load_signing_key
 from shopcall.config import Settings
 from shopcall.crm.connectors import CrmConnectors
@@ -140,8 +141,9 @@ def create_app(settings: Settings, *, media: MediaBackend | None = None, storage
                               "app id as user name, app secret as password.")
     deps.install(app, services)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    # outermost: preflights are answered before anything else, and every widget response gets its CORS headers
+    # preflights are answered before anything else (only HSTS wraps it), every widget response gets CORS headers
     app.add_middleware(WidgetCors, settings=settings, key=key, origins_of=AppStore(db).widget_origins)
+    app.add_middleware(Hsts, settings=settings)  # outside CORS: preflights and errors get it too
     errors.install(app)
     app.include_router(health.router)
     app.include_router(rooms.router)

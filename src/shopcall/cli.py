@@ -36,6 +36,12 @@ console = Console(stderr=True)
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data folder (env SHOPCALL_DATA_DIR)")]
 Port = Annotated[int | None, typer.Option("--port", "-p", help="HTTP port (env SHOPCALL_PORT)")]
 Host = Annotated[str | None, typer.Option("--host", help="Bind address (env SHOPCALL_HOST)")]
+TlsCert = Annotated[Path | None, typer.Option("--tls-cert", help="Serve https/wss with this PEM certificate "
+                                               "(chain) (env SHOPCALL_TLS_CERT); needs --tls-key")]
+TlsKey = Annotated[Path | None, typer.Option("--tls-key", help="PEM private key of --tls-cert (env SHOPCALL_TLS_KEY)")]
+TlsSelfSigned = Annotated[bool, typer.Option("--tls-self-signed", help="Serve https with a self-signed certificate "
+                                             "made in <data_dir>/tls (LAN proof of concept; env "
+                                             "SHOPCALL_TLS_SELF_SIGNED)")]
 
 
 def _settings(**kw: object) -> Settings:
@@ -53,11 +59,27 @@ def _run(settings: Settings, demo: bool) -> None:
     from shopcall.app import create_app
     from shopcall.logs import configure
     from shopcall.signalling.protocol import MAX_FRAME_BYTES
+    from shopcall.tls import TlsError, server_tls
 
+    addresses = _host_addresses() if settings.tls_self_signed else []
+    try:
+        tls = server_tls(settings, addresses)
+    except TlsError as e:
+        from rich.markup import escape
+
+        console.print(f"[red]error:[/red] {escape(str(e))}", soft_wrap=True)
+        raise typer.Exit(2) from None
     configure(settings.log_level)
     base = settings.base_url
 
     def banner() -> None:
+        if tls is not None:
+            kind = "self-signed certificate (browsers warn until it is accepted)" if tls.self_signed else "certificate"
+            console.print(f"TLS: https and wss with the {kind} {tls.cert}, valid until {tls.not_after:%Y-%m-%d}, "
+                          f"SHA-256 {tls.fingerprint}", soft_wrap=True)
+            if tls.self_signed and settings.host in ("0.0.0.0", "::") and addresses:
+                console.print("On the LAN: " + ", ".join(f"https://{h}:{settings.port}" for h in addresses),
+                              soft_wrap=True)
         if not demo:
             console.print(f"ShopCall is running: API {base}/v1, docs {base}/docs, health {base}/healthz")
             return
@@ -84,20 +106,36 @@ def _run(settings: Settings, demo: bool) -> None:
     # X-Forwarded-* are believed only from settings.trusted_proxies (shopcall.api.proxy), not by uvicorn
     config = uvicorn.Config(application, host=settings.host, port=settings.port, log_level=settings.log_level,
                             ws_ping_interval=20, ws_ping_timeout=20, ws_max_size=MAX_FRAME_BYTES,
-                            proxy_headers=False)
+                            proxy_headers=False,
+                            ssl_certfile=str(tls.cert) if tls else None, ssl_keyfile=str(tls.key) if tls else None)
     Server(config).run()
 
 
+def _host_addresses() -> list[str]:
+    """This host's IPv4 addresses other than loopback, for the self-signed certificate and the banner."""
+    from shopcall.turn.peers import list_interfaces
+
+    try:
+        return [str(a) for i in list_interfaces() if i.up for a in i.addresses
+                if a.version == 4 and not (a.is_loopback or a.is_link_local)]
+    except RuntimeError:  # no iproute2: localhost and the host name still work
+        return []
+
+
 @app.command()
-def serve(port: Port = None, host: Host = None, data_dir: DataDir = None) -> None:
+def serve(port: Port = None, host: Host = None, data_dir: DataDir = None, tls_cert: TlsCert = None,
+          tls_key: TlsKey = None, tls_self_signed: TlsSelfSigned = False) -> None:
     """Start the API + signalling server and a supervised Janus."""
-    _run(_settings(port=port, host=host, data_dir=data_dir), demo=False)
+    _run(_settings(port=port, host=host, data_dir=data_dir, tls_cert=tls_cert, tls_key=tls_key,
+                   tls_self_signed=tls_self_signed or None), demo=False)
 
 
 @app.command()
-def demo(port: Port = None, host: Host = None, data_dir: DataDir = None) -> None:
+def demo(port: Port = None, host: Host = None, data_dir: DataDir = None, tls_cert: TlsCert = None,
+         tls_key: TlsKey = None, tls_self_signed: TlsSelfSigned = False) -> None:
     """`serve` plus a seeded demo shop; prints the URLs to open."""
-    _run(_settings(port=port, host=host, data_dir=data_dir), demo=True)
+    _run(_settings(port=port, host=host, data_dir=data_dir, tls_cert=tls_cert, tls_key=tls_key,
+                   tls_self_signed=tls_self_signed or None), demo=True)
 
 
 def _db(settings: Settings) -> Database:

@@ -47,7 +47,15 @@ class Settings(BaseSettings):
     database_url: str | None = Field(None, description="SQLAlchemy URL; default sqlite:///<data_dir>/shopcall.db")
     host: str = Field("127.0.0.1", description="Address the HTTP/WebSocket server binds")
     port: int = Field(8080, ge=1, le=65535, description="HTTP/WebSocket port")
-    public_url: str | None = Field(None, description="Base URL printed and used in links; default http://localhost:PORT")
+    public_url: str | None = Field(None, description="Base URL printed and used in links; default "
+                                   "http://localhost:PORT (https:// with TLS)")
+    tls_cert: Path | None = Field(None, description="PEM certificate (chain) for serving https and wss directly "
+                                  "(docs/operations.md \"TLS\"); with tls_key")
+    tls_key: Path | None = Field(None, description="PEM private key (unencrypted) for tls_cert")
+    tls_self_signed: bool = Field(False, description="Serve https with a self-signed certificate made in "
+                                  "<data_dir>/tls (a LAN proof of concept: browsers warn until it is accepted)")
+    hsts_max_age_s: int = Field(31_536_000, ge=0, description="Strict-Transport-Security max-age sent on "
+                                "responses that came over https (directly or via a trusted proxy); 0 = no header")
 
     janus_binary: str = Field("/usr/bin/janus", description="Janus executable")
     janus_http_port: int = Field(0, ge=0, le=65535, description="Janus HTTP API port (loopback); 0 = pick a free one")
@@ -209,7 +217,13 @@ class Settings(BaseSettings):
 
     @property
     def base_url(self) -> str:
-        return (self.public_url or f"http://localhost:{self.port}").rstrip("/")
+        scheme = "https" if self.tls_enabled else "http"
+        return (self.public_url or f"{scheme}://localhost:{self.port}").rstrip("/")
+
+    @property
+    def tls_enabled(self) -> bool:
+        """The server itself answers https (shopcall.tls checks the files before it starts)."""
+        return self.tls_self_signed or self.tls_cert is not None
 
 
 class _TomlSource(PydanticBaseSettingsSource):

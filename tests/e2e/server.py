@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -33,6 +34,12 @@ class Server:
     data_dir: Path
     proc: subprocess.Popen[bytes]
     log: Path
+    ca: Path | None = None  # `tls=True`: the server's self-signed certificate, to verify https/wss with
+
+    @property
+    def verify(self) -> ssl.SSLContext | bool:
+        """httpx's `verify` for this server."""
+        return ssl.create_default_context(cafile=str(self.ca)) if self.ca else True
 
     @property
     def db_url(self) -> str:
@@ -70,15 +77,15 @@ class Server:
             app, secret = create_app(db, name)
         finally:
             db.dispose()
-        return AppClient(self.base, (app.id, secret))
+        return AppClient(self.base, (app.id, secret), verify=self.verify)
 
 
 class AppClient:
     """What a merchant's backend does over REST (HTTP Basic app id : secret): create rooms, mint tokens."""
 
-    def __init__(self, base: str, auth: tuple[str, str]) -> None:
+    def __init__(self, base: str, auth: tuple[str, str], verify: ssl.SSLContext | bool = True) -> None:
         self.auth = auth
-        self.http = httpx.Client(base_url=base, auth=auth, timeout=10)
+        self.http = httpx.Client(base_url=base, auth=auth, timeout=10, verify=verify)
 
     def room(self, name: str, **fields: Any) -> str:
         r = self.http.post("/v1/rooms", json={"name": name, **fields})
@@ -95,8 +102,9 @@ class AppClient:
 
 
 def start_server(tmp: Path, *, demo: bool = True, rtp_base: int | None = None, rtp_count: int = 100,
-                 port: int | None = None, env: dict[str, str] | None = None) -> Server:
+                 port: int | None = None, env: dict[str, str] | None = None, tls: bool = False) -> Server:
     """Start `shopcall demo` (or `serve`) on a free port; return once /healthz reports its Janus ready.
+    With `tls` it serves https and wss (`--tls-self-signed`; the certificate is `Server.ca`).
 
     Janus gets `rtp_count` RTP ports from `rtp_base` (default: a range derived from this process's PID,
     so parallel runs do not collide).
@@ -109,17 +117,20 @@ def start_server(tmp: Path, *, demo: bool = True, rtp_base: int | None = None, r
          "SHOPCALL_LOG_LEVEL": "info", **(env or {})}
     e.pop("SHOPCALL_CONFIG", None)
     cmd = [sys.executable, "-m", "shopcall.cli", "demo" if demo else "serve", "--port", str(port),
-           "--data-dir", str(data)]
+           "--data-dir", str(data), *(["--tls-self-signed"] if tls else [])]
     proc = subprocess.Popen(cmd, stdout=log.open("wb"), stderr=subprocess.STDOUT, env=e)
-    base = f"http://127.0.0.1:{port}"
+    base = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
+    ca = (data / "tls" / "self-signed-cert.pem").resolve() if tls else None
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
         try:
-            if httpx.get(base + "/healthz", timeout=1).json().get("media") == "ok":
-                return Server(base, data, proc, log)
-        except (httpx.HTTPError, ValueError):
+            if ca is None or ca.exists():
+                verify = ssl.create_default_context(cafile=str(ca)) if ca else True
+                if httpx.get(base + "/healthz", timeout=1, verify=verify).json().get("media") == "ok":
+                    return Server(base, data, proc, log, ca)
+        except (httpx.HTTPError, ValueError, OSError):
             pass
         time.sleep(0.2)
     stop_server(proc)

@@ -40,11 +40,17 @@ def client_address(conn: HTTPConnection, settings: Settings) -> str:
     return hops[0] if hops else peer
 
 
-def is_https(conn: HTTPConnection, settings: Settings) -> bool:
-    """True when the browser reached us over TLS: public_url is https, the connection itself is, or a
-    trusted proxy says so in X-Forwarded-Proto."""
-    if settings.base_url.startswith("https://") or conn.url.scheme in ("https", "wss"):
+def over_tls(conn: HTTPConnection, settings: Settings) -> bool:
+    """True when this request came over TLS: the connection itself (`serve --tls-*`), or a trusted proxy says
+    so in X-Forwarded-Proto."""
+    if conn.url.scheme in ("https", "wss"):
         return True
     peer = conn.client.host if conn.client else None
     proto = conn.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
     return _trusted(settings, peer) and proto == "https"
+
+
+def is_https(conn: HTTPConnection, settings: Settings) -> bool:
+    """True when the browser reached us over TLS: public_url is https (or the server serves TLS itself), the
+    connection itself is, or a trusted proxy says so in X-Forwarded-Proto."""
+    return settings.base_url.startswith("https://") or over_tls(conn, settings)
