@@ -128,7 +128,7 @@ def test_network_change_restarts_ice_in_place_and_media_keeps_flowing(server, br
         # the agent's camera stalls: the shopper's call view says "Reconnecting…" within 3 s, then clears
         shopper.evaluate("() => { window.__ev.length = 0; }")
         agent.evaluate("""() => {
-          const s = window.ShopCall.client.publisherPc.getSenders().find((x) => x.track && x.track.kind === 'video');
+          const s = window.shopcall.client.publisherPc.getSenders().find((x) => x.track && x.track.kind === 'video');
           window.__stalledTrack = s.track;
           window.__stalledSender = s;
           return s.replaceTrack(null);
