@@ -112,26 +112,25 @@ def test_a_dropped_queued_shopper_keeps_their_place_and_the_ringing_agent_keeps_
 
 
 def test_a_dropped_call_participant_is_reconnecting_then_back_in_the_same_place(server: LiveServer) -> None:
-    """A page reload: the new page has no peer connections, so the kept media is released at the resume
-    and the participant publishes afresh."""
+    """A page reload (close 1001): the place is kept, the media goes with the page at once (its peer
+    connections are gone), and the new page publishes afresh."""
     app_id = server.tenant("Shop")
     ann, bob, call, room, pid = in_call(server, app_id)
     assert bob.request({"type": "publish", "sdp": OFFER}, "answer")["type"] == "answer"
     assert ann.wait_for("track_published") is not None
     token = resume_token_of(bob)
-    bob.drop()
+    bob.close_cleanly(1001)
     held = ann.wait_for("participant_reconnecting")
     assert held is not None and held["pid"] == pid and held["participant"]["identity"] == "bob"
     assert held["grace_s"] == 60.0
+    assert ann.wait_for("track_unpublished") is not None  # released now: nothing to keep for a page
     ann.keep_alive(2)
     assert "participant_left" not in ann.types() and "room_ended" not in ann.types()
-    assert "track_unpublished" not in ann.types()  # its media is kept while it may come back
     # back with the resume token: the same pid, the others told, media again
     back = Peer(server, resume=token)
-    joined = back.request({"type": "join", "room": room}, "joined")
+    joined = back.request({"type": "join", "room": room, "keep_media": True}, "joined")
     assert (joined["pid"], joined["resumed"], joined["media_kept"]) == (pid, True, False)
     assert [p["identity"] for p in joined["participants"]] == ["anna"]
-    assert ann.wait_for("track_unpublished") is not None  # the kept media is released: nobody took it
     again = ann.wait_for("participant_reconnected")
     assert again is not None and again["participant"]["pid"] == pid
     assert back.request({"type": "publish", "sdp": OFFER}, "answer")["type"] == "answer"
@@ -271,4 +270,26 @@ def test_the_agent_is_free_again_after_ending_a_call_whose_shopper_had_reconnect
     eve.request({"type": "call", "context": {}}, "call_created")
     assert ann2.wait_for("incoming_call") is not None
     for p in (ann2, eve):  # `back` was closed by the server with the room's end
+        p.close_cleanly()
+
+
+def test_a_resume_without_peer_connections_releases_the_kept_media(server: LiveServer) -> None:
+    """A network drop keeps the media; a resume that does not ask for it (a client that lost its peer
+    connections meanwhile) releases it, and the others see the feed go before the participant is back."""
+    app_id = server.tenant("Shop")
+    ann, bob, call, room, pid = in_call(server, app_id)
+    assert bob.request({"type": "publish", "sdp": OFFER}, "answer")["type"] == "answer"
+    assert ann.wait_for("track_published") is not None
+    token = resume_token_of(bob)
+    unpublished = ann.types().count("track_unpublished")
+    bob.drop()
+    assert ann.wait_for("participant_reconnecting") is not None
+    ann.keep_alive(1)
+    assert ann.types().count("track_unpublished") == unpublished  # kept while it may come back
+    back = Peer(server, resume=token)
+    joined = back.request({"type": "join", "room": room}, "joined")
+    assert (joined["resumed"], joined["media_kept"]) == (True, False)
+    assert ann.wait_for("track_unpublished") is not None
+    assert back.request({"type": "publish", "sdp": OFFER}, "answer")["type"] == "answer"
+    for p in (ann, back):
         p.close_cleanly()

@@ -83,6 +83,7 @@ class Connection:
         self.last_seen = time.monotonic()
         self.expiry_warned = False
         self.left_cleanly = False  # the client closed its socket (1000) rather than dropping or navigating away
+        self.page_gone = False  # closed with 1001: the page navigated away, reloaded or closed
         self.heartbeat = False  # the client answers the server's pings: fast liveness applies
         self.reader_waiting = False  # its frames wait for a stuck handler: its silence is not its own
         self.last_ping = time.monotonic()  # when the server last pinged it

@@ -58,6 +58,7 @@ async def _receive_loop(conn: Connection, ws: WebSocket, inbox: asyncio.Queue[An
             # 1000: the client closed on purpose. 1001 (a page navigating away or reloading) is a drop:
             # the page may come straight back with its resume token (docs/signalling.md "Continuity").
             conn.left_cleanly = e.code == 1000
+            conn.page_gone = e.code == 1001  # its peer connections went with the page: nothing to keep
             break
         except RuntimeError:  # gone; Starlette raises RuntimeError after a disconnect
             break

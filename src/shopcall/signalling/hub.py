@@ -506,7 +506,7 @@ class Hub:
             return
         conn.leaving = True
         # its peer connections may outlive the socket: keep the media for a resume that says so
-        keep = self.keep_media_on_hold and conn.media is not None and not live.ended
+        keep = self.keep_media_on_hold and conn.media is not None and not live.ended and not conn.page_gone
         participant = {**conn.public(), "screen": False}
         if not keep:
             participant["publishing"] = False
