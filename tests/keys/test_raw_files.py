@@ -32,6 +32,23 @@ def test_seal_and_open_round_trip(db: Database, tmp_path: Path) -> None:
     assert {p.name: p.read_bytes() for p in out.iterdir()} == blobs
 
 
+def test_opening_a_folder_brings_its_side_files(db: Database, tmp_path: Path) -> None:
+    """`<feed>.media.json` says which audio tracks carry RED; without it the processing copy's audio
+    converts to noise (the recording e2e test heard silence)."""
+    app, _ = create_app(db, "Shop")
+    keyring = Keyring(db, load_master_key(tmp_path))
+    raw = tmp_path / "raw" / "rec_1"
+    raw.mkdir(parents=True)
+    (raw / "pa-audio.mjr").write_bytes(b"MJR00002" + b"a" * 50)
+    (raw / "pa.media.json").write_text('{"red": [0]}')
+    seal_folder(raw, app.id, keyring)
+    out = tmp_path / "work"
+    out.mkdir()
+    open_folder(raw, out, keyring)
+    assert sorted(p.name for p in out.iterdir()) == ["pa-audio.mjr", "pa.media.json"]
+    assert (out / "pa.media.json").read_text() == '{"red": [0]}'
+
+
 def test_a_failed_recording_keeps_only_sealed_raw_files(db: Database, tmp_path: Path) -> None:
     app, _ = create_app(db, "Shop")
     room = RoomStore(db).create_room(app.id)

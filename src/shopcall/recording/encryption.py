@@ -19,6 +19,7 @@ import base64
 import json
 import os
 import secrets
+import shutil
 import struct
 import tempfile
 from collections.abc import Iterator
@@ -218,7 +219,11 @@ def seal_folder(folder: Path, app_id: str, keyring: Keyring) -> int:
 
 
 def open_folder(folder: Path, dest: Path, keyring: Keyring) -> int:
-    """Decrypt the sealed `.mjr.enc` files of `folder` into `dest` (for processing); returns how many."""
+    """Decrypt the sealed `.mjr.enc` files of `folder` into `dest` (for processing), with the folder's
+    clear side files (`<feed>.media.json`: which tracks carry RED audio — without it the audio converts to
+    noise); returns how many were decrypted."""
+    for side in sorted(folder.glob("*.json")):
+        shutil.copy2(side, dest / side.name)
     n = 0
     for f in sorted(folder.glob("*.mjr" + SEALED)):
         data = f.read_bytes()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import subprocess
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,16 +144,21 @@ def composite(tracks: list[Track], out: Path, *, duration_s: float, start_us: in
              "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-r", str(FPS),
              "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart", str(out)]
     total_us = max(1.0, duration_s * 1e6)
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    for line in proc.stdout:  # -progress: key=value lines
-        if line.startswith("out_time_us=") and progress is not None:
-            try:
-                progress(min(1.0, int(line.split("=", 1)[1]) / total_us))
-            except ValueError:
-                pass
-    err = proc.stderr.read() if proc.stderr else ""
-    if proc.wait(timeout=1800) != 0 or not out.exists():
+    # stderr goes to a file: a pipe nobody reads while the progress lines are read fills up (64 KiB of
+    # decoder complaints about a damaged packet) and blocks ffmpeg for good
+    with tempfile.TemporaryFile("w+") as errors:
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=errors, text=True)
+        assert proc.stdout is not None
+        for line in proc.stdout:  # -progress: key=value lines
+            if line.startswith("out_time_us=") and progress is not None:
+                try:
+                    progress(min(1.0, int(line.split("=", 1)[1]) / total_us))
+                except ValueError:
+                    pass
+        code = proc.wait(timeout=1800)
+        errors.seek(0)
+        err = errors.read()
+    if code != 0 or not out.exists():
         raise StepError(f"composite: ffmpeg failed: {' / '.join(err.strip().splitlines()[-3:])}")
     return out
 
