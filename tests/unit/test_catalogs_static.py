@@ -11,7 +11,8 @@ import pytest
 
 WEB = Path(__file__).resolve().parents[2] / "src" / "shopcall" / "web"
 SCRIPTS = [*sorted((WEB / "static" / "components").glob("*.js")),
-           *(WEB / "static" / "pages" / f for f in ("console.js", "join.js", "recording.js"))]
+           *(WEB / "static" / "pages" / f for f in ("console.js", "console-widget.js", "console-privacy.js",
+                                                     "join.js", "recording.js"))]
 PAGES = [WEB / "pages" / f for f in ("console.html", "join.html", "recording.html", "index.html")]
 
 WORDS = re.compile(r"[A-Za-z]{2,}[^<>{}$`\"]*\s[A-Za-z]{2,}|\b[A-Z][a-z]{2,}\b")  # two words, or a Capitalised one

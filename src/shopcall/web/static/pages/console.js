@@ -483,8 +483,8 @@ async function loadLists() {
   try {
     const [agents, calls] = await Promise.all([api("/v1/console/admin/agents"), api("/v1/console/admin/calls?limit=15")]);
     el("adminView").hidden = false;
-    mountPrivacy(el("adminPrivacy"));
-    mountWidget(el("adminWidget"));
+    mountPrivacy(el("adminPrivacy"), i18n);
+    mountWidget(el("adminWidget"), i18n);
     const btn = (act, key, who) => `<button class="sc-btn sc-btn--sm sc-btn--ghost" type="button" data-act="${act}" aria-label="${esc(t(`${key}Named`, { name: who }))}">${esc(t(key))}</button>`;
     el("adminAgents").innerHTML = `<table><tr><th>${esc(t("console.col.agent"))}</th><th>${esc(t("console.col.role"))}</th><th>${esc(t("console.col.skills"))}</th><th>${esc(t("console.col.calls"))}</th><th>${esc(t("console.col.online"))}</th><th><span class="sc-sr-only">${esc(t("console.col.actions"))}</span></th></tr>${agents.map((a) => `<tr data-testid="admin-agent-row" data-identity="${esc(a.identity)}"><td>${esc(a.disabled ? t("console.admin.disabledName", { name: a.name }) : a.name)}</td><td>${esc(i18n.has(`console.role.${a.role}`) ? t(`console.role.${a.role}`) : a.role)}</td><td>${esc([...a.languages.map(languageName), ...a.categories].join(", "))}</td><td>${esc(i18n.formatNumber(a.calls))}</td><td>${a.online ? esc(t("common.yes")) : "—"}</td><td>${a.identity === agent.identity ? "" : `${btn("reset", "console.admin.reset", a.name)} ${btn(a.disabled ? "enable" : "disable", a.disabled ? "console.admin.enable" : "console.admin.disable", a.name)} ${btn("delete", "console.admin.delete", a.name)}`}</td></tr>`).join("")}</table>`;
     for (const b of el("adminAgents").querySelectorAll("button[data-act]")) b.addEventListener("click", () => manageAgent(b.closest("tr").dataset.identity, b.dataset.act));
