@@ -108,3 +108,22 @@ test("after a server restart (1012) a waiting shopper resumes their call and its
   assert.equal(details(events, "call-answered").length, 1);
   client.close();
 });
+
+test("a socket the page blocks before it opens (CSP connect-src: CLOSED at once, no close event) → connect_failed", async () => {
+  const { ShopCallClient } = await import("../../src/shopcall/web/static/sdk/shopcall.js");
+  class BlockedWebSocket extends FakeWebSocket {
+    constructor(url) {
+      super(url);
+      this.readyState = FakeWebSocket.CLOSED; // Chromium: an error event follows, never a close event
+    }
+  }
+  const saved = globalThis.WebSocket;
+  globalThis.WebSocket = BlockedWebSocket;
+  try {
+    const client = new ShopCallClient({ url: "ws://blocked.test/v1/signal" });
+    await assert.rejects(client.connect("token"), (err) => err.code === "connect_failed");
+    assert.equal(client.state, "closed");
+  } finally {
+    globalThis.WebSocket = saved;
+  }
+});

@@ -137,6 +137,14 @@ export const methods = {
         reject(new ShopCallError("connect_failed", ERROR_TEXT.connect_failed, { cause: e }));
         return;
       }
+      if (ws.readyState === WebSocket.CLOSED) {
+        // refused before it started (Chromium, when the page's CSP connect-src leaves this URL out): the
+        // socket is CLOSED at once and fires an error but never a close event, so nothing below would settle
+        this._log("socket blocked before it opened");
+        ws.onerror = () => {};
+        reject(new ShopCallError("connect_failed", ERROR_TEXT.connect_failed));
+        return;
+      }
       this.ws = ws;
       let settled = false;
       const fail = (/** @type {ShopCallError} */ err) => {

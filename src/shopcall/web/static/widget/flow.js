@@ -244,7 +244,12 @@ export class CallFlow {
       const client = new ShopCallClient({ url: this.api.signalUrl() });
       s.client = client;
       this._wireClient(s, client);
-      await client.connect(token);
+      s.connecting = true; // a socket that never opens is this catch's to report, not connection-state's
+      try {
+        await client.connect(token);
+      } finally {
+        s.connecting = false;
+      }
       if (s.cancelled) return client.close();
       const { call, room, answered, position, estimatedWaitS } = await client.startCall({
         product: product ? product.sku : undefined, page: location.href, language: this.i18n.locale,
@@ -266,6 +271,9 @@ export class CallFlow {
       if (s.cancelled || s.ended || this.session !== s) return;
       console.warn("ShopCall: call failed", err);
       this._finish(s, "failed", describeError(err));
+      // the socket could not be opened at all (the shop's CSP leaves our wss:// out of connect-src, or a
+      // network blocks it): say so, as for a refused origin, rather than offer a call that cannot work
+      if (err && err.code === "connect_failed") this.view.showBlocked(new URL(this.api.signalUrl()).origin);
       if (err && err.code === "closed") this.offerCallback();
     }
   }
@@ -325,7 +333,7 @@ export class CallFlow {
       if (v.state === "ringing") {
         if (st === "reconnecting") v.setStatus(t("widget.status.reconnecting"));
         if (st === "connected" && s.call) v.setStatus(t("widget.status.connecting"));
-        if (st === "closed" && !s.cancelled && !s.ended) this._finish(s, "failed", t("widget.end.lost"));
+        if (st === "closed" && !s.cancelled && !s.ended && !s.connecting) this._finish(s, "failed", t("widget.end.lost"));
       } else if (v.state === "live") {
         if (st === "reconnecting") v.setStatus(t("widget.status.reconnecting"));
         if (st === "connected") v.setStatus(t("widget.status.connected", { name: s.agent ? s.agent.name : t("widget.panel.expert") }));

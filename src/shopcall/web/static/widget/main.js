@@ -105,7 +105,8 @@ export async function start(boot) {
     locale: { get: () => i18n.locale, configurable: true },
     /** The running call's SDK client (diagnostics), or null. */
     client: { get: () => (flow.session && !flow.session.ended ? flow.session.client : null), configurable: true },
-    /** The panel's state: idle, precall, callback, ringing, live, ended, failed, refused. */
+    /** The panel's state: idle, precall, callback, ringing, live, ended, failed, refused,
+     * blocked (the call's socket could not be opened from this page). */
     state: { get: () => view.state, configurable: true },
     /** The current call's id (also in the call-started event), or null. */
     callId: { get: () => (flow.session && !flow.session.ended ? flow.session.call : null), configurable: true },

@@ -119,7 +119,7 @@ export class WidgetView {
             </div>
           </div>
 
-          <div class="pane refused" data-pane="refused" data-testid="widget-refused" hidden>
+          <div class="pane refused" data-pane="refused" data-testid="widget-refused" data-el="refused" hidden>
             <div class="check is-error">${icons.alert}</div>
             <h2 data-el="refusedTitle"></h2>
             <p class="muted" data-el="refusedText"></p>
@@ -162,7 +162,7 @@ export class WidgetView {
       cbContactLabel: "widget.callback.contact", cbNoteLabel: "widget.callback.note", cbCancel: "widget.action.not_now",
       cbSubmit: "widget.callback.submit", cancel: "widget.action.cancel", againLabel: "widget.action.again",
       done: "widget.action.done", previewCap: "widget.ring.your_camera", aboutLabel: "widget.precall.about",
-      refusedTitle: "widget.refused.title", ipRole: "widget.invite.role", ipDecline: "widget.invite.decline",
+      refusedTitle: e.refused.dataset.reason === "blocked" ? "widget.blocked.title" : "widget.refused.title", ipRole: "widget.invite.role", ipDecline: "widget.invite.decline",
       ipAcceptLabel: "widget.invite.accept",
     };
     for (const [el, key] of Object.entries(words)) e[el].textContent = t(key);
@@ -240,12 +240,12 @@ export class WidgetView {
     for (const b of this.inlineButtons) b.render(s);
   }
 
-  /** Show `name` of PANES (or "failed": the ended pane as an error); the panel opens. */
+  /** Show `name` of PANES (or "failed": the ended pane as an error; "blocked": the refused one); the panel opens. */
   show(name) {
     const e = this.els;
     this.panel.hidden = false;
     this.panel.dataset.state = name;
-    const pane = name === "failed" ? "ended" : name;
+    const pane = name === "failed" ? "ended" : name === "blocked" ? "refused" : name;
     for (const p of this.root.querySelectorAll("[data-pane]")) p.hidden = p.dataset.pane !== pane;
     e.expand.hidden = name !== "live";
     e.minimise.hidden = !(name === "live" || name === "ringing");
@@ -306,7 +306,20 @@ export class WidgetView {
     this.show("refused");
     this.setTitle(this.t("widget.panel.expert"));
     this.setStatus("");
+    this.els.refused.dataset.reason = "origin";
+    this.els.refusedTitle.textContent = this.t("widget.refused.title");
     this.els.refusedText.textContent = this.t("widget.refused.text", { origin });
+  }
+
+  /** The call's socket could not be opened from this page at all (e.g. the shop's CSP leaves `origin`, the
+   * signalling origin, out of connect-src): the refused pane, saying so. */
+  showBlocked(origin) {
+    this.show("blocked");
+    this.setTitle(this.t("widget.status.not_connected"));
+    this.setStatus(this.t("widget.status.failed"));
+    this.els.refused.dataset.reason = "blocked";
+    this.els.refusedTitle.textContent = this.t("widget.blocked.title");
+    this.els.refusedText.textContent = this.t("widget.blocked.text", { origin });
   }
 
   showInvite(inv) {
