@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.e2e.a11y import assert_no_serious_violations
 from tests.e2e.browser import PC_PROBE, wait_for_media
 from tests.e2e.journeys import sign_in_agent
 from tests.e2e.server import Server
@@ -173,19 +174,28 @@ def _waiting_states(page: Any, shots: Path, prefix: str) -> None:
     _ready(page)
     page.get_by_test_id("launcher").wait_for()
     _shot(page, shots, f"{prefix}_1_launcher")
+    _accessible(page, "launcher")
     page.get_by_test_id("launcher").click()
     pre = page.get_by_test_id("precall").element_handle()
     page.wait_for_function("(pre) => { const v = pre.shadowRoot.querySelector('video'); "
                            "return v && v.videoWidth > 0; }",
                            arg=pre, timeout=15000)
     _shot(page, shots, f"{prefix}_2_precall")
+    _accessible(page, "pre-call")
     page.get_by_test_id("start-call").click()
     page.get_by_test_id("queue-position").wait_for(timeout=15000)
     _shot(page, shots, f"{prefix}_3_queue")
+    _accessible(page, "queue")
     page.get_by_test_id("cancel-call").click()
     page.get_by_test_id("call-again").wait_for(timeout=10000)
     _shot(page, shots, f"{prefix}_6_ended")
+    _accessible(page, "call ended")
     page.get_by_test_id("close-call-widget").click()
+
+
+def _accessible(page: Any, state: str) -> None:
+    """axe-core on the widget alone (the shop's own page is the merchant's): no serious or critical issue."""
+    assert_no_serious_violations(page, include=["[data-shopcall-widget]"], name=f"widget: {state}")
 
 
 @pytest.mark.parametrize(("size", "lang"), [((1280, 800), "en"), ((390, 844), "zh-CN"), ((1280, 800), "zh-CN"),
@@ -248,9 +258,11 @@ def test_shop_on_another_origin_calls_and_the_console_answers(server: Server, br
         assert page.get_by_test_id("remote-video").count() >= 1
         assert "Aurora H1" in agent.get_by_test_id("context-product").inner_text()
         _shot(page, shots, "desktop_en_4_live")
+        _accessible(page, "in a call")
         page.get_by_test_id("minimise-call").click()
         page.get_by_test_id("pip-bubble").wait_for()
         _shot(page, shots, "desktop_en_5_minimised")
+        _accessible(page, "minimised")
         page.get_by_test_id("pip-bubble").click()
         agent.get_by_test_id("end-call").click()
         page.get_by_test_id("call-again").wait_for(timeout=10000)
