@@ -245,25 +245,31 @@ def test_zh_cn_page_shows_chinese_strings_and_a_zh_cn_price(server: Server, brow
         ctx.close()
 
 
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
 def test_shop_on_another_origin_calls_and_the_console_answers(server: Server, browser: Any, shop: str,
-                                                              shots: Path) -> None:
+                                                              shots: Path, lang: str) -> None:
+    """The live and minimised states at desktop size, then the same call at phone size (screenshots)."""
     actx, agent, _ = _page(browser, 1366, 860)
     ctx, page, errors = _page(browser, 1280, 800)
     try:
         sign_in_agent(agent, server.base, "anna")
-        page.goto(f"{shop}/product")
+        page.goto(f"{shop}/product" + ("" if lang == "en" else f"?lang={lang}"))
         _ready(page)
         _call_and_answer(page, agent, "Mia")
         _media_both_ways(agent, page)
         assert page.get_by_test_id("remote-video").count() >= 1
         assert "Aurora H1" in agent.get_by_test_id("context-product").inner_text()
-        _shot(page, shots, "desktop_en_4_live")
-        _accessible(page, "in a call")
-        page.get_by_test_id("minimise-call").click()
-        page.get_by_test_id("pip-bubble").wait_for()
-        _shot(page, shots, "desktop_en_5_minimised")
-        _accessible(page, "minimised")
-        page.get_by_test_id("pip-bubble").click()
+        for size, label in (((1280, 800), "desktop"), ((390, 844), "phone")):
+            page.set_viewport_size({"width": size[0], "height": size[1]})
+            time.sleep(0.5)
+            _shot(page, shots, f"{label}_{lang}_4_live")
+            _accessible(page, f"in a call ({label})")
+            page.get_by_test_id("minimise-call").click()
+            page.get_by_test_id("pip-bubble").wait_for()
+            _shot(page, shots, f"{label}_{lang}_5_minimised")
+            _accessible(page, f"minimised ({label})")
+            page.get_by_test_id("pip-bubble").click()
+        page.set_viewport_size({"width": 1280, "height": 800})
         agent.get_by_test_id("end-call").click()
         page.get_by_test_id("call-again").wait_for(timeout=10000)
         assert page.evaluate("window.__events") == ["call-started", "call-ended"]
