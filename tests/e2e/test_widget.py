@@ -210,7 +210,7 @@ def test_waiting_states_fit_and_speak_the_pages_language(server: Server, browser
         page.goto(f"{shop}/product?lang={lang}")
         if lang == "zh-CN":
             _ready(page)
-            assert page.get_by_test_id("launcher").inner_text().startswith("视频咨询专家")
+            assert page.get_by_test_id("launcher").inner_text().strip().startswith("视频咨询专家")
         if size[0] < 600:
             page.get_by_test_id("launcher").click()
             page.get_by_test_id("precall").wait_for()

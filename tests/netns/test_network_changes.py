@@ -34,11 +34,6 @@ def _same_call(res: Any) -> None:
     assert res.in_call, "a UI left the call (agent's End call gone or shopper offered Call again)\n" + res.timeline
 
 
-@pytest.mark.xfail(run=False, reason="known defect (issue 12, partial): after this call, in which the shopper "
-                   "reconnected, the agent's End call ends the room in the database but the hub's end_room does not "
-                   "complete (no room_ended log, the agent stays Busy), so every later call of the rig fails; "
-                   "it reproduces only with real Janus (the fake-backend test passes). "
-                   "Numbers: bench/results/reconnect.json")
 def test_six_second_outage_media_back_within_three_seconds(rig: Any) -> None:
     res = run_disruption(rig, "shopcall", "outage", outage_s=6, give_up_s=30)
     _same_call(res)
@@ -48,11 +43,6 @@ def test_six_second_outage_media_back_within_three_seconds(rig: Any) -> None:
     _within(res, 3000)
 
 
-@pytest.mark.xfail(run=False, reason="known defect (issue 12, partial): after this call, in which the shopper "
-                   "reconnected, the agent's End call ends the room in the database but the hub's end_room does not "
-                   "complete (no room_ended log, the agent stays Busy), so every later call of the rig fails; "
-                   "it reproduces only with real Janus (the fake-backend test passes). "
-                   "Numbers: bench/results/reconnect.json")
 def test_address_change_media_back_within_five_seconds_by_ice_restart(rig: Any) -> None:
     res = run_disruption(rig, "shopcall", "ip_change", give_up_s=30)
     _same_call(res)

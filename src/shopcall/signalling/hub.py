@@ -49,6 +49,7 @@ log = structlog.get_logger("shopcall.signalling")
 HEARTBEAT_S = 3.0  # the server pings heartbeat clients this often (settings: signal_heartbeat_s)
 LIVENESS_TIMEOUT_S = 8.0  # a heartbeat client silent this long is dead (signal_liveness_timeout_s)
 LEGACY_IDLE_S = 60.0  # clients that do not answer pings (scripts, older SDKs) may idle this long
+RELEASE_TIMEOUT_S = 5.0  # a member's media release at the end of a room waits no longer (then Janus reaps it)
 RESUME_GRACE_S = 60.0  # a dropped member keeps their place this long (resume_grace_s)
 CLOSE_REPLACED = 4409  # the same participant came back on a newer connection
 RESTART_GRACE_S = 30.0  # after a restart, a room nobody came back to within this is ended
@@ -466,7 +467,8 @@ class Hub:
 
     async def _on_end_room(self, conn: Connection, msg: p.EndRoom) -> None:
         live = self.live(conn, msg.id)
-        await self.end_room(live.room_id, "ended_by_agent")
+        # shielded: the agent's connection may go (and its task be cancelled) before the room is fully ended
+        await asyncio.shield(self.end_room(live.room_id, "ended_by_agent"))
         return None
 
     async def _leave_room(self, conn: Connection, reason: str) -> None:
@@ -583,6 +585,7 @@ class Hub:
         """End a room for everyone: tell them, close their sockets, free the media room."""
         ended = await asyncio.to_thread(self.rooms_store.end_room, room_id, reason)
         live = self.rooms.get(room_id)
+        members: list[Connection] = []
         if live is not None and not live.ended:
             live.ended = True
             for feature in self.features:
@@ -596,14 +599,13 @@ class Hub:
             live.members.clear()
             live.reconnecting.clear()
             for old in kept:
-                await release_media(old)
+                await self._release_bounded(old, room_id)
             for member in members:
                 if member.pid:
                     self.emit("participant.left", pid=member.pid)
                 member.send({"type": "room_ended", "room": room_id, "reason": reason})
                 member.room_id, member.pid = None, None
-                await release_media(member)
-                member.close(p.CLOSE_ROOM_ENDED, "room ended")
+                await self._release_bounded(member, room_id)
         for feature in self.features:
             try:  # one feature failing must not leave the others (the desk frees the agent) undone
                 await feature.room_ended(room_id)
@@ -613,7 +615,19 @@ class Hub:
         if ended:
             log.info("room_ended", room=room_id, reason=reason)
             self.emit("call.ended", room_id=room_id)
+        # sockets last: closing the one whose request ended the room cancels that request's task, and with it
+        # whatever of this method was still to run (it left the agent Busy after a call with a reconnect)
+        for member in members:
+            member.close(p.CLOSE_ROOM_ENDED, "room ended")
         return ended
+
+    async def _release_bounded(self, conn: Connection, room_id: str) -> None:
+        """Release a member's media, but never let it hold up the end of the room (the desk frees the agent
+        after it): seen to hang with a resumed participant's adopted Janus session (issue 12, open)."""
+        try:
+            await asyncio.wait_for(release_media(conn), RELEASE_TIMEOUT_S)
+        except TimeoutError:
+            log.warning("media_release_timed_out", room=room_id, conn=conn.conn_id, timeout_s=RELEASE_TIMEOUT_S)
 
     async def _on_media_reset(self, reason: str) -> None:
         """The media server restarted: its sessions are gone, so clients must re-publish."""
