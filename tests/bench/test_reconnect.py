@@ -16,9 +16,8 @@ pytestmark = [pytest.mark.netns,
 CONNECT_KEYS = {"connected", "first_frame_ms", "path"}
 
 
-@pytest.mark.xfail(run=False, reason="kept out of the suite for its ~5 min (the suite is over its 25 min budget); the "
-                   "defect that used to break it (agent Busy after a call with a reconnect: end_room was cancelled "
-                   "with the agent's own socket) is fixed and tests/netns covers the scenarios; run bench/reconnect.py")
+@pytest.mark.skipif(not os.environ.get("SHOPCALL_BENCH_SMOKE"), reason="about 5 min: run with SHOPCALL_BENCH_SMOKE=1 "
+                    "(tests/netns covers the same scenarios in the suite)")
 def test_quick_run_writes_the_issue_12_shape(tmp_path: Path) -> None:
     out = tmp_path / "reconnect.json"
     r = run_bench("reconnect.py", "--quick", "--json", str(out), timeout=900)
