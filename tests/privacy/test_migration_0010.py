@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import inspect, text
 
-from shopcall.db.engine import MIGRATIONS, Database
-
-
-def _alembic(db: Database, *args: str) -> None:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    with db.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        getattr(command, args[0])(cfg, *args[1:])
+from shopcall.db.engine import Database
+from tests.unit.test_migrations import _alembic
 
 
 def test_0010_down_and_up_keeps_apps(db_url: str) -> None:
